@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is compiled to dist/ by the install step, so a call
+// costs one Node start-up and no TypeScript transpiling.
+import('../dist/producers/cli/main.js')
+  .then((cli) => cli.main(process.argv))
+  .catch((err) => {
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/')) {
+      process.stderr.write('forkpoint: not built yet; run `npm run setup` (or `npm run build`) first\n');
+      process.exit(1);
+    }
+    throw err;
+  });

@@ -1,0 +1,42 @@
+/**
+ * Named crash points for recovery tests. Code calls `faultPoint('fork:after-move')`
+ * between steps that must survive a crash; in production this is one env
+ * lookup. A test arms a point in-process (`armFault(name, 'throw')`) or in a
+ * child process (`FORKPOINT_FAULT=name:kill` or `name:throw`), where `kill`
+ * sends SIGKILL to the process itself: the closest thing to pulling the plug.
+ */
+export type FaultAction = 'throw' | 'kill';
+
+const armed = new Map<string, FaultAction>();
+
+export class InjectedFault extends Error {
+  override readonly name = 'InjectedFault';
+  constructor(readonly point: string) {
+    super(`injected fault at ${point}`);
+  }
+}
+
+export function armFault(point: string, action: FaultAction = 'throw'): void {
+  armed.set(point, action);
+}
+
+export function disarmFaults(): void {
+  armed.clear();
+}
+
+function fromEnv(point: string): FaultAction | undefined {
+  const spec = process.env.FORKPOINT_FAULT;
+  if (!spec) return undefined;
+  for (const item of spec.split(',')) {
+    const [name, action = 'kill'] = item.split(':');
+    if (name === point) return action === 'throw' ? 'throw' : 'kill';
+  }
+  return undefined;
+}
+
+export function faultPoint(point: string): void {
+  const action = armed.get(point) ?? fromEnv(point);
+  if (action === undefined) return;
+  if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+  throw new InjectedFault(point);
+}

@@ -1,0 +1,49 @@
+/**
+ * How the CLI reports: results as JSON (`--json`) or as text, and errors as one
+ * line on stderr with the ForkpointError's exit code. Commands return data and
+ * a text renderer; they never call process.exit themselves.
+ */
+import { ForkpointError, isForkpointError } from '../../errors.js';
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+export function printResult<T>(result: T, opts: OutputOptions, toText: (r: T) => string): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const text = toText(result);
+    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+}
+
+/** Print an error the way scripts and people both can use; returns the exit code. */
+export function reportError(err: unknown, opts: OutputOptions): number {
+  if (isForkpointError(err)) {
+    if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+    process.stderr.write(`forkpoint: ${err.message} [${err.code}]\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`forkpoint: internal error: ${message}\n`);
+  return 1;
+}
+
+/** Wrap a command action: run it, print its error, set the exit code. */
+export function action<A extends unknown[]>(
+  run: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      // The last argument commander passes is the Command; its optsWithGlobals carry --json.
+      const cmd = args[args.length - 1] as { optsWithGlobals?: () => OutputOptions } | undefined;
+      const opts = cmd?.optsWithGlobals?.() ?? {};
+      process.exitCode = reportError(err, opts);
+    }
+  };
+}
+
+export { ForkpointError };
