@@ -1,0 +1,126 @@
+/**
+ * Record shapes and the writer's command vocabulary. Commands are plain,
+ * JSON-serialisable data so they can cross a thread port or a queue; every
+ * command that changes state carries an operation id (`op`) and re-applying it
+ * returns the first result (the writer journals results by op).
+ *
+ * This file is the contract between the store (src/db), the pipeline
+ * (src/workers, src/producers) and the synchronous core: types only, no I/O.
+ */
+
+export type BaseKind = 'snapshot' | 'clone_base' | 'rootfs';
+
+/** creating → ready → deleting → (row gone). A creating row may also be aborted (row gone). */
+export type BaseState = 'creating' | 'ready' | 'deleting';
+
+export interface BaseDiskRecord {
+  id: string;
+  sourceBoxId: string;
+  name: string | null;
+  kind: BaseKind;
+  state: BaseState;
+  /** Absolute canonical path under `<home>/bases/`. */
+  basePath: string;
+  /** Guest-visible (virtual) size of the disk, bytes. */
+  containerDiskBytes: number;
+  /** Bytes the base file occupies on the host (allocated blocks). */
+  sizeBytes: number;
+  /** The base this one's backing chain reads next (null for a standalone image). */
+  parentId: string | null;
+  /** The operation that created this record. */
+  opId: string;
+  /** A removed snapshot that something still reads: hidden from listings, collected with its last reader. */
+  tombstoned: boolean;
+  createdAt: number;
+}
+
+export type BoxState = 'creating' | 'ready' | 'removing';
+
+export interface BoxRecord {
+  id: string;
+  state: BoxState;
+  /** Absolute path of the box's container disk (`<home>/boxes/<id>/disks/container.qcow2`). */
+  diskPath: string;
+  /** The base the container disk is a COW child of, if any. */
+  baseId: string | null;
+  opId: string;
+  createdAt: number;
+}
+
+export interface DiskInfo {
+  basePath: string;
+  containerDiskBytes: number;
+  sizeBytes: number;
+}
+
+/** Why a GC claim left a base alone. */
+export type GcKeptReason = 'has_refs' | 'has_children' | 'snapshot' | 'rootfs' | 'not_ready' | 'gone';
+
+export type WriterCommand =
+  /** Register a box whose container disk is about to be written (state creating). */
+  | { type: 'createBox'; op: string; boxId: string; baseId: string | null }
+  /** The box's disk is on disk and valid: creating → ready. */
+  | { type: 'commitBox'; op: string; boxId: string }
+  | { type: 'abortBox'; op: string; boxId: string }
+  /**
+   * Journal a fork before any file moves: mints the id and inserts the base as
+   * creating. `targets` are clone boxes that will get COW children of it
+   * (their box rows are created here too, state creating).
+   */
+  | { type: 'beginFork'; op: string; sourceBox: string; kind: 'snapshot' | 'clone_base'; name?: string; targets?: string[] }
+  /** Files moved and the source's child written: base → ready, source box ref added, source box re-pointed. */
+  | { type: 'commitFork'; op: string; disk: DiskInfo; parentId: string | null }
+  /** The fork failed before or while moving files: remove the creating rows. */
+  | { type: 'abortFork'; op: string }
+  /** Add refs (clone targets whose children exist now); refused if the base is deleting or missing. */
+  | { type: 'addRefs'; op: string; baseId: string; boxIds: string[] }
+  /** Drop every ref of a box and its row; returns the bases that lost a ref (GC candidates). */
+  | { type: 'removeBox'; op: string; boxId: string }
+  /** The GC decision, in one transaction (DESIGN.md invariant 1). */
+  | { type: 'claimGc'; baseId: string }
+  /** The claimed base's file is gone: delete its row; returns the parent to try next. */
+  | { type: 'finishGc'; baseId: string }
+  /** Explicit snapshot removal: deleted if nothing reads it, tombstoned otherwise (unless refused). */
+  | { type: 'removeSnapshot'; op: string; baseId: string; force: boolean }
+  | { type: 'registerRootfs'; op: string; key: string; disk: DiskInfo }
+  | { type: 'removeRootfs'; op: string; baseId: string };
+
+export type WriterCommandType = WriterCommand['type'];
+
+export type ClaimGcResult =
+  | { claimed: true; baseId: string; path: string; parentId: string | null; sizeBytes: number }
+  | { claimed: false; baseId: string; reason: GcKeptReason };
+
+export interface BeginForkResult {
+  baseId: string;
+  /** Where the source's disk moves to. */
+  basePath: string;
+  /** The source box's container disk path (the child goes here). */
+  sourceDiskPath: string;
+}
+
+export interface RemoveBoxResult {
+  boxId: string;
+  diskPath: string;
+  /** Bases that lost a ref (try GC on each). */
+  touchedBases: string[];
+}
+
+/** What each command returns; the writer is typed by this map. */
+export interface WriterResults {
+  createBox: BoxRecord;
+  commitBox: BoxRecord;
+  abortBox: { boxId: string };
+  beginFork: BeginForkResult;
+  commitFork: BaseDiskRecord;
+  abortFork: { baseId: string | null };
+  addRefs: { baseId: string; added: number };
+  removeBox: RemoveBoxResult;
+  claimGc: ClaimGcResult;
+  finishGc: { baseId: string; parentId: string | null };
+  removeSnapshot: { baseId: string; action: 'claimed' | 'tombstoned'; claim?: ClaimGcResult };
+  registerRootfs: BaseDiskRecord;
+  removeRootfs: ClaimGcResult;
+}
+
+export type ResultOf<C extends WriterCommand> = WriterResults[C['type']];
