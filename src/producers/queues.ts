@@ -1,0 +1,19 @@
+/**
+ * Queue naming. Names are colon-free (BullMQ joins prefix and name with ':'),
+ * and carry the home id so homes sharing one Redis never take each other's
+ * jobs and a dashboard shows whose queue it is:
+ *
+ *   <prefix>:forkpoint-<homeId>-ops   fork, clone, snapshots, box create/remove, rootfs import
+ *   <prefix>:forkpoint-<homeId>-gc    gc (one base, cascades enqueue the parent) and the periodic sweep
+ */
+import { GC_JOBS, type JobName } from './jobs.js';
+
+export type QueueRole = 'ops' | 'gc';
+
+export const queueName = (homeId: string, role: QueueRole): string => `forkpoint-${homeId}-${role}`;
+
+export const queueRoleOf = (job: JobName): QueueRole => (GC_JOBS.has(job) ? 'gc' : 'ops');
+
+/** Job ids that make repeated requests collapse. Colon-free, as BullMQ requires for custom ids. */
+export const gcJobId = (baseId: string): string => `gc-${baseId}`;
+export const opJobId = (job: JobName, op: string): string => `${job}-${op}`;

@@ -1,0 +1,76 @@
+/**
+ * Find the Redis a home's pipeline uses: the one asked for (flag or
+ * REDIS_URL), else the default local one, else a private embedded one when
+ * `redis-server` is installed. An explicit URL that does not answer is an
+ * error, never silently replaced.
+ */
+import { Redis } from 'ioredis';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import type { Config } from './config.js';
+import { redisServerAvailable, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+
+export interface ResolvedRedis {
+  url: string;
+  target: RedisTarget;
+  embedded: EmbeddedRedis | null;
+}
+
+const HOW_TO_GET_REDIS =
+  'install it (apt-get install redis-server), run one (docker compose up -d redis), or pass --redis URL / set REDIS_URL';
+
+/** Ping a Redis once, quickly; never retries. */
+export async function pingRedis(target: RedisTarget, timeoutMs = 1500): Promise<string | null> {
+  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** BullMQ loses jobs under eviction; say so once at start-up. */
+export async function evictionPolicyWarning(target: RedisTarget): Promise<string | null> {
+  const client = new Redis({ ...target.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    return policy && policy !== 'noeviction'
+      ? `Redis at ${target.display} has maxmemory-policy=${policy}; set it to noeviction or queued jobs may be evicted`
+      : null;
+  } catch {
+    return null; // managed Redis often forbids CONFIG; nothing to say then
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function resolveRedis(config: Config, runDir: string, say: (line: string) => void): Promise<ResolvedRedis> {
+  const target = parseRedisUrl(config.redisUrl);
+  const problem = await pingRedis(target);
+  if (problem === null) {
+    const warning = await evictionPolicyWarning(target);
+    if (warning) say(warning);
+    return { url: config.redisUrl, target, embedded: null };
+  }
+  if (config.redisExplicit) {
+    throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `Redis at ${target.display} does not answer (${problem}); ${HOW_TO_GET_REDIS}`, {
+      field: 'redis',
+    });
+  }
+  if (!redisServerAvailable()) {
+    throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `no Redis at ${target.display} and no redis-server to start one; ${HOW_TO_GET_REDIS}`, {
+      field: 'redis',
+    });
+  }
+  const embedded = await startEmbeddedRedis(runDir);
+  say(`no Redis at ${target.display}; started a private redis-server for this home at unix:${embedded.socket}`);
+  return { url: embedded.url, target: parseRedisUrl(embedded.url), embedded };
+}

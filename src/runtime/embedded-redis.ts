@@ -1,0 +1,72 @@
+/**
+ * A private redis-server for one home, on a unix socket under the home (no
+ * port to collide with, unreachable from the network). It keeps no data on
+ * disk: the queues can be rebuilt from the DB journal, which is the truth.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+
+/** Linux limits a unix socket path to 107 bytes; deep homes get a socket in the temp folder. */
+const MAX_SOCKET_PATH = 100;
+
+export interface EmbeddedRedis {
+  url: string;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export function redisServerAvailable(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function embeddedSocketPath(runDir: string): string {
+  const inHome = join(runDir, 'redis.sock');
+  if (inHome.length <= MAX_SOCKET_PATH) return inHome;
+  const hash = createHash('sha256').update(runDir).digest('hex').slice(0, 16);
+  return join(tmpdir(), `forkpoint-${hash}.sock`);
+}
+
+export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Promise<EmbeddedRedis> {
+  mkdirSync(runDir, { recursive: true });
+  const socket = embeddedSocketPath(runDir);
+  rmSync(socket, { force: true });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
+      '--maxmemory-policy', 'noeviction', '--dir', runDir, '--loglevel', 'warning'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (err) => reject(new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `cannot start redis-server: ${err.message}`)));
+    child.once('exit', (code) =>
+      reject(new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `redis-server exited (${code}) before it was ready: ${stderr.trim().slice(0, 300)}`)),
+    );
+  });
+  failed.catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `redis-server did not open ${socket} within ${timeoutMs} ms`);
+    }
+    await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
+  }
+  return {
+    url: `unix://${socket}`,
+    socket,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(socket, { force: true });
+    },
+  };
+}

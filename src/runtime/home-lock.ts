@@ -1,0 +1,83 @@
+/**
+ * Exactly one pipeline owns a home (one DB writer, one set of queue workers).
+ * The lock is an exclusive SQLite lock on `<home>/run/owner.lock`, held for
+ * the life of the process: the kernel drops it when the process dies, even by
+ * kill -9, so there is no stale lock to clean up and no PID to guess about.
+ * `owner.json` beside it says who holds it, for the refusal message and so a
+ * CLI can find the running service's Redis.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+
+export interface OwnerInfo {
+  pid: number;
+  kind: 'serve' | 'cli';
+  /** The Redis the owner's workers consume from. */
+  redisUrl: string;
+  homeId: string;
+  /** HTTP address when the owner is `serve` with an API. */
+  httpUrl?: string;
+  startedAt: string;
+}
+
+export interface HomeLock {
+  readonly owner: OwnerInfo;
+  update(patch: Partial<OwnerInfo>): void;
+  release(): void;
+}
+
+const lockPath = (runDir: string) => join(runDir, 'owner.lock');
+const ownerPath = (runDir: string) => join(runDir, 'owner.json');
+
+/** Take the home's lock, or return null when another live process holds it. */
+export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
+  mkdirSync(runDir, { recursive: true });
+  const db = new Database(lockPath(runDir), { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw err;
+  }
+  let current = { ...owner };
+  const write = () => writeFileSync(ownerPath(runDir), `${JSON.stringify(current, null, 2)}\n`);
+  write();
+  return {
+    get owner() {
+      return current;
+    },
+    update(patch) {
+      current = { ...current, ...patch };
+      write();
+    },
+    release() {
+      rmSync(ownerPath(runDir), { force: true });
+      db.exec('ROLLBACK');
+      db.close();
+    },
+  };
+}
+
+/** Who holds the home, as it wrote itself down (may be stale if nobody holds the lock). */
+export function readOwner(runDir: string): OwnerInfo | null {
+  try {
+    return JSON.parse(readFileSync(ownerPath(runDir), 'utf8')) as OwnerInfo;
+  } catch {
+    return null;
+  }
+}
+
+export function lockHomeOrThrow(runDir: string, owner: OwnerInfo, home: string): HomeLock {
+  const lock = tryLockHome(runDir, owner);
+  if (lock) return lock;
+  const holder = readOwner(runDir);
+  const who = holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'} (pid ${holder.pid}, since ${holder.startedAt})` : 'another process';
+  throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${home} is already owned by ${who}; only one pipeline may own a home`, {
+    path: home,
+    pid: holder?.pid,
+  });
+}
