@@ -17,3 +17,13 @@ export const queueRoleOf = (job: JobName): QueueRole => (GC_JOBS.has(job) ? 'gc'
 /** Job ids that make repeated requests collapse. Colon-free, as BullMQ requires for custom ids. */
 export const gcJobId = (baseId: string): string => `gc-${baseId}`;
 export const opJobId = (job: JobName, op: string): string => `${job}-${op}`;
+
+/** Ops jobs are retried on transient failures; bad input fails at once. */
+export const OPS_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
+export const GC_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 } as const;

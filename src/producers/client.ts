@@ -1,0 +1,131 @@
+/**
+ * The typed producer API: `Forkpoint.connect({ redisUrl, homeId })` and one
+ * method per job, each returning a JobHandle to await and to observe.
+ * Payloads are validated here too, so a caller's mistake is reported before
+ * anything is queued.
+ */
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import { parseRedisUrl } from '../runtime/redis-url.js';
+import { parseJobPayload, type JobInput, type JobName } from './jobs.js';
+import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from './queues.js';
+
+export interface ConnectOptions {
+  redisUrl: string;
+  homeId: string;
+  prefix: string;
+}
+
+export interface JobProgress {
+  done: number;
+  total: number;
+}
+
+export interface JobHandle<T> {
+  id: string;
+  name: JobName;
+  /** Resolves with the job's result; rejects with a ForkpointError rebuilt from the job's failure. */
+  result(): Promise<T>;
+  onProgress(listener: (p: JobProgress) => void): () => void;
+}
+
+/** A failed job's reason is "<code>: <message>" (see pipeline.ts); rebuild the typed error. */
+export function errorFromFailedReason(reason: string): ForkpointError {
+  const m = /^(E_[A-Z0-9_]+): ([\s\S]*)$/.exec(reason);
+  if (m && Object.values(ErrorCodes).includes(m[1] as never)) return new ForkpointError(m[1] as ForkpointError['code'], m[2]!);
+  return new ForkpointError(ErrorCodes.IO, `job failed: ${reason}`);
+}
+
+const newOp = (): string => randomUUID().replaceAll('-', '');
+
+export class Forkpoint {
+  private constructor(
+    private readonly queues: Record<QueueRole, Queue>,
+    private readonly events: Record<QueueRole, QueueEvents>,
+  ) {}
+
+  static async connect(o: ConnectOptions): Promise<Forkpoint> {
+    const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
+    const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
+    const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
+    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') });
+    await Promise.all([...Object.values(client.queues), ...Object.values(client.events)].map((x) => x.waitUntilReady()));
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((x) => x.close()));
+  }
+
+  /** Enqueue any job by name; the typed methods below are shorthands. */
+  async enqueue<N extends JobName, T = unknown>(name: N, input: JobInput<N>): Promise<JobHandle<T>> {
+    const payload = parseJobPayload(name, input) as Record<string, unknown>;
+    const role = queueRoleOf(name);
+    const jobId = name === 'gc' ? gcJobId(String(payload.baseId)) : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
+    const job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+    return this.handle<T>(job, role, name);
+  }
+
+  createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string }, op = newOp()) {
+    return this.enqueue<'box-create', { boxId: string; diskPath: string }>('box-create', { op, boxId, ...from });
+  }
+
+  clone(source: string, targets: string[], op = newOp()) {
+    return this.enqueue<'clone', { baseId: string; source: string; targets: string[] }>('clone', { op, source, targets });
+  }
+
+  snapshot(boxId: string, name: string, op = newOp()) {
+    return this.enqueue<'snapshot-create', { baseId: string; boxId: string; name: string; sizeBytes: number }>('snapshot-create', { op, boxId, name });
+  }
+
+  removeSnapshot(name: string, o: { boxId?: string; force?: boolean } = {}, op = newOp()) {
+    return this.enqueue<'snapshot-remove', { baseId: string; name: string; action: string }>('snapshot-remove', { op, name, ...o });
+  }
+
+  cloneSnapshot(name: string, target: string, o: { boxId?: string } = {}, op = newOp()) {
+    return this.enqueue<'snapshot-clone', { baseId: string; target: string }>('snapshot-clone', { op, name, target, ...o });
+  }
+
+  removeBox(boxId: string, op = newOp()) {
+    return this.enqueue<'remove-box', { boxId: string; touchedBases: string[] }>('remove-box', { op, boxId });
+  }
+
+  /** GC one base, or sweep every candidate when no id is given. */
+  gc(baseId?: string) {
+    return baseId === undefined ? this.enqueue('sweep', {}) : this.enqueue('gc', { baseId });
+  }
+
+  importRootfs(key: string, image: string, op = newOp()) {
+    return this.enqueue<'rootfs-import', { baseId: string; key: string; basePath: string; imported: boolean }>('rootfs-import', { op, key, image });
+  }
+
+  /** Waiting + active + delayed jobs of a queue (the CLI waits for GC to settle before it exits). */
+  async pending(role: QueueRole): Promise<number> {
+    const c = await this.queues[role].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+    return Object.values(c).reduce((a, b) => a + b, 0);
+  }
+
+  private handle<T>(job: Job, role: QueueRole, name: JobName): JobHandle<T> {
+    const id = job.id!;
+    const events = this.events[role];
+    return {
+      id,
+      name,
+      result: async () => {
+        try {
+          return (await job.waitUntilFinished(events)) as T;
+        } catch (err) {
+          throw err instanceof ForkpointError ? err : errorFromFailedReason((err as Error).message);
+        }
+      },
+      onProgress: (listener) => {
+        const onEvent = ({ jobId, data }: { jobId: string; data: unknown }) => {
+          if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress);
+        };
+        events.on('progress', onEvent);
+        return () => events.off('progress', onEvent);
+      },
+    };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The pipeline's handle on its DB writer thread: `apply(command)` resolves
+ * with the command's typed result or rejects with the ForkpointError the
+ * writer raised. There is exactly one per home (the home lock sees to it).
+ */
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import type { ResultOf, WriterCommand } from '../db/types.js';
+import { compiledModuleUrl } from './compiled-url.js';
+import type { WriterSignal } from './db-writer-protocol.js';
+
+export interface WriterPort {
+  apply<C extends WriterCommand>(command: C): Promise<ResultOf<C>>;
+}
+
+export interface DbWriterClient extends WriterPort {
+  /** Commands applied so far (for metrics). */
+  readonly applied: number;
+  close(): Promise<void>;
+}
+
+export async function startDbWriter(home: string): Promise<DbWriterClient> {
+  const worker = new Worker(compiledModuleUrl(import.meta.url, './db-writer-thread.js'), { workerData: { home } });
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let nextId = 1;
+  let applied = 0;
+  let failure: Error | null = null;
+  let onClosed: (() => void) | null = null;
+
+  const ready = new Promise<void>((resolveReady, rejectReady) => {
+    worker.on('message', (msg: WriterSignal) => {
+      if ('ready' in msg) return resolveReady();
+      if ('closed' in msg) return onClosed?.();
+      const entry = waiting.get(msg.id);
+      if (!entry) return;
+      waiting.delete(msg.id);
+      applied++;
+      if (msg.ok) entry.resolve(msg.value);
+      else entry.reject(ForkpointError.fromJSON(msg.error));
+    });
+    // A thread that dies (e.g. the DB cannot open) fails start-up and every waiting command.
+    worker.on('error', (err) => {
+      failure = err;
+      rejectReady(err);
+      for (const entry of waiting.values()) entry.reject(err);
+      waiting.clear();
+    });
+  });
+  await ready;
+
+  return {
+    get applied() {
+      return applied;
+    },
+    apply<C extends WriterCommand>(command: C): Promise<ResultOf<C>> {
+      if (failure) return Promise.reject(failure);
+      if (onClosed) return Promise.reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, 'the database writer is closing'));
+      const id = nextId++;
+      return new Promise<ResultOf<C>>((resolve, reject) => {
+        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        worker.postMessage({ id, command });
+      });
+    },
+    async close() {
+      if (failure) {
+        await worker.terminate();
+        return;
+      }
+      await new Promise<void>((resolveClosed) => {
+        onClosed = resolveClosed;
+        worker.postMessage({ close: true });
+      });
+      await worker.terminate();
+    },
+  };
+}

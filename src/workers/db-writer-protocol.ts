@@ -1,0 +1,11 @@
+/** Messages between the pipeline and its DB writer thread. Plain data. */
+import type { ErrorCode, ErrorDetails } from '../errors.js';
+import type { WriterCommand } from '../db/types.js';
+
+export type WriterRequest = { id: number; command: WriterCommand } | { close: true };
+
+export type WriterReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { code: ErrorCode; message: string; details: ErrorDetails } };
+
+export type WriterSignal = { ready: true } | { closed: true } | WriterReply;

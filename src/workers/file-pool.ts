@@ -1,0 +1,48 @@
+/**
+ * The Piscina pool that does qcow2 file work off the main thread. `run`
+ * returns the task's typed result or throws the ForkpointError it raised.
+ * `inline` runs the same module on the calling thread: the in-process core
+ * and the tests use it, so both paths execute identical code.
+ */
+import { Piscina } from 'piscina';
+import { ForkpointError } from '../errors.js';
+import { compiledModuleUrl } from './compiled-url.js';
+import runFileTask from './file-tasks.js';
+import type { FileTask, FileTaskReply, FileTaskResult } from './file-task-types.js';
+
+export interface FileRunner {
+  run<T extends FileTask>(task: T): Promise<FileTaskResult<T>>;
+  close(): Promise<void>;
+}
+
+function unwrap<T>(reply: FileTaskReply): T {
+  if (reply.ok) return reply.value as T;
+  throw ForkpointError.fromJSON(reply.error);
+}
+
+export function createFilePool(threads: number): FileRunner {
+  const pool = new Piscina({
+    filename: compiledModuleUrl(import.meta.url, './file-tasks.js').href,
+    minThreads: threads,
+    maxThreads: threads,
+    // File tasks block on fsync: a small queue per thread keeps all threads busy.
+    concurrentTasksPerWorker: 1,
+  });
+  return {
+    async run<T extends FileTask>(task: T) {
+      return unwrap<FileTaskResult<T>>((await pool.run(task)) as FileTaskReply);
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}
+
+export function inlineFileRunner(): FileRunner {
+  return {
+    async run<T extends FileTask>(task: T) {
+      return unwrap<FileTaskResult<T>>(runFileTask(task));
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,36 @@
+/** Box jobs: create one (fresh disk or a copy of an image), remove one (refs, files, then GC). */
+import { findBox } from '../../db/sql/findBox.js';
+import { boxDir, boxDiskPath } from '../../layout.js';
+import type { JobPayload } from '../../producers/jobs.js';
+import type { JobContext } from './context.js';
+
+export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>) {
+  const existing = findBox(ctx.reader, p.boxId);
+  if (existing?.state === 'ready' && existing.opId === p.op) return { boxId: p.boxId, diskPath: existing.diskPath };
+  const box = await ctx.writer.apply({ type: 'createBox', op: p.op, boxId: p.boxId, baseId: null });
+  const disk = boxDiskPath(ctx.layout, p.boxId);
+  try {
+    if (p.fromImage !== undefined) {
+      // flatten writes a standalone copy: the new box never reads the image it came from.
+      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk });
+    } else {
+      await ctx.files.run({ type: 'createImage', path: disk, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
+    }
+  } catch (err) {
+    await ctx.files.run({ type: 'removeBoxDir', boxDir: boxDir(ctx.layout, p.boxId), boxesDir: ctx.layout.boxesDir });
+    await ctx.writer.apply({ type: 'abortBox', op: p.op, boxId: p.boxId });
+    throw err;
+  }
+  await ctx.writer.apply({ type: 'commitBox', op: p.op, boxId: p.boxId });
+  return { boxId: p.boxId, diskPath: box.diskPath };
+}
+
+export async function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>) {
+  // Records first: once the refs are gone nothing hands this disk out, and a
+  // crash before the folder goes leaves only an orphan folder, never a live
+  // record pointing at a missing disk.
+  const removed = await ctx.writer.apply({ type: 'removeBox', op: p.op, boxId: p.boxId });
+  await ctx.files.run({ type: 'removeBoxDir', boxDir: boxDir(ctx.layout, p.boxId), boxesDir: ctx.layout.boxesDir });
+  await ctx.requestGc(removed.touchedBases);
+  return { boxId: p.boxId, touchedBases: removed.touchedBases };
+}

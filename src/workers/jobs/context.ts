@@ -1,0 +1,50 @@
+/**
+ * What a job handler works with. Handlers are plain async functions over
+ * these ports, so the same code runs inside a BullMQ worker (Piscina pool,
+ * writer thread, GC jobs enqueued) and in-process (inline files, direct
+ * writer, GC run at once): see src/workers/pipeline.ts and in-process.ts.
+ */
+import type { Database } from 'better-sqlite3';
+import type { HomeLayout } from '../../layout.js';
+import type { WriterPort } from '../db-writer-client.js';
+import type { FileRunner } from '../file-pool.js';
+
+export interface JobProgress {
+  done: number;
+  total: number;
+}
+
+export interface JobContext {
+  layout: HomeLayout;
+  writer: WriterPort;
+  files: FileRunner;
+  /** A read-only connection for lookups; decisions are always re-made by the writer. */
+  reader: Database;
+  /** Ask for GC of these bases (a cascade is more jobs, never recursion in one). */
+  requestGc(baseIds: string[]): Promise<void>;
+  progress(p: JobProgress): Promise<void> | void;
+  /** How many file tasks to keep in flight (the pool's thread count). */
+  parallelism: number;
+  fsync: boolean;
+}
+
+/** The base id is the file's name: bases/<id>.qcow2 or bases/<id>.ext4. */
+export function baseIdFromPath(path: string | null): string | null {
+  if (path === null) return null;
+  const m = /\/([0-9A-Za-z]{8})\.(qcow2|ext4)$/.exec(path);
+  return m ? m[1]! : null;
+}
+
+/** Run `work` over `items` with at most `limit` in flight, results in order. */
+export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!, i);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}

@@ -1,0 +1,41 @@
+/**
+ * gc: collect one base if the writer agrees, then ask for its parent (the
+ * cascade is one more job, collapsed by job id). sweep: ask for every
+ * candidate, the backstop for GC requests lost with a crashed Redis.
+ */
+import { listBases } from '../../db/sql/listBases.js';
+import type { ClaimGcResult } from '../../db/types.js';
+import type { JobPayload } from '../../producers/jobs.js';
+import type { JobContext } from './context.js';
+
+export interface GcResult {
+  baseId: string;
+  collected: boolean;
+  reason?: string;
+  reclaimedBytes: number;
+}
+
+/** Unlink a claimed base's file and drop its record; returns the parent to try next. */
+export async function collectBase(ctx: JobContext, claim: Extract<ClaimGcResult, { claimed: true }>): Promise<string | null> {
+  await ctx.files.run({ type: 'removeBase', path: claim.path, basesDir: ctx.layout.basesDir });
+  const finished = await ctx.writer.apply({ type: 'finishGc', baseId: claim.baseId });
+  const parent = finished.parentId ?? claim.parentId;
+  if (parent) await ctx.requestGc([parent]);
+  return parent;
+}
+
+export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>): Promise<GcResult> {
+  const claim = await ctx.writer.apply({ type: 'claimGc', baseId: p.baseId });
+  if (!claim.claimed) return { baseId: p.baseId, collected: false, reason: claim.reason, reclaimedBytes: 0 };
+  await collectBase(ctx, claim);
+  return { baseId: p.baseId, collected: true, reclaimedBytes: claim.sizeBytes };
+}
+
+export async function sweepJob(ctx: JobContext, _p: JobPayload<'sweep'>): Promise<{ requested: number }> {
+  const candidates = [
+    ...listBases(ctx.reader, { kind: 'clone_base', state: 'ready' }),
+    ...listBases(ctx.reader, { kind: 'snapshot', state: 'ready', includeTombstoned: true }).filter((b) => b.tombstoned),
+  ].map((b) => b.id);
+  await ctx.requestGc(candidates);
+  return { requested: candidates.length };
+}

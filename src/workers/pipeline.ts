@@ -1,0 +1,121 @@
+/**
+ * A home's pipeline: recovery, the DB writer thread, the Piscina file pool,
+ * and one BullMQ worker per queue (ops, gc) whose processors stay thin. The
+ * caller holds the home lock; start-up runs recover() before taking jobs and
+ * queues a sweep so GC requests lost with a non-persistent Redis are redone.
+ */
+import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { mkdirSync } from 'node:fs';
+import { openDatabase } from '../db/open.js';
+import { recover, type RecoveryReport } from '../db/recovery/index.js';
+import { ForkpointError, isForkpointError } from '../errors.js';
+import type { HomeLayout } from '../layout.js';
+import { isJobName } from '../producers/jobs.js';
+import { GC_JOB_OPTIONS, gcJobId, queueName } from '../producers/queues.js';
+import { parseRedisUrl } from '../runtime/redis-url.js';
+import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
+import { createFilePool, type FileRunner } from './file-pool.js';
+import type { JobContext } from './jobs/context.js';
+import { runJob } from './jobs/index.js';
+
+export interface PipelineOptions {
+  layout: HomeLayout;
+  homeId: string;
+  redisUrl: string;
+  prefix: string;
+  poolSize: number;
+  /** fsync files and folders (default true; benchmarks may turn it off to find the floor). */
+  fsync?: boolean;
+  opsConcurrency?: number;
+  gcConcurrency?: number;
+  sweepEveryMs?: number;
+  /** How long close() lets active jobs finish before handing them back. */
+  shutdownGraceMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Pipeline {
+  recovery: RecoveryReport;
+  writer: DbWriterClient;
+  /** Stop taking jobs, let active ones finish (bounded), then close pool, writer and DB. */
+  close(): Promise<void>;
+}
+
+export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
+  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true });
+  const recovery = recover(o.layout.home, { repair: true });
+  const writer = await startDbWriter(o.layout.home);
+  const reader = openDatabase(o.layout.dbPath, { readonly: true });
+  const files: FileRunner = createFilePool(o.poolSize);
+  const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
+  const gcQueue = new Queue(queueName(o.homeId, 'gc'), { connection, prefix: o.prefix });
+  const fsync = o.fsync ?? true;
+
+  const requestGc = async (baseIds: string[]) => {
+    if (baseIds.length === 0) return;
+    await gcQueue.addBulk(
+      [...new Set(baseIds)].map((baseId) => ({ name: 'gc', data: { baseId }, opts: { ...GC_JOB_OPTIONS, jobId: gcJobId(baseId) } })),
+    );
+  };
+
+  const processor = async (job: Job) => {
+    if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
+    const ctx: JobContext = {
+      layout: o.layout,
+      writer,
+      files,
+      reader,
+      requestGc,
+      progress: (p) => job.updateProgress(p),
+      parallelism: o.poolSize * 2,
+      fsync,
+    };
+    try {
+      return await runJob(ctx, job.name, job.data);
+    } catch (err) {
+      if (isForkpointError(err) && !err.retryable) {
+        // The code leads the message so a plain-BullMQ producer can switch on it.
+        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      }
+      throw err;
+    }
+  };
+
+  const workerOptions = {
+    connection,
+    prefix: o.prefix,
+    // A job cut off by kill -9 is handed back quickly; the op journal makes the rerun safe.
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 2,
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+  };
+  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processor, { ...workerOptions, concurrency: o.opsConcurrency ?? 8 });
+  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processor, { ...workerOptions, concurrency: o.gcConcurrency ?? 4 });
+  for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`));
+  await Promise.all([opsWorker.waitUntilReady(), gcWorker.waitUntilReady()]);
+  await gcQueue.upsertJobScheduler('sweep', { every: o.sweepEveryMs ?? 10 * 60_000 }, { name: 'sweep', data: {}, opts: GC_JOB_OPTIONS });
+  await gcQueue.add('sweep', {}, { ...GC_JOB_OPTIONS, jobId: 'sweep-startup' });
+
+  let closing: Promise<void> | null = null;
+  return {
+    recovery,
+    writer,
+    close() {
+      closing ??= (async () => {
+        const grace = o.shutdownGraceMs ?? 30_000;
+        const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
+        const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
+        // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.
+        if (timedOut) await Promise.all([opsWorker.close(true), gcWorker.close(true)]);
+        await gcQueue.close();
+        await files.close();
+        await writer.close();
+        reader.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export { ForkpointError };
