@@ -100,9 +100,10 @@ export class Forkpoint {
     return this.enqueue<'rootfs-import', { baseId: string; key: string; basePath: string; imported: boolean }>('rootfs-import', { op, key, image });
   }
 
-  /** Waiting + active + delayed jobs of a queue (the CLI waits for GC to settle before it exits). */
+  /** Jobs waiting or running on a queue (the CLI waits for GC to settle before it exits). Delayed jobs
+   *  (the next periodic sweep, retries in backoff) are not counted: nobody should wait for those. */
   async pending(role: QueueRole): Promise<number> {
-    const c = await this.queues[role].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+    const c = await this.queues[role].getJobCounts('waiting', 'active', 'prioritized');
     return Object.values(c).reduce((a, b) => a + b, 0);
   }
 

@@ -1,17 +1,43 @@
 /**
  * `forkpoint` command line. Kept cheap to start: this file loads commander
- * only; each command group registers its commands here and imports its heavy
- * modules (bullmq, better-sqlite3, piscina) inside the action.
+ * only; each command imports its heavy modules (bullmq, better-sqlite3,
+ * piscina) inside its action.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { registerBoxCommands } from './commands/box.js';
+import { registerCloneCommand } from './commands/clone.js';
+import { registerInspectCommands } from './commands/inspect.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerQcow2Commands } from './qcow2.js';
 
 export function buildProgram(): Command {
   const program = new Command('forkpoint')
     .description('qcow2 base disks (fork points) for micro-VM sandboxes: clones, snapshots, rootfs cache')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version('0.1.0')
+    .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
+    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
+    .option('--json', 'print results as JSON (for scripts)')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 failure, 2 bad input, 3 busy (home locked, Redis down, conflict).
+
+Examples:
+  forkpoint box create web --size 10G
+  forkpoint clone web --count 100 --prefix web-
+  forkpoint snapshot create web before-upgrade
+  forkpoint tree
+  forkpoint box rm web-1 web-2 && forkpoint gc --dry-run
+  forkpoint serve                      # own the home; other commands then enqueue to it`,
+    );
+  registerBoxCommands(program);
+  registerCloneCommand(program);
+  registerSnapshotCommands(program);
+  registerInspectCommands(program);
+  registerServeCommand(program);
   registerQcow2Commands(program);
   return program;
 }

@@ -1,0 +1,66 @@
+/** `forkpoint box create|rm|ls`. */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { action, printResult } from '../output.js';
+import { openHome, withSession, type GlobalFlags } from '../session.js';
+import { parseSize } from '../units.js';
+
+export function registerBoxCommands(program: Command): void {
+  const box = program.command('box').description('create, list and remove boxes (each has a container disk)');
+
+  box
+    .command('create')
+    .argument('<box>', 'new box id')
+    .option('--size <size>', 'a fresh empty disk of this virtual size (e.g. 10G)')
+    .option('--from <image>', 'a standalone copy of this qcow2 image (its backing chain flattened)')
+    .description('create a box with a container disk')
+    .addHelpText('after', '\nExamples:\n  forkpoint box create web --size 10G\n  forkpoint box create web --from ./debian.qcow2')
+    .action(
+      action(async (boxId: string, o: { size?: string; from?: string }, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        if ((o.size === undefined) === (o.from === undefined)) {
+          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE or --from IMAGE', { field: 'size' });
+        }
+        const from = o.size !== undefined ? { sizeBytes: parseSize(o.size) } : { fromImage: resolve(o.from!) };
+        const result = await withSession(flags, async (s) => (await s.client.createBox(boxId, from)).result());
+        printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
+      }),
+    );
+
+  box
+    .command('rm')
+    .argument('<box...>', 'box ids')
+    .description('remove boxes: their refs, their disk files, then GC of the bases nothing reads any more')
+    .action(
+      action(async (boxIds: string[], _o: unknown, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const results = await withSession(flags, async (s) => {
+          const handles = await Promise.all(boxIds.map((id) => s.client.removeBox(id)));
+          return Promise.all(handles.map((h) => h.result()));
+        });
+        printResult(results, flags, (rs) => rs.map((r) => `removed box ${r.boxId}`).join('\n'));
+      }),
+    );
+
+  box
+    .command('ls')
+    .description('list boxes and the base each container disk reads')
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const { layout } = openHome(flags);
+        const { openReader } = await import('../../../db/reader.js');
+        const reader = openReader(layout.home);
+        try {
+          const boxes = reader.listBoxes();
+          printResult(boxes, flags, (bs) =>
+            bs.length === 0 ? 'no boxes' : bs.map((b) => `${b.id}\t${b.state}\tbase=${b.baseId ?? '-'}\t${b.diskPath}`).join('\n'),
+          );
+        } finally {
+          reader.close();
+        }
+      }),
+    );
+}
+

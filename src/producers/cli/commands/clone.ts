@@ -1,0 +1,46 @@
+/** `forkpoint clone SOURCE (--count N [--prefix P] | TARGET…)`. */
+import { Option, type Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { MAX_CLONE_TARGETS } from '../../jobs.js';
+import { action, printResult } from '../output.js';
+import { withProgressBar } from '../progress.js';
+import { withSession, type GlobalFlags } from '../session.js';
+
+/** Target names for --count: `<prefix><i>`; the default prefix is the source plus a short random tag, so reruns never collide. */
+export function cloneTargets(source: string, count: number, prefix?: string): string[] {
+  const p = prefix ?? `${source}-${randomBytes(3).toString('hex')}-`;
+  return Array.from({ length: count }, (_, i) => `${p}${i + 1}`);
+}
+
+export function registerCloneCommand(program: Command): void {
+  program
+    .command('clone')
+    .argument('<source>', 'box to clone')
+    .argument('[targets...]', 'new box ids (or use --count)')
+    .addOption(new Option('--count <n>', 'make N clones').argParser((v) => Number(v)))
+    .option('--prefix <prefix>', 'with --count: name clones <prefix>1 … <prefix>N')
+    .description('fork SOURCE once and give every target its own copy-on-write child of that base')
+    .addHelpText('after', '\nExamples:\n  forkpoint clone web web-a web-b\n  forkpoint clone web --count 500 --prefix worker-')
+    .action(
+      action(async (source: string, targets: string[], o: { count?: number; prefix?: string }, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        if (o.count !== undefined) {
+          if (targets.length > 0) throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give either --count N or target box ids, not both', { field: 'count' });
+          if (!Number.isInteger(o.count) || o.count < 1 || o.count > MAX_CLONE_TARGETS) {
+            throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--count must be an integer from 1 to ${MAX_CLONE_TARGETS}`, { field: 'count' });
+          }
+          targets = cloneTargets(source, o.count, o.prefix);
+        } else if (targets.length === 0) {
+          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give target box ids or --count N', { field: 'targets' });
+        }
+        const started = performance.now();
+        const result = await withSession(flags, async (s) => withProgressBar(await s.client.clone(source, targets), 'cloning', !flags.json));
+        const seconds = (performance.now() - started) / 1000;
+        printResult({ ...result, seconds }, flags, (r) =>
+          `cloned ${r.source} into ${r.targets.length} box${r.targets.length === 1 ? '' : 'es'} via base ${r.baseId} in ${seconds.toFixed(2)} s` +
+          (r.targets.length <= 10 ? `: ${r.targets.join(' ')}` : ` (${r.targets[0]} … ${r.targets[r.targets.length - 1]})`),
+        );
+      }),
+    );
+}

@@ -1,0 +1,71 @@
+/** `forkpoint snapshot create|ls|rm|clone`. */
+import type { Command } from 'commander';
+import { action, printResult } from '../output.js';
+import { openHome, withSession, type GlobalFlags } from '../session.js';
+import { formatBytes } from '../units.js';
+
+export function registerSnapshotCommands(program: Command): void {
+  const snap = program.command('snapshot').description('named, immutable states of a box (never collected automatically)');
+
+  snap
+    .command('create')
+    .argument('<box>')
+    .argument('<name>')
+    .description('pin the current state of BOX as snapshot NAME (the box keeps running on a fresh child)')
+    .action(
+      action(async (boxId: string, name: string, _o: unknown, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const r = await withSession(flags, async (s) => (await s.client.snapshot(boxId, name)).result());
+        printResult(r, flags, (x) => `snapshot ${x.name} of ${x.boxId}: base ${x.baseId} (${formatBytes(x.sizeBytes)})`);
+      }),
+    );
+
+  snap
+    .command('ls')
+    .argument('[box]', 'only this box’s snapshots')
+    .description('list snapshots')
+    .action(
+      action(async (boxId: string | undefined, _o: unknown, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const { layout } = openHome(flags);
+        const { openReader } = await import('../../../db/reader.js');
+        const reader = openReader(layout.home);
+        try {
+          const snaps = reader.listBases({ kind: 'snapshot', ...(boxId ? { sourceBoxId: boxId } : {}) });
+          printResult(snaps, flags, (ss) =>
+            ss.length === 0 ? 'no snapshots' : ss.map((x) => `${x.name}\t${x.sourceBoxId}\t${x.id}\t${formatBytes(x.sizeBytes)}\t${new Date(x.createdAt).toISOString()}`).join('\n'),
+          );
+        } finally {
+          reader.close();
+        }
+      }),
+    );
+
+  snap
+    .command('rm')
+    .argument('<name>')
+    .option('--box <box>', 'the box the snapshot belongs to (needed when the name is in several boxes)')
+    .option('--force', 'remove it even while clones read it (it is hidden, and collected with its last reader)')
+    .description('remove a snapshot; refused while clones depend on it unless --force')
+    .action(
+      action(async (name: string, o: { box?: string; force?: boolean }, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const r = await withSession(flags, async (s) => (await s.client.removeSnapshot(name, { boxId: o.box, force: o.force ?? false })).result());
+        printResult(r, flags, (x) => `snapshot ${x.name} (${x.baseId}) ${x.action === 'tombstoned' ? 'hidden; collected when nothing reads it' : 'removed'}`);
+      }),
+    );
+
+  snap
+    .command('clone')
+    .argument('<name>')
+    .argument('<target>', 'new box id')
+    .option('--box <box>', 'the box the snapshot belongs to')
+    .description('a new box whose disk is a copy-on-write child of snapshot NAME')
+    .action(
+      action(async (name: string, target: string, o: { box?: string }, cmd: Command) => {
+        const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const r = await withSession(flags, async (s) => (await s.client.cloneSnapshot(name, target, { boxId: o.box })).result());
+        printResult(r, flags, (x) => `box ${x.target} created from snapshot ${name} (base ${x.baseId})`);
+      }),
+    );
+}

@@ -1,0 +1,90 @@
+/**
+ * How a CLI command reaches a pipeline. If `forkpoint serve` owns the home,
+ * the command enqueues on the service's Redis and waits. Otherwise it takes
+ * the home lock and runs an embedded pipeline for the duration of the command
+ * (never two writers on one home). A home held by another CLI command is
+ * waited for, briefly.
+ */
+import { mkdirSync, realpathSync } from 'node:fs';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { homeLayout, type HomeLayout } from '../../layout.js';
+import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
+import { readOrMintHomeId } from '../../runtime/home-id.js';
+import { readOwner, tryLockHome, type HomeLock } from '../../runtime/home-lock.js';
+import type { Forkpoint } from '../client.js';
+
+export interface GlobalFlags extends ConfigFlags {
+  json?: boolean;
+}
+
+export interface Session {
+  config: Config;
+  layout: HomeLayout;
+  homeId: string;
+  client: Forkpoint;
+  mode: 'service' | 'embedded';
+}
+
+const say = (line: string) => process.stderr.write(`forkpoint: ${line}\n`);
+
+/** The home's layout with its canonical path (stored base paths are compared as strings). */
+export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayout; homeId: string } {
+  const config = resolveConfig(flags);
+  mkdirSync(config.home, { recursive: true });
+  const layout = homeLayout(realpathSync(config.home));
+  return { config: { ...config, home: layout.home }, layout, homeId: readOrMintHomeId(layout.home) };
+}
+
+async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const lock = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() });
+    if (lock) return lock;
+    if (readOwner(layout.runDir)?.kind === 'serve') return 'service';
+    if (Date.now() > deadline) {
+      const owner = readOwner(layout.runDir);
+      throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${owner?.pid ?? '?'}); try again`, {
+        path: layout.home,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Promise<T>): Promise<T> {
+  const { config, layout, homeId } = openHome(flags);
+  const { Forkpoint } = await import('../client.js');
+  const held = await lockOrWait(layout, homeId, 120_000);
+
+  if (held === 'service') {
+    const owner = readOwner(layout.runDir)!;
+    const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix: config.prefix });
+    try {
+      return await run({ config, layout, homeId, client, mode: 'service' });
+    } finally {
+      await client.close();
+    }
+  }
+
+  const lock = held;
+  const { resolveRedis } = await import('../../runtime/connect-redis.js');
+  const { startPipeline } = await import('../../workers/pipeline.js');
+  let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
+  let pipeline: Awaited<ReturnType<typeof startPipeline>> | null = null;
+  let client: Forkpoint | null = null;
+  try {
+    redis = await resolveRedis(config, layout.runDir, say);
+    lock.update({ redisUrl: redis.url });
+    pipeline = await startPipeline({ layout, homeId, redisUrl: redis.url, prefix: config.prefix, poolSize: config.poolSize, log: say });
+    client = await Forkpoint.connect({ redisUrl: redis.url, homeId, prefix: config.prefix });
+    const result = await run({ config, layout, homeId, client, mode: 'embedded' });
+    // Let the GC cascade this command started finish before the pipeline goes away.
+    while ((await client.pending('gc')) > 0) await new Promise((r) => setTimeout(r, 20));
+    return result;
+  } finally {
+    await client?.close();
+    await pipeline?.close();
+    await redis?.embedded?.stop();
+    lock.release();
+  }
+}

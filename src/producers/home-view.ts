@@ -1,0 +1,24 @@
+/** Read a home's records into the forest (for `tree`, `bases ls`, `gc --dry-run`, the HTTP API). */
+import { existsSync } from 'node:fs';
+import type { DbReader } from '../db/reader.js';
+import type { HomeLayout } from '../layout.js';
+import { buildForest, type Forest } from './forest.js';
+
+export function readForest(reader: DbReader): Forest {
+  const bases = reader.listBases({ includeTombstoned: true });
+  const boxes = reader.listBoxes();
+  const refCounts = new Map(bases.map((b) => [b.id, reader.dependentBoxes(b.id).length]));
+  return buildForest(bases, boxes, refCounts);
+}
+
+/** Run `fn` with a reader, or return `empty` when the home has no database yet (nothing was ever done in it). */
+export async function withReader<T>(layout: HomeLayout, empty: T, fn: (reader: DbReader) => T): Promise<T> {
+  if (!existsSync(layout.dbPath)) return empty;
+  const { openReader } = await import('../db/reader.js');
+  const reader = openReader(layout.home);
+  try {
+    return fn(reader);
+  } finally {
+    reader.close();
+  }
+}
