@@ -4,15 +4,14 @@
  * `forkpoint --help` does not pay for it.
  */
 import type { Command } from 'commander';
+import type { OutputOptions } from './output.js';
 import { action, printResult } from './output.js';
 
 type Engine = typeof import('../../qcow2/index.js');
 const engine = (): Promise<Engine> => import('../../qcow2/index.js');
 
-interface JsonOpt {
-  json?: boolean;
-}
-interface WriteOpts extends JsonOpt {
+/** --json is the program's global option (main.ts); --no-fsync is ours. */
+interface WriteOpts extends OutputOptions {
   fsync: boolean;
 }
 
@@ -31,7 +30,7 @@ export function registerQcow2Commands(program: Command): void {
       'after',
       `
 Examples:
-  forkpoint qcow2 info disk.qcow2 --json       header, backing chain, qemu-img-style keys
+  forkpoint --json qcow2 info disk.qcow2       header, backing chain, qemu-img-style keys
   forkpoint qcow2 chain disk.qcow2             backing files, nearest first
   forkpoint qcow2 overlay base.qcow2 new.qcow2 new COW child backed by base.qcow2
   forkpoint qcow2 fork box/disk.qcow2 bases/Ab12Cd34.qcow2
@@ -41,11 +40,11 @@ Examples:
 
   qcow2
     .command('info')
-    .description('print the header, the backing chain and the virtual size of FILE')
+    .description('print the header, the backing chain and the virtual size of FILE (with --json: the keys of `qemu-img info --output=json`, plus header and backing-chain)')
     .argument('<file>', 'qcow2 image')
-    .option('--json', 'print JSON (keys as `qemu-img info --output=json`, plus header and backing-chain)')
     .action(
-      action(async (file: string, opts: JsonOpt) => {
+      action(async (file: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<OutputOptions>();
         const q = await engine();
         const { header, fileSize } = q.readHeader(file);
         const { statSync } = await import('node:fs');
@@ -69,9 +68,9 @@ Examples:
     .command('chain')
     .description('list the backing files of FILE, nearest first (the image itself is not listed)')
     .argument('<file>', 'qcow2 image')
-    .option('--json', 'print JSON')
     .action(
-      action(async (file: string, opts: JsonOpt) => {
+      action(async (file: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<OutputOptions>();
         const chain = (await engine()).readBackingChain(file);
         printResult(chain, opts, (c) => (c.length === 0 ? '(no backing file)' : c.map((e) => `${e.path}\t${e.format}`).join('\n')));
       }),
@@ -83,9 +82,9 @@ Examples:
     .argument('<base>', 'backing image (qcow2 or raw); stored as its absolute canonical path')
     .argument('<child>', 'new file; refused if it exists')
     .option('--no-fsync', 'skip fsync of the file and its folder (faster, not crash-safe)')
-    .option('--json', 'print JSON')
     .action(
-      action(async (base: string, child: string, opts: WriteOpts) => {
+      action(async (base: string, child: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<WriteOpts>();
         const r = (await engine()).writeCowChild(base, child, { fsync: opts.fsync });
         printResult(r, opts, (x) => `${x.path}: overlay of ${x.backingPath} (${x.backingFormat}), ${mib(x.virtualSize)}`);
       }),
@@ -97,10 +96,10 @@ Examples:
     .argument('<source>', 'qcow2 disk to fork (e.g. a stopped box\'s container.qcow2)')
     .argument('<dest>', 'where the base goes; refused if it exists')
     .option('--no-fsync', 'skip fsyncs (faster, not crash-safe)')
-    .option('--json', 'print JSON')
     .addHelpText('after', '\nThe VM using SOURCE must be stopped or paused: a running VM keeps writing to the moved file.')
     .action(
-      action(async (source: string, dest: string, opts: WriteOpts) => {
+      action(async (source: string, dest: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<WriteOpts>();
         const r = (await engine()).forkQcow2(source, dest, { fsync: opts.fsync });
         printResult(r, opts, (x) => `${x.childPath}: now a child of ${x.basePath} (${mib(x.containerDiskBytes)} virtual, ${x.sizeBytes} bytes on disk)`);
       }),
@@ -112,9 +111,9 @@ Examples:
     .argument('<file>', 'qcow2 image to rewrite (read-only bases are refused)')
     .argument('<new-backing>', 'stored as given; a relative name is relative to FILE\'s folder')
     .option('-F, --backing-format <format>', 'qcow2 or raw (default: probed)')
-    .option('--json', 'print JSON')
     .action(
-      action(async (file: string, newBacking: string, opts: JsonOpt & { backingFormat?: string }) => {
+      action(async (file: string, newBacking: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<OutputOptions & { backingFormat?: string }>();
         const q = await engine();
         const fmt = opts.backingFormat;
         if (fmt !== undefined && fmt !== 'qcow2' && fmt !== 'raw') {
@@ -132,9 +131,9 @@ Examples:
     .argument('<file>', 'top image of the chain')
     .argument('<dest>', 'new file; refused if it exists')
     .option('--no-fsync', 'skip fsyncs')
-    .option('--json', 'print JSON')
     .action(
-      action(async (file: string, dest: string, opts: WriteOpts) => {
+      action(async (file: string, dest: string, _o: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<WriteOpts>();
         const r = (await engine()).flatten(file, dest, { fsync: opts.fsync });
         printResult(r, opts, (x) => `${x.path}: standalone, ${mib(x.virtualSize)} virtual, ${x.dataClusters} data clusters`);
       }),

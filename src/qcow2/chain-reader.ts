@@ -1,0 +1,79 @@
+/**
+ * I/O: read guest data through a whole backing chain, the way QEMU does: the
+ * top layer answers what it maps, and "unallocated" falls through to the next
+ * layer; past the last layer (or past a layer's size) the disk reads as zeros.
+ */
+import { corrupt } from './image-errors.js';
+import { readChainLayers } from './chain.js';
+import { LayerReader } from './layer-reader.js';
+import { readAt } from './read-header.js';
+
+export class ChainReader {
+  readonly layers: LayerReader[] = [];
+
+  constructor(imagePath: string) {
+    try {
+      for (const layer of readChainLayers(imagePath)) this.layers.push(new LayerReader(layer.path, layer.image));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get virtualSize(): number {
+    return this.layers[0]!.virtualSize;
+  }
+
+  close(): void {
+    for (const l of this.layers.splice(0)) l.close();
+  }
+
+  /** Fill `out` with the guest bytes at `guestOffset`. */
+  read(guestOffset: number, out: Buffer): void {
+    this.readFrom(0, guestOffset, out);
+  }
+
+  private readFrom(depth: number, guestOffset: number, out: Buffer): void {
+    const layer = this.layers[depth];
+    if (layer === undefined) {
+      out.fill(0);
+      return;
+    }
+    let done = 0;
+    while (done < out.length) {
+      const ext = layer.locate(guestOffset + done, out.length - done);
+      const part = out.subarray(done, done + ext.length);
+      if (ext.kind === 'zero') part.fill(0);
+      else if (ext.kind === 'backing') this.readFrom(depth + 1, guestOffset + done, part);
+      else {
+        const got = readAt(layer.fd, layer.path, ext.hostOffset, ext.length);
+        got.copy(part);
+        if (got.length < ext.length) {
+          // A raw file's last sector past EOF reads as zeros; a qcow2 data cluster must be whole.
+          if (layer.clusterSize > 0) throw corrupt(layer.path, `data cluster at ${ext.hostOffset} lies beyond the end of the file`, 'l2_entry');
+          part.fill(0, got.length);
+        }
+      }
+      done += ext.length;
+    }
+  }
+
+  /**
+   * Guest clusters (of `clusterSize`) that some layer maps: only these can hold
+   * non-zero data. Returned as a bitmap, one byte per output cluster.
+   */
+  mappedClusters(clusterSize: number): Uint8Array {
+    const count = Math.ceil(this.virtualSize / clusterSize);
+    const map = new Uint8Array(count);
+    const mark = (offset: number, length: number): void => {
+      const first = Math.floor(offset / clusterSize);
+      const last = Math.min(count - 1, Math.floor((offset + length - 1) / clusterSize));
+      for (let c = first; c <= last; c++) map[c] = 1;
+    };
+    for (const layer of this.layers) {
+      if (layer.clusterSize === 0) mark(0, Math.min(layer.virtualSize, this.virtualSize)); // raw: all of it
+      else for (let i = 0; i < layer.l1Size; i++) layer.mapsSomething(i, mark);
+    }
+    return map;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Pure parsing of the header extension area: a list of (type u32, length u32,
+ * data padded to 8 bytes) records that starts right after the fixed header and
+ * ends at a type-0 record. Like QEMU, we stop at the backing file name when
+ * there is one (extensions must end before it) and at the header cluster's end.
+ */
+import { FEATURE_NAME_ENTRY_BYTES, HeaderExtensionType } from './constants.js';
+import { corrupt, truncated } from './image-errors.js';
+import type { FeatureName, HeaderExtension, Qcow2Header } from './types.js';
+
+export interface ParsedExtensions {
+  extensions: HeaderExtension[];
+  /** Offset just past the end marker (or where parsing stopped). */
+  end: number;
+  backingFormat: string | null;
+  externalDataFile: string | null;
+}
+
+const FEATURE_KINDS: FeatureName['kind'][] = ['incompatible', 'compatible', 'autoclear'];
+
+const pad8 = (n: number): number => (n + 7) & ~7;
+
+function cString(data: Buffer): string {
+  const nul = data.indexOf(0);
+  return (nul === -1 ? data : data.subarray(0, nul)).toString('utf8');
+}
+
+export function parseHeaderExtensions(buf: Buffer, h: Pick<Qcow2Header, 'headerLength' | 'backingFileOffset' | 'clusterSize' | 'backingFile'>, path: string): ParsedExtensions {
+  const limit = h.backingFile !== null ? h.backingFileOffset : h.clusterSize;
+  const out: ParsedExtensions = { extensions: [], end: h.headerLength, backingFormat: null, externalDataFile: null };
+  let at = h.headerLength;
+  for (;;) {
+    // An image whose extension area simply fills the cluster has no end marker; qemu accepts that.
+    if (at + 8 > limit) return { ...out, end: at };
+    if (at + 8 > buf.length) {
+      throw truncated(path, `header extension at byte ${at} lies beyond the end of the file (${buf.length} bytes)`, 'header_extensions');
+    }
+    const magic = buf.readUInt32BE(at);
+    const length = buf.readUInt32BE(at + 4);
+    if (magic === HeaderExtensionType.END) return { ...out, end: at + 8 };
+    const dataStart = at + 8;
+    if (dataStart + length > limit) {
+      throw corrupt(path, `header extension 0x${magic.toString(16)} at byte ${at} (length ${length}) overruns the header area (ends at ${limit})`, 'header_extensions');
+    }
+    if (dataStart + length > buf.length) {
+      throw truncated(path, `header extension 0x${magic.toString(16)} at byte ${at} lies beyond the end of the file`, 'header_extensions');
+    }
+    const data = buf.subarray(dataStart, dataStart + length);
+    out.extensions.push(decodeExtension(magic, at, data, path, out));
+    at = dataStart + pad8(length);
+  }
+}
+
+function decodeExtension(magic: number, offset: number, data: Buffer, path: string, out: ParsedExtensions): HeaderExtension {
+  switch (magic) {
+    case HeaderExtensionType.BACKING_FORMAT: {
+      const format = cString(data);
+      out.backingFormat = format;
+      return { type: 'backing-format', offset, format };
+    }
+    case HeaderExtensionType.FEATURE_NAME_TABLE: {
+      const features: FeatureName[] = [];
+      for (let i = 0; i + FEATURE_NAME_ENTRY_BYTES <= data.length; i += FEATURE_NAME_ENTRY_BYTES) {
+        const kind = FEATURE_KINDS[data.readUInt8(i)] ?? 'unknown';
+        features.push({ kind, bit: data.readUInt8(i + 1), name: cString(data.subarray(i + 2, i + FEATURE_NAME_ENTRY_BYTES)) });
+      }
+      return { type: 'feature-name-table', offset, features };
+    }
+    case HeaderExtensionType.EXTERNAL_DATA_FILE: {
+      const name = cString(data);
+      out.externalDataFile = name;
+      return { type: 'external-data-file', offset, name };
+    }
+    case HeaderExtensionType.BITMAPS: {
+      if (data.length < 24) throw corrupt(path, `bitmaps header extension at byte ${offset} is ${data.length} bytes, expected 24`, 'header_extensions');
+      return {
+        type: 'bitmaps',
+        offset,
+        nbBitmaps: data.readUInt32BE(0),
+        directorySize: data.readBigUInt64BE(8),
+        directoryOffset: data.readBigUInt64BE(16),
+      };
+    }
+    case HeaderExtensionType.FULL_DISK_ENCRYPTION: {
+      if (data.length < 16) throw corrupt(path, `encryption header extension at byte ${offset} is ${data.length} bytes, expected 16`, 'header_extensions');
+      return { type: 'full-disk-encryption', offset, cryptoOffset: data.readBigUInt64BE(0), cryptoLength: data.readBigUInt64BE(8) };
+    }
+    default:
+      return { type: 'unknown', offset, magic, length: data.length };
+  }
+}

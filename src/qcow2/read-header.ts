@@ -1,0 +1,87 @@
+/**
+ * I/O: read the header cluster of an image file and parse it. The read is
+ * bounded by the file size and by the cluster size (at most 2 MiB), so a
+ * hostile header cannot make us read more than that.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import { hasQcow2Magic, headerBytesToRead, parseHeader } from './header.js';
+import type { ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
+
+/** Most headers (fixed part + extensions + backing name) fit in far less than this. */
+const FIRST_READ_BYTES = 4096;
+
+/** Open a regular file read-only; folders and missing files become typed errors. */
+export function openImageForRead(path: string): { fd: number; fileSize: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw fromFsError(err, path, 'cannot open image');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${path}: not a regular file, cannot be an image`, { path });
+    }
+    return { fd, fileSize: st.size };
+  } catch (err) {
+    closeSync(fd);
+    throw fromFsError(err, path, 'cannot stat image');
+  }
+}
+
+/** pread that loops until `length` bytes or EOF; returns the filled part. */
+export function readAt(fd: number, path: string, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = readSync(fd, buf, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+  } catch (err) {
+    throw fromFsError(err, path, 'cannot read');
+  }
+  return buf.subarray(0, done);
+}
+
+/** Read and parse the header of an already open image. */
+export function readHeaderFromFd(fd: number, path: string, fileSize: number, prefix?: Buffer): Qcow2Header {
+  let buf = prefix ?? readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
+  const needed = headerBytesToRead(buf, fileSize);
+  if (needed > buf.length) buf = readAt(fd, path, 0, needed);
+  return parseHeader(buf, { path, fileSize });
+}
+
+/** The header of a qcow2 image. Throws E_NOT_QCOW2 for anything else. */
+export function readHeader(path: string): ImageHeaderInfo {
+  const { fd, fileSize } = openImageForRead(path);
+  try {
+    return { path, fileSize, header: readHeaderFromFd(fd, path, fileSize) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type ProbedImage =
+  | { format: 'qcow2'; path: string; fileSize: number; header: Qcow2Header }
+  | { format: 'raw'; path: string; fileSize: number };
+
+/**
+ * What QEMU's probing would call this file: qcow2 when it has the magic (and
+ * then the header must be valid), raw otherwise. `expect` skips the probe the
+ * way an explicit backing format does: a qcow2 file used as 'raw' is raw.
+ */
+export function probeImage(path: string, expect?: ImageFormat): ProbedImage {
+  const { fd, fileSize } = openImageForRead(path);
+  try {
+    if (expect === 'raw') return { format: 'raw', path, fileSize };
+    const prefix = readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
+    if (expect === undefined && !hasQcow2Magic(prefix)) return { format: 'raw', path, fileSize };
+    return { format: 'qcow2', path, fileSize, header: readHeaderFromFd(fd, path, fileSize, prefix) };
+  } finally {
+    closeSync(fd);
+  }
+}

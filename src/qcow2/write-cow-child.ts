@@ -1,0 +1,68 @@
+/**
+ * I/O: write a fresh copy-on-write child. The file is created with O_EXCL
+ * ('wx'), so an existing path is never overwritten, and it gets only three
+ * small positioned writes (header, refcount table, refcount block) plus an
+ * ftruncate: the zero L1 table stays a hole.
+ */
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fromFsError } from '../errors.js';
+import type { ChildPlan } from './child-layout.js';
+import { fsyncFolder, removeQuietly } from './durable.js';
+import { planChildOfBase } from './plan-child-of-base.js';
+import type { CowChildResult, WriteChildOptions } from './types.js';
+
+/**
+ * Write `plan` to a new file at `childPath` (fsyncs the file, not the folder).
+ * On any failure the partial file, which we created, is removed.
+ */
+export function writePlannedChild(plan: ChildPlan, childPath: string, fsync: boolean): CowChildResult {
+  let fd: number;
+  try {
+    fd = openSync(childPath, 'wx', 0o644);
+  } catch (err) {
+    throw fromFsError(err, childPath, 'cannot create child image');
+  }
+  try {
+    for (const w of plan.writes) {
+      let done = 0;
+      while (done < w.bytes.length) done += writeSync(fd, w.bytes, done, w.bytes.length - done, w.offset + done);
+    }
+    ftruncateSync(fd, plan.fileLength);
+    if (fsync) fsyncSync(fd);
+    closeSync(fd);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already or the close failed: the unlink below still matters */
+    }
+    removeQuietly(childPath);
+    throw fromFsError(err, childPath, 'cannot write child image');
+  }
+  return {
+    path: childPath,
+    backingPath: plan.spec.backingPath,
+    backingFormat: plan.spec.backingFormat,
+    virtualSize: plan.spec.virtualSize,
+    clusterSize: plan.clusterSize,
+    fileLength: plan.fileLength,
+  };
+}
+
+/** Create a qcow2 v3 overlay at `childPath` backed by `basePath` (qcow2 or raw). */
+export function writeCowChild(basePath: string, childPath: string, opts: WriteChildOptions = {}): CowChildResult {
+  const fsync = opts.fsync ?? true;
+  const plan = planChildOfBase(basePath, opts.backingFormat);
+  const target = resolve(childPath);
+  const result = writePlannedChild(plan, target, fsync);
+  if (fsync) {
+    try {
+      fsyncFolder(dirname(target));
+    } catch (err) {
+      removeQuietly(target);
+      throw err;
+    }
+  }
+  return result;
+}
