@@ -50,6 +50,8 @@ export class Forkpoint {
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') });
+    // Every awaited handle listens on its queue and events; hundreds in flight are normal here.
+    for (const emitter of [...Object.values(client.queues), ...Object.values(client.events)]) emitter.setMaxListeners(0);
     await Promise.all([...Object.values(client.queues), ...Object.values(client.events)].map((x) => x.waitUntilReady()));
     return client;
   }
