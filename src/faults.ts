@@ -27,8 +27,11 @@ export function disarmFaults(): void {
 function fromEnv(point: string): FaultAction | undefined {
   const spec = process.env.FORKPOINT_FAULT;
   if (!spec) return undefined;
+  // Point names contain colons (`fork:after-move`), so the action is what follows the last one.
   for (const item of spec.split(',')) {
-    const [name, action = 'kill'] = item.split(':');
+    const cut = item.lastIndexOf(':');
+    const action = item.slice(cut + 1);
+    const name = action === 'throw' || action === 'kill' ? item.slice(0, cut) : item;
     if (name === point) return action === 'throw' ? 'throw' : 'kill';
   }
   return undefined;

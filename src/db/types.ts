@@ -67,7 +67,20 @@ export type WriterCommand =
    * creating. `targets` are clone boxes that will get COW children of it
    * (their box rows are created here too, state creating).
    */
-  | { type: 'beginFork'; op: string; sourceBox: string; kind: 'snapshot' | 'clone_base'; name?: string; targets?: string[] }
+  | {
+      type: 'beginFork';
+      op: string;
+      sourceBox: string;
+      kind: 'snapshot' | 'clone_base';
+      name?: string;
+      targets?: string[];
+      /**
+       * How the base file is made (journalled for recovery): 'move' renames the
+       * source disk into bases/ (the default); 'flatten' writes a standalone copy
+       * there, used when a move would make the chain deeper than MAX_CHAIN_DEPTH.
+       */
+      mode?: 'move' | 'flatten';
+    }
   /** Files moved and the source's child written: base → ready, source box ref added, source box re-pointed. */
   | { type: 'commitFork'; op: string; disk: DiskInfo; parentId: string | null }
   /** The fork failed before or while moving files: remove the creating rows. */
@@ -83,7 +96,12 @@ export type WriterCommand =
   /** Explicit snapshot removal: deleted if nothing reads it, tombstoned otherwise (unless refused). */
   | { type: 'removeSnapshot'; op: string; baseId: string; force: boolean }
   | { type: 'registerRootfs'; op: string; key: string; disk: DiskInfo }
-  | { type: 'removeRootfs'; op: string; baseId: string };
+  | { type: 'removeRootfs'; op: string; baseId: string }
+  /**
+   * After a flattening fork the source box no longer reads its old bases: drop
+   * its refs to every base but `keepBaseId`; returns those bases (GC candidates).
+   */
+  | { type: 'releaseRefs'; op: string; boxId: string; keepBaseId: string };
 
 export type WriterCommandType = WriterCommand['type'];
 
@@ -97,6 +115,10 @@ export interface BeginForkResult {
   basePath: string;
   /** The source box's container disk path (the child goes here). */
   sourceDiskPath: string;
+  /** Clone targets registered (state creating) and where each one's child goes. */
+  targets: { boxId: string; diskPath: string }[];
+  /** As journalled: how the base file is made. */
+  mode: 'move' | 'flatten';
 }
 
 export interface RemoveBoxResult {
@@ -110,7 +132,8 @@ export interface RemoveBoxResult {
 export interface WriterResults {
   createBox: BoxRecord;
   commitBox: BoxRecord;
-  abortBox: { boxId: string };
+  /** touchedBases: bases the aborted box held a ref to or pointed at (try GC on each). */
+  abortBox: { boxId: string; touchedBases: string[] };
   beginFork: BeginForkResult;
   commitFork: BaseDiskRecord;
   abortFork: { baseId: string | null };
@@ -121,6 +144,7 @@ export interface WriterResults {
   removeSnapshot: { baseId: string; action: 'claimed' | 'tombstoned'; claim?: ClaimGcResult };
   registerRootfs: BaseDiskRecord;
   removeRootfs: ClaimGcResult;
+  releaseRefs: { boxId: string; touchedBases: string[] };
 }
 
 export type ResultOf<C extends WriterCommand> = WriterResults[C['type']];

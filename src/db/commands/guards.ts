@@ -1,0 +1,37 @@
+/** Lookups that either return a usable record or throw the error a caller can act on. */
+import type { Database } from 'better-sqlite3';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { parseBaseId } from '../../ids.js';
+import { findBaseById } from '../sql/findBaseById.js';
+import { listBases } from '../sql/listBases.js';
+import type { BaseDiskRecord } from '../types.js';
+
+/** A base that may gain a reader now: it exists and is ready (E_UNKNOWN_BASE / E_BASE_DELETING / E_CONFLICT). */
+export function requireReadableBase(db: Database, rawId: string): BaseDiskRecord {
+  const id = parseBaseId(rawId);
+  const base = findBaseById(db, id);
+  if (!base) throw new ForkpointError(ErrorCodes.UNKNOWN_BASE, `unknown base ${id}`, { id });
+  if (base.state === 'deleting') {
+    throw new ForkpointError(ErrorCodes.BASE_DELETING, `base ${id} is being deleted; no new reader may use it`, { id });
+  }
+  if (base.state === 'creating') {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `base ${id} is still being created (op ${base.opId})`, { id });
+  }
+  return base;
+}
+
+/** Refuse to touch a box whose disk a fork is moving right now. */
+export function refuseForkInProgress(db: Database, boxId: string, doing: string): void {
+  const pending = listBases(db, { sourceBoxId: boxId, state: 'creating', includeTombstoned: true });
+  if (pending.length > 0) {
+    throw new ForkpointError(
+      ErrorCodes.CONFLICT,
+      `cannot ${doing} box ${boxId}: a fork of it is in progress (op ${pending[0]!.opId}, base ${pending[0]!.id})`,
+      { id: boxId },
+    );
+  }
+}
+
+export function uniqueSorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}

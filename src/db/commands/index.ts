@@ -1,0 +1,37 @@
+/** Command type → handler. Adding a command means a schema entry, a handler file and a line here. */
+import type { WriterCommandType } from '../types.js';
+import { abortBox } from './abortBox.js';
+import { abortFork } from './abortFork.js';
+import { addRefs } from './addRefs.js';
+import { beginFork } from './beginFork.js';
+import { claimGc } from './claimGc.js';
+import { commitBox } from './commitBox.js';
+import { commitFork } from './commitFork.js';
+import type { CommandHandler } from './context.js';
+import { createBox } from './createBox.js';
+import { finishGc } from './finishGc.js';
+import { registerRootfs } from './registerRootfs.js';
+import { releaseRefs } from './releaseRefs.js';
+import { removeBox } from './removeBox.js';
+import { removeRootfs } from './removeRootfs.js';
+import { removeSnapshot } from './removeSnapshot.js';
+
+export const handlers: { [T in WriterCommandType]: CommandHandler<T> } = {
+  createBox,
+  commitBox,
+  abortBox,
+  beginFork,
+  commitFork,
+  abortFork,
+  addRefs,
+  removeBox,
+  claimGc,
+  finishGc,
+  removeSnapshot,
+  registerRootfs,
+  removeRootfs,
+  releaseRefs,
+};
+
+/** Journal states: these stay pending until a later command settles them (what recovery looks for). */
+export const OPENS_PENDING: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['beginFork', 'createBox']);

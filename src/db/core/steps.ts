@@ -1,0 +1,83 @@
+/**
+ * The file halves of each operation, as small synchronous steps. The
+ * manager calls them between writer commands; the pipeline can run the same
+ * steps in its file pool. None of them touches the database.
+ */
+import { chmodSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ErrorCodes, ForkpointError, fromFsError } from '../../errors.js';
+import { faultPoint } from '../../faults.js';
+import type { HomeLayout } from '../../layout.js';
+import { fsyncFolder } from '../../qcow2/durable.js';
+import { flatten } from '../../qcow2/flatten.js';
+import { forkQcow2 } from '../../qcow2/fork.js';
+import { readHeader } from '../../qcow2/read-header.js';
+import { writeCowChild } from '../../qcow2/write-cow-child.js';
+import { writeCowChildren } from '../../qcow2/write-cow-children.js';
+import type { BeginForkResult, DiskInfo } from '../types.js';
+import { isBaseFile } from './paths.js';
+
+export interface StepOptions {
+  fsync?: boolean;
+}
+
+/** Base file mode: immutable on disk too (invariant 6). */
+export const BASE_MODE = 0o444;
+
+/** What the writer records about a finished base file. */
+export function diskInfoOf(path: string): DiskInfo {
+  const { header } = readHeader(path);
+  return { basePath: path, containerDiskBytes: header.size, sizeBytes: statSync(path).blocks * 512 };
+}
+
+/** Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on failure). */
+export function forkMoveStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
+  const r = forkQcow2(begun.sourceDiskPath, begun.basePath, { fsync: o.fsync ?? true });
+  return { basePath: r.basePath, containerDiskBytes: r.containerDiskBytes, sizeBytes: r.sizeBytes };
+}
+
+/**
+ * The depth cap's fork: write a standalone copy of the source into bases/,
+ * then swap the source's disk for a child of it (child written beside the
+ * disk, then renamed over it: the swap is atomic, so the box reads either its
+ * old chain or the new base, never nothing). The old chain is left to GC.
+ */
+export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
+  const fsync = o.fsync ?? true;
+  flatten(begun.sourceDiskPath, begun.basePath, { fsync });
+  chmodSync(begun.basePath, BASE_MODE);
+  faultPoint('flatten:after-base');
+  const staged = `${begun.sourceDiskPath}.${begun.baseId}.new`;
+  writeCowChild(begun.basePath, staged, { fsync });
+  faultPoint('flatten:after-child');
+  try {
+    renameSync(staged, begun.sourceDiskPath);
+  } catch (err) {
+    throw fromFsError(err, begun.sourceDiskPath, 'cannot swap in the flattened child');
+  }
+  if (fsync) fsyncFolder(dirname(begun.sourceDiskPath));
+  return diskInfoOf(begun.basePath);
+}
+
+/** COW children of one base for every clone target (all or nothing). */
+export function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): void {
+  for (const disk of targetDisks) mkdirSync(dirname(disk), { recursive: true });
+  writeCowChildren(basePath, targetDisks, { fsync: o.fsync ?? true });
+}
+
+/**
+ * Unlink a claimed base file. Refuses any path outside bases/ (invariant 5),
+ * whatever the record says; a file already gone is fine (the step re-runs).
+ */
+export function unlinkBaseStep(layout: HomeLayout, path: string, o: StepOptions = {}): void {
+  if (!isBaseFile(layout, path)) {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `refusing to delete ${path}: not a base file in ${layout.basesDir}`, { path });
+  }
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, path, 'cannot delete base');
+    return;
+  }
+  if (o.fsync ?? true) fsyncFolder(layout.basesDir);
+}

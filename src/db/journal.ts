@@ -1,0 +1,54 @@
+/**
+ * Idempotency per operation id: a command carrying `op` is looked up in the
+ * op journal first; if it ran, its first result is returned and nothing
+ * changes. Re-using an op id for a different command payload is refused, so
+ * a bug upstream cannot silently turn into "nothing happened".
+ */
+import type { Database } from 'better-sqlite3';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import { handlers, OPENS_PENDING } from './commands/index.js';
+import type { CommandContext, CommandHandler } from './commands/context.js';
+import { findOp, findOpPayloadText } from './sql/findOp.js';
+import { insertOp } from './sql/insertOp.js';
+import type { WriterCommand, WriterCommandType, WriterResults } from './types.js';
+
+/** JSON with object keys sorted, so equal commands journal as equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Run one (already validated) command inside the caller's transaction, journalled if it has an op. */
+export function runJournaled<T extends WriterCommandType>(
+  db: Database,
+  cmd: Extract<WriterCommand, { type: T }>,
+  ctx: CommandContext,
+): WriterResults[T] {
+  const handler = handlers[cmd.type] as CommandHandler<T>;
+  if (!('op' in cmd)) return handler(db, cmd, ctx);
+  const payloadJson = canonicalJson(cmd);
+  const priorPayload = findOpPayloadText(db, cmd.op, cmd.type);
+  if (priorPayload !== null) {
+    if (priorPayload !== payloadJson) {
+      throw new ForkpointError(
+        ErrorCodes.CONFLICT,
+        `op ${cmd.op} already ran ${cmd.type} with different arguments; use a new op id`,
+        { op: cmd.op, field: 'op' },
+      );
+    }
+    return findOp(db, cmd.op, cmd.type)!.result as WriterResults[T];
+  }
+  const result = handler(db, cmd, ctx);
+  insertOp(db, {
+    opId: cmd.op,
+    command: cmd.type,
+    state: OPENS_PENDING.has(cmd.type) ? 'pending' : 'done',
+    payloadJson,
+    resultJson: JSON.stringify(result),
+    now: ctx.now(),
+  });
+  return result;
+}

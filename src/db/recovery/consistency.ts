@@ -1,0 +1,61 @@
+/**
+ * Records against files: every ready base has its file and the parent its
+ * header names; every ready box has its disk; every file in bases/ has a
+ * record. Orphan files are deleted only once older than the grace period
+ * (a rootfs being copied in, or a fork's file in flight, is young).
+ */
+import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { findParentBase } from '../core/paths.js';
+import { findBaseByPath } from '../sql/findBaseByPath.js';
+import { listBases } from '../sql/listBases.js';
+import { listBoxes } from '../sql/listBoxes.js';
+import { item, type RecoveryContext, type RecoveryItem } from './context.js';
+import { act } from './forks.js';
+
+export function checkRecords(ctx: RecoveryContext): RecoveryItem[] {
+  const out: RecoveryItem[] = [];
+  for (const base of listBases(ctx.db, { state: 'ready', includeTombstoned: true })) {
+    const at = { subject: 'base' as const, id: base.id, path: base.basePath };
+    if (!existsSync(base.basePath)) {
+      out.push(item({ ...at, problem: `base ${base.id} has a record but no file`, action: 'none' }, false));
+      continue;
+    }
+    if (!base.basePath.endsWith('.qcow2')) continue; // raw rootfs: no header, no parent
+    let headerParent: string | null;
+    try {
+      headerParent = findParentBase(ctx.layout, base.basePath);
+    } catch (err) {
+      out.push(item({ ...at, problem: `base ${base.id} cannot be read: ${(err as Error).message}`, action: 'none' }, false));
+      continue;
+    }
+    const headerParentId = headerParent ? (findBaseByPath(ctx.db, headerParent)?.id ?? `unrecorded ${headerParent}`) : null;
+    if (headerParentId !== base.parentId) {
+      out.push(item({ ...at, problem: `base ${base.id}: record says parent ${base.parentId}, header says ${headerParentId}`, action: 'none' }, false));
+    }
+  }
+  for (const box of listBoxes(ctx.db, { state: 'ready' })) {
+    if (!existsSync(box.diskPath)) {
+      out.push(item({ subject: 'box', id: box.id, path: box.diskPath, problem: `box ${box.id} has no disk`, action: 'none' }, false));
+    }
+  }
+  return out;
+}
+
+export function checkOrphanFiles(ctx: RecoveryContext): RecoveryItem[] {
+  if (!existsSync(ctx.layout.basesDir)) return [];
+  const out: RecoveryItem[] = [];
+  for (const name of readdirSync(ctx.layout.basesDir).sort()) {
+    const path = join(ctx.layout.basesDir, name);
+    if (findBaseByPath(ctx.db, path)) continue;
+    const ageMs = ctx.now - statSync(path).mtimeMs;
+    const old = ageMs >= ctx.orphanGraceMs;
+    const problem = `${name} in bases/ has no record (age ${Math.round(ageMs / 1000)} s)`;
+    if (!old) {
+      out.push(item({ subject: 'file', path, problem, action: 'none yet: younger than the grace period' }, false));
+      continue;
+    }
+    out.push(act(ctx, { subject: 'file', path, problem, action: 'delete the orphan file' }, () => unlinkSync(path)));
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * Start-up recovery (`forkpoint check [--repair]`): finish or undo what a
+ * crash interrupted, then compare records with files. Passes run in an order
+ * where each one's repairs are final before the next looks: forks first
+ * (they decide the fate of their target boxes), then boxes, then deletions,
+ * then the consistency checks over what is left.
+ */
+import { existsSync } from 'node:fs';
+import { homeLayout } from '../../layout.js';
+import { openDatabase } from '../open.js';
+import { canonicalHome, openWriter } from '../writer.js';
+import { recoverBoxes } from './boxes.js';
+import { checkOrphanFiles, checkRecords } from './consistency.js';
+import type { RecoveryContext, RecoveryItem } from './context.js';
+import { recoverDeleting } from './deleting.js';
+import { recoverForks } from './forks.js';
+import { collectUnread, finishBoxRemovals } from './leftovers.js';
+
+export type { RecoveryItem } from './context.js';
+
+export interface RecoverOptions {
+  /** Orphan files in bases/ younger than this are reported, never deleted. Default 24 h. */
+  orphanGraceMs?: number;
+  /** false: a dry run that only reports (read-only connection). Default true. */
+  repair?: boolean;
+  fsync?: boolean;
+  now?: number;
+}
+
+export interface RecoveryReport {
+  home: string;
+  repair: boolean;
+  /** Everything found, with the action taken (repaired) or that would be taken. */
+  problems: RecoveryItem[];
+  /** Bases garbage-collected by cascades the repairs started. */
+  collected: string[];
+  /** Counts for a one-line log. */
+  summary: { found: number; repaired: number; needsAttention: number; collected: number };
+}
+
+function summarize(problems: RecoveryItem[], collected: string[]): RecoveryReport['summary'] {
+  return {
+    found: problems.length,
+    repaired: problems.filter((p) => p.repaired).length,
+    needsAttention: problems.filter((p) => p.action === 'none').length,
+    collected: collected.length,
+  };
+}
+
+export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export function recover(home: string, options: RecoverOptions = {}): RecoveryReport {
+  const layout = homeLayout(canonicalHome(home));
+  const repair = options.repair ?? true;
+  if (!repair && !existsSync(layout.dbPath)) return { home: layout.home, repair, problems: [], collected: [], summary: summarize([], []) };
+  const writer = repair ? openWriter(layout.home) : null;
+  const db = writer ? writer.connection : openDatabase(layout.dbPath, { readonly: true });
+  const ctx: RecoveryContext = {
+    layout,
+    db,
+    writer,
+    now: options.now ?? Date.now(),
+    orphanGraceMs: options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
+    fsync: options.fsync ?? true,
+    collected: [],
+  };
+  try {
+    const problems = [
+      ...recoverForks(ctx),
+      ...recoverBoxes(ctx),
+      ...recoverDeleting(ctx),
+      ...finishBoxRemovals(ctx),
+      ...collectUnread(ctx),
+      ...checkRecords(ctx),
+      ...checkOrphanFiles(ctx),
+    ];
+    return { home: layout.home, repair, problems, collected: ctx.collected, summary: summarize(problems, ctx.collected) };
+  } finally {
+    if (writer) writer.close();
+    else db.close();
+  }
+}
+
+/** The CLI's text form of a report. */
+export function formatRecoveryReport(report: RecoveryReport): string {
+  if (report.problems.length === 0) return `${report.home}: consistent, nothing to recover`;
+  const lines = report.problems.map((p) => {
+    const what = p.action === 'none' ? 'needs attention' : p.repaired ? `repaired: ${p.action}` : `would ${p.action}`;
+    return `  ${p.subject} ${p.id ?? p.path ?? ''}: ${p.problem} — ${what}`;
+  });
+  const collected = report.collected.length ? [`  collected ${report.collected.length} bases: ${report.collected.join(', ')}`] : [];
+  return [`${report.home}: ${report.problems.length} problem(s)${report.repair ? '' : ' (dry run)'}`, ...lines, ...collected].join('\n');
+}

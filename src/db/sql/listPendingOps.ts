@@ -1,0 +1,9 @@
+import type { Database } from 'better-sqlite3';
+import { OP_COLUMNS, toOpEntry, type OpEntry } from './findOp.js';
+import { statement } from './statement.js';
+
+/** Operations begun and never settled (what recovery must finish), oldest first. */
+export function listPendingOps(db: Database): OpEntry[] {
+  const rows = statement(db, `SELECT ${OP_COLUMNS} FROM op WHERE state = 'pending' ORDER BY created_at, op_id`).all();
+  return (rows as Parameters<typeof toOpEntry>[0][]).map(toOpEntry);
+}
