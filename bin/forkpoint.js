@@ -2,7 +2,12 @@
 // Thin launcher: the CLI is compiled to dist/ by the install step, so a call
 // costs one Node start-up and no TypeScript transpiling.
 import('../dist/producers/cli/main.js')
-  .then((cli) => cli.main(process.argv))
+  .then(async (cli) => {
+    await cli.main(process.argv);
+    // A finished command exits now, not when the last idle client timer fires
+    // (stdout and stderr are synchronous for files and pipes on Linux).
+    process.exit(process.exitCode ?? 0);
+  })
   .catch((err) => {
     if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/')) {
       process.stderr.write('forkpoint: not built yet; run `npm run setup` (or `npm run build`) first\n');
