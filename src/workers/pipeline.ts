@@ -5,6 +5,7 @@
  * queues a sweep so GC requests lost with a non-persistent Redis are redone.
  */
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { openDatabase } from '../db/open.js';
 import { recover, type RecoveryReport } from '../db/recovery/index.js';
@@ -34,9 +35,26 @@ export interface PipelineOptions {
   log?: (line: string) => void;
 }
 
+/** What the pipeline tells observers (metrics, logs, live pages) after each job. */
+export interface JobFinishedEvent {
+  queue: 'ops' | 'gc';
+  name: string;
+  jobId: string;
+  ok: boolean;
+  durationMs: number;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+export interface PipelineEvents {
+  'job-finished': [JobFinishedEvent];
+}
+
 export interface Pipeline {
   recovery: RecoveryReport;
   writer: DbWriterClient;
+  /** Emits 'job-finished' for every job this pipeline ran. */
+  events: EventEmitter<PipelineEvents>;
   /** Stop taking jobs, let active ones finish (bounded), then close pool, writer and DB. */
   close(): Promise<void>;
 }
@@ -58,6 +76,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     );
   };
 
+  const events = new EventEmitter<PipelineEvents>();
   const processor = async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     const ctx: JobContext = {
@@ -70,9 +89,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       parallelism: o.poolSize * 2,
       fsync,
     };
+    const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
+    const started = performance.now();
+    const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
+      events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });
     try {
-      return await runJob(ctx, job.name, job.data);
+      const result = await runJob(ctx, job.name, job.data);
+      finished(true, { result });
+      return result;
     } catch (err) {
+      finished(false, { error: { code: isForkpointError(err) ? err.code : 'E_IO', message: (err as Error).message } });
       if (isForkpointError(err) && !err.retryable) {
         // The code leads the message so a plain-BullMQ producer can switch on it.
         throw new UnrecoverableError(`${err.code}: ${err.message}`);
@@ -101,6 +127,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   return {
     recovery,
     writer,
+    events,
     close() {
       closing ??= (async () => {
         const grace = o.shutdownGraceMs ?? 30_000;
