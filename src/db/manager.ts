@@ -4,27 +4,25 @@
  * that keeps invariants 1 and 2 at every instruction. The pipeline drives the
  * same commands and steps from its queues.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { faultPoint, InjectedFault } from '../faults.js';
 import { mintBaseId, parseBaseId } from '../ids.js';
 import { basePath as basePathOf, boxDir, boxDiskPath, type HomeLayout } from '../layout.js';
 import { parseBoxId, parseSnapshotName } from '../names.js';
-import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
-import { readBackingChain } from '../qcow2/chain.js';
 import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { collectAll, collectGarbage, finishClaim } from './core/gc.js';
 import { findParentBase, identifyLayer } from './core/paths.js';
-import { BASE_MODE, cloneChildrenStep, forkFlattenStep, forkMoveStep, type StepOptions } from './core/steps.js';
+import { cloneChildrenStep, forkFlattenStep, forkModeFor, forkMoveStep, importRawStep, type StepOptions } from './core/steps.js';
 import { findBaseById } from './sql/findBaseById.js';
 import { findBaseByPath } from './sql/findBaseByPath.js';
 import { findBox } from './sql/findBox.js';
 import { findRootfs } from './sql/findRootfs.js';
 import { findSnapshot } from './sql/findSnapshot.js';
 import { listBases } from './sql/listBases.js';
-import type { BaseDiskRecord, BoxRecord, DiskInfo } from './types.js';
+import type { BaseDiskRecord, BoxRecord } from './types.js';
 import { openWriter, type DbWriter, type WriterOptions } from './writer.js';
 
 let opSeq = 0;
@@ -102,7 +100,7 @@ export class BaseDiskManager {
   /** Fork a box's disk into a new base (the seed's create_base_disk): beginFork → file step → commitFork. */
   createBaseDisk(sourceBox: string, kind: 'snapshot' | 'clone_base', name?: string, targets: string[] = []): BaseDiskRecord {
     const source = findBox(this.db, parseBoxId(sourceBox));
-    const mode = source && this.forkNeedsFlatten(source.diskPath) ? 'flatten' : 'move';
+    const mode = source ? forkModeFor(source.diskPath) : 'move';
     const op = newOp(kind === 'snapshot' ? 'snapshot' : 'fork');
     const begun = this.writer.apply({
       type: 'beginFork',
@@ -135,12 +133,6 @@ export class BaseDiskManager {
       collectAll(this.writer, [...new Set([...released.touchedBases, ...previous])], this.steps);
     }
     return base;
-  }
-
-  /** Would forking this disk make a chain deeper than MAX_CHAIN_DEPTH? (its child gets one more backing file) */
-  private forkNeedsFlatten(diskPath: string): boolean {
-    if (!existsSync(diskPath)) return false; // beginFork/forkQcow2 report the real problem
-    return readBackingChain(diskPath).length + 1 > MAX_CHAIN_DEPTH;
   }
 
   /** Clone a box: fork once, write a COW child per target, then take all their refs in one command. */
@@ -207,12 +199,10 @@ export class BaseDiskManager {
 
   /** Copy a raw ext4 image into bases/ (read-only) and record it under `key`. */
   registerRootfs(key: string, rawImage: string): BaseDiskRecord {
-    const id = mintBaseId();
-    const dest = basePathOf(this.layout, id, 'ext4');
-    copyFileSync(rawImage, dest, 1 /* COPYFILE_EXCL */);
-    chmodSync(dest, BASE_MODE);
+    const dest = basePathOf(this.layout, mintBaseId(), 'ext4');
+    const disk = importRawStep(rawImage, dest, this.steps);
     try {
-      return this.writer.apply({ type: 'registerRootfs', op: newOp('rootfs'), key, disk: rawDiskInfo(dest) });
+      return this.writer.apply({ type: 'registerRootfs', op: newOp('rootfs'), key, disk });
     } catch (err) {
       if (!isCrash(err)) rmSync(dest, { force: true });
       throw err;
@@ -231,10 +221,4 @@ export class BaseDiskManager {
     finishClaim(this.writer, claim, this.steps);
     return [rootfs.id];
   }
-}
-
-/** A raw rootfs file: its virtual size is its length. */
-function rawDiskInfo(path: string): DiskInfo {
-  const st = statSync(path);
-  return { basePath: path, containerDiskBytes: st.size, sizeBytes: st.blocks * 512 };
 }

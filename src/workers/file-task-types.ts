@@ -1,35 +1,39 @@
 /**
  * The qcow2 file work the pipeline hands to Piscina threads: plain data in,
- * plain data out. Errors cross the thread boundary as ForkpointError JSON
- * (structured clone would drop their class and code).
+ * plain data out. Each task is one of the core's file steps (src/db/core/steps.ts),
+ * the same code the in-process BaseDiskManager runs. Errors cross the thread
+ * boundary as ForkpointError JSON (structured clone would drop their class and code).
  */
+import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import type { ErrorCode, ErrorDetails } from '../errors.js';
-import type { CowChildResult, ForkResult } from '../qcow2/types.js';
 
 export type FileTask =
-  /** Move a box's disk into bases/ and leave a COW child in its place. */
-  | { type: 'fork'; source: string; dest: string; basesDir: string; fsync: boolean }
-  /** COW children of one base, one per target box (folders made as needed). */
+  /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap). */
+  | { type: 'forkMode'; diskPath: string }
+  /** The fork's file half, as journalled by beginFork. */
+  | { type: 'fork'; home: string; begun: BeginForkResult; fsync: boolean }
+  /** COW children of one base, one per target box (folders made as needed; all or nothing). */
   | { type: 'writeChildren'; base: string; children: string[]; fsync: boolean }
   /** A standalone image with all the data of `source`'s chain (also a plain copy of a qcow2 image). */
-  | { type: 'flatten'; source: string; dest: string }
+  | { type: 'flatten'; source: string; dest: string; fsync: boolean }
   /** A fresh, empty qcow2 image. */
   | { type: 'createImage'; path: string; sizeBytes: number; fsync: boolean }
   /** Copy a raw rootfs image into bases/ read-only. */
   | { type: 'importRaw'; source: string; dest: string; fsync: boolean }
-  /** Unlink a base file; refuses anything outside basesDir (DESIGN invariant 5). */
-  | { type: 'removeBase'; path: string; basesDir: string }
+  /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */
+  | { type: 'removeBase'; home: string; path: string; fsync: boolean }
   /** Remove a box's folder (its container disk and anything else in it). */
-  | { type: 'removeBoxDir'; boxDir: string; boxesDir: string };
+  | { type: 'removeBoxDir'; home: string; boxId: string };
 
 export interface FileTaskResults {
-  fork: ForkResult & { parentPath: string | null };
-  writeChildren: CowChildResult[];
-  flatten: { path: string; virtualSize: number; sizeBytes: number };
+  forkMode: 'move' | 'flatten';
+  fork: DiskInfo & { parentPath: string | null };
+  writeChildren: null;
+  flatten: { path: string; virtualSize: number };
   createImage: { path: string; virtualSize: number };
-  importRaw: { path: string; sizeBytes: number; virtualSize: number };
-  removeBase: { removed: boolean };
-  removeBoxDir: { removed: boolean };
+  importRaw: DiskInfo;
+  removeBase: null;
+  removeBoxDir: null;
 }
 
 export type FileTaskResult<T extends FileTask> = FileTaskResults[T['type']];

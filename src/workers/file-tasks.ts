@@ -1,110 +1,54 @@
 /**
- * Piscina task module: runs one FileTask in a worker thread. Thin: the file
- * logic lives in src/qcow2; this only dispatches, keeps deletions inside
- * their folders, and turns errors into data.
+ * Piscina task module: runs one FileTask in a worker thread. Thin on
+ * purpose: the file logic is the core's steps (src/db/core/steps.ts) and the
+ * qcow2 engine; this only dispatches and turns errors into data.
  */
-import { chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, realpathSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, resolve, sep } from 'node:path';
-import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
-import * as qcow2 from '../qcow2/index.js';
-import type { FileTask, FileTaskReply, FileTaskResults } from './file-task-types.js';
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** True when `path`'s real folder is `dir` itself (no symlink or `..` may lead elsewhere). */
-function isDirectlyInside(path: string, dir: string): boolean {
-  let realParent: string;
-  try {
-    realParent = realpathSync(dirname(path));
-  } catch {
-    return false;
-  }
-  return realParent === realpathSync(dir) && !basename(path).startsWith('.');
-}
-
-function removeBase(path: string, basesDir: string): FileTaskResults['removeBase'] {
-  if (!isDirectlyInside(path, basesDir)) {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `refusing to delete ${path}: not a file directly in ${basesDir}`, { path });
-  }
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: false };
-    throw fromFsError(err, path, 'delete base');
-  }
-  fsyncDir(basesDir);
-  return { removed: true };
-}
-
-function removeBoxDir(boxDir: string, boxesDir: string): FileTaskResults['removeBoxDir'] {
-  const root = realpathSync(boxesDir);
-  if (resolve(boxDir) !== resolve(root, basename(boxDir)) || basename(boxDir).startsWith('.')) {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `refusing to delete ${boxDir}: not a box folder in ${boxesDir}`, { path: boxDir });
-  }
-  let existed = true;
-  try {
-    statSync(boxDir);
-  } catch {
-    existed = false;
-  }
-  // rmSync does not follow symlinks inside the tree: a link to a base is removed, not its target.
-  rmSync(boxDir, { recursive: true, force: true });
-  fsyncDir(root);
-  return { removed: existed };
-}
-
-function importRaw(source: string, dest: string, fsync: boolean): FileTaskResults['importRaw'] {
-  const size = statSync(source).size;
-  try {
-    copyFileSync(source, dest, 1 /* COPYFILE_EXCL: never overwrite */);
-  } catch (err) {
-    throw fromFsError(err, dest, 'import rootfs into');
-  }
-  chmodSync(dest, 0o444);
-  if (fsync) {
-    const fd = openSync(dest, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    fsyncDir(dirname(dest));
-  }
-  return { path: dest, sizeBytes: statSync(dest).blocks * 512, virtualSize: size };
-}
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { findParentBase } from '../db/core/paths.js';
+import { cloneChildrenStep, forkFlattenStep, forkModeFor, forkMoveStep, importRawStep, unlinkBaseStep } from '../db/core/steps.js';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import { boxDir, homeLayout } from '../layout.js';
+import { parseBoxId } from '../names.js';
+import { fsyncFolder } from '../qcow2/durable.js';
+import { createImage, flatten } from '../qcow2/index.js';
+import type { FileTask, FileTaskReply } from './file-task-types.js';
 
 function run(task: FileTask): unknown {
   switch (task.type) {
+    case 'forkMode':
+      return forkModeFor(task.diskPath);
     case 'fork': {
-      const forked = qcow2.forkQcow2(task.source, task.dest, { fsync: task.fsync });
-      // The parent is the first image of the new base's chain that lives in bases/.
-      const chain = qcow2.readBackingChain(forked.basePath);
-      const basesReal = realpathSync(task.basesDir) + sep;
-      const parent = chain.find((link) => link.path.startsWith(basesReal));
-      return { ...forked, parentPath: parent?.path ?? null };
+      const o = { fsync: task.fsync };
+      if (task.begun.mode === 'flatten') return { ...forkFlattenStep(task.begun, o), parentPath: null };
+      const disk = forkMoveStep(task.begun, o);
+      return { ...disk, parentPath: findParentBase(homeLayout(task.home), disk.basePath) };
     }
     case 'writeChildren':
-      for (const dir of new Set(task.children.map((c) => dirname(c)))) mkdirSync(dir, { recursive: true });
-      return qcow2.writeCowChildren(task.base, task.children, { fsync: task.fsync });
-    case 'flatten':
+      cloneChildrenStep(task.base, task.children, { fsync: task.fsync });
+      return null;
+    case 'flatten': {
       mkdirSync(dirname(task.dest), { recursive: true });
-      return qcow2.flatten(task.source, task.dest);
-    case 'createImage':
+      const r = flatten(task.source, task.dest, { fsync: task.fsync });
+      return { path: r.path, virtualSize: r.virtualSize };
+    }
+    case 'createImage': {
       mkdirSync(dirname(task.path), { recursive: true });
-      return qcow2.createImage(task.path, task.sizeBytes, { fsync: task.fsync });
+      const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync });
+      return { path: task.path, virtualSize: r.virtualSize };
+    }
     case 'importRaw':
-      return importRaw(task.source, task.dest, task.fsync);
+      return importRawStep(task.source, task.dest, { fsync: task.fsync });
     case 'removeBase':
-      return removeBase(task.path, task.basesDir);
-    case 'removeBoxDir':
-      return removeBoxDir(task.boxDir, task.boxesDir);
+      unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });
+      return null;
+    case 'removeBoxDir': {
+      // parseBoxId again: whatever reached this thread, it cannot name a folder outside boxes/.
+      const layout = homeLayout(task.home);
+      rmSync(boxDir(layout, parseBoxId(task.boxId)), { recursive: true, force: true });
+      fsyncFolder(layout.boxesDir);
+      return null;
+    }
   }
 }
 
@@ -112,7 +56,7 @@ export default function runFileTask(task: FileTask): FileTaskReply {
   try {
     return { ok: true, value: run(task) };
   } catch (err) {
-    // src/qcow2 raises ForkpointErrors naming the file; anything else is an unexpected I/O failure.
+    // The steps raise ForkpointErrors naming the file; anything else is an unexpected I/O failure.
     const error =
       err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `${task.type} failed: ${(err as Error).message}`, { task: task.type });
     return { ok: false, error: error.toJSON() };

@@ -3,12 +3,15 @@
  * manager calls them between writer commands; the pipeline can run the same
  * steps in its file pool. None of them touches the database.
  */
-import { chmodSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../../errors.js';
 import { faultPoint } from '../../faults.js';
 import type { HomeLayout } from '../../layout.js';
 import { fsyncFolder } from '../../qcow2/durable.js';
+import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
+import { readBackingChain } from '../../qcow2/chain.js';
+import { fsyncFile } from '../../qcow2/durable.js';
 import { flatten } from '../../qcow2/flatten.js';
 import { forkQcow2 } from '../../qcow2/fork.js';
 import { readHeader } from '../../qcow2/read-header.js';
@@ -28,6 +31,32 @@ export const BASE_MODE = 0o444;
 export function diskInfoOf(path: string): DiskInfo {
   const { header } = readHeader(path);
   return { basePath: path, containerDiskBytes: header.size, sizeBytes: statSync(path).blocks * 512 };
+}
+
+/**
+ * How a fork of this disk must be made: 'move' (rename + child) unless the
+ * child would read a chain deeper than MAX_CHAIN_DEPTH, then 'flatten'
+ * (DESIGN.md: the depth cap is enforced when a fork would exceed it).
+ */
+export function forkModeFor(diskPath: string): 'move' | 'flatten' {
+  if (!existsSync(diskPath)) return 'move'; // beginFork/forkQcow2 report the real problem
+  return readBackingChain(diskPath).length + 1 > MAX_CHAIN_DEPTH ? 'flatten' : 'move';
+}
+
+/** Copy a raw rootfs image into bases/, read-only, never over an existing file. */
+export function importRawStep(source: string, dest: string, o: StepOptions = {}): DiskInfo {
+  try {
+    copyFileSync(source, dest, 1 /* COPYFILE_EXCL */);
+  } catch (err) {
+    throw fromFsError(err, dest, 'cannot import rootfs into');
+  }
+  chmodSync(dest, BASE_MODE);
+  if (o.fsync ?? true) {
+    fsyncFile(dest);
+    fsyncFolder(dirname(dest));
+  }
+  const st = statSync(dest);
+  return { basePath: dest, containerDiskBytes: st.size, sizeBytes: st.blocks * 512 };
 }
 
 /** Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on failure). */

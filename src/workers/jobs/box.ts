@@ -1,6 +1,6 @@
 /** Box jobs: create one (fresh disk or a copy of an image), remove one (refs, files, then GC). */
 import { findBox } from '../../db/sql/findBox.js';
-import { boxDir, boxDiskPath } from '../../layout.js';
+import { boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../producers/jobs.js';
 import type { JobContext } from './context.js';
 
@@ -12,12 +12,12 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   try {
     if (p.fromImage !== undefined) {
       // flatten writes a standalone copy: the new box never reads the image it came from.
-      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk });
+      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk, fsync: ctx.fsync });
     } else {
       await ctx.files.run({ type: 'createImage', path: disk, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
     }
   } catch (err) {
-    await ctx.files.run({ type: 'removeBoxDir', boxDir: boxDir(ctx.layout, p.boxId), boxesDir: ctx.layout.boxesDir });
+    await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
     await ctx.writer.apply({ type: 'abortBox', op: p.op, boxId: p.boxId });
     throw err;
   }
@@ -30,7 +30,7 @@ export async function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>)
   // crash before the folder goes leaves only an orphan folder, never a live
   // record pointing at a missing disk.
   const removed = await ctx.writer.apply({ type: 'removeBox', op: p.op, boxId: p.boxId });
-  await ctx.files.run({ type: 'removeBoxDir', boxDir: boxDir(ctx.layout, p.boxId), boxesDir: ctx.layout.boxesDir });
+  await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
   await ctx.requestGc(removed.touchedBases);
   return { boxId: p.boxId, touchedBases: removed.touchedBases };
 }

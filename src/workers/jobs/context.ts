@@ -28,13 +28,6 @@ export interface JobContext {
   fsync: boolean;
 }
 
-/** The base id is the file's name: bases/<id>.qcow2 or bases/<id>.ext4. */
-export function baseIdFromPath(path: string | null): string | null {
-  if (path === null) return null;
-  const m = /\/([0-9A-Za-z]{8})\.(qcow2|ext4)$/.exec(path);
-  return m ? m[1]! : null;
-}
-
 /** Run `work` over `items` with at most `limit` in flight, results in order. */
 export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

@@ -1,12 +1,15 @@
 /**
- * The fork step shared by clone and snapshot jobs: journal (beginFork), move
- * the disk and write the source's child (a file task), commit. Safe to re-run
- * with the same op: the writer returns the first beginFork, and a base that
- * is already ready is not forked twice.
+ * The fork step shared by clone and snapshot jobs: journal (beginFork), the
+ * file half (move + child, or flatten past the depth cap), commit. Safe to
+ * re-run with the same op: the writer returns the first beginFork, and a
+ * base that is already ready is not forked twice.
  */
 import { findBaseById } from '../../db/sql/findBaseById.js';
+import { findBox } from '../../db/sql/findBox.js';
 import type { BaseDiskRecord } from '../../db/types.js';
-import { baseIdFromPath, type JobContext } from './context.js';
+import { baseIdOfPath } from '../../db/core/paths.js';
+import type { JobContext } from './context.js';
+import { subOp } from './attach-children.js';
 
 export interface ForkRequest {
   op: string;
@@ -17,27 +20,25 @@ export interface ForkRequest {
 }
 
 export async function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
-  const begun = await ctx.writer.apply({ type: 'beginFork', ...req });
+  const source = findBox(ctx.reader, req.sourceBox);
+  const mode = source ? await ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
+  const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode });
   const existing = findBaseById(ctx.reader, begun.baseId);
   if (existing && existing.state === 'ready') return existing;
   let forked;
   try {
-    forked = await ctx.files.run({
-      type: 'fork',
-      source: begun.sourceDiskPath,
-      dest: begun.basePath,
-      basesDir: ctx.layout.basesDir,
-      fsync: ctx.fsync,
-    });
+    forked = await ctx.files.run({ type: 'fork', home: ctx.layout.home, begun, fsync: ctx.fsync });
   } catch (err) {
-    // forkQcow2 undoes its own move, so the source holds its disk again; drop the journal entry.
+    // forkQcow2 undoes its own move and a failed flatten removes its partial base: drop the journal entry.
     await ctx.writer.apply({ type: 'abortFork', op: req.op });
     throw err;
   }
-  return ctx.writer.apply({
-    type: 'commitFork',
-    op: req.op,
-    disk: { basePath: forked.basePath, containerDiskBytes: forked.containerDiskBytes, sizeBytes: forked.sizeBytes },
-    parentId: baseIdFromPath(forked.parentPath),
-  });
+  const { parentPath, ...disk } = forked;
+  const base = await ctx.writer.apply({ type: 'commitFork', op: req.op, disk, parentId: parentPath ? baseIdOfPath(ctx.layout, parentPath) : null });
+  if (begun.mode === 'flatten') {
+    // The source now reads only the flattened base: its old chain is garbage unless something else reads it.
+    const released = await ctx.writer.apply({ type: 'releaseRefs', op: subOp(req.op, 'x', [req.sourceBox]), boxId: req.sourceBox, keepBaseId: base.id });
+    await ctx.requestGc([...released.touchedBases, ...(source?.baseId ? [source.baseId] : [])]);
+  }
+  return base;
 }

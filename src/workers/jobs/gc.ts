@@ -17,7 +17,7 @@ export interface GcResult {
 
 /** Unlink a claimed base's file and drop its record; returns the parent to try next. */
 export async function collectBase(ctx: JobContext, claim: Extract<ClaimGcResult, { claimed: true }>): Promise<string | null> {
-  await ctx.files.run({ type: 'removeBase', path: claim.path, basesDir: ctx.layout.basesDir });
+  await ctx.files.run({ type: 'removeBase', home: ctx.layout.home, path: claim.path, fsync: ctx.fsync });
   const finished = await ctx.writer.apply({ type: 'finishGc', baseId: claim.baseId });
   const parent = finished.parentId ?? claim.parentId;
   if (parent) await ctx.requestGc([parent]);

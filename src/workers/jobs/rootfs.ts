@@ -15,11 +15,11 @@ export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-imp
       type: 'registerRootfs',
       op: p.op,
       key: p.key,
-      disk: { basePath: dest, containerDiskBytes: copied.virtualSize, sizeBytes: copied.sizeBytes },
+      disk: copied,
     });
     return { baseId: record.id, key: p.key, basePath: record.basePath, imported: true };
   } catch (err) {
-    await ctx.files.run({ type: 'removeBase', path: dest, basesDir: ctx.layout.basesDir });
+    await ctx.files.run({ type: 'removeBase', home: ctx.layout.home, path: dest, fsync: ctx.fsync });
     throw err;
   }
 }
