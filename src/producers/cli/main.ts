@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
+import { registerJobsCommand } from './commands/jobs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerQcow2Commands } from './qcow2.js';
@@ -38,6 +39,7 @@ Examples:
   registerSnapshotCommands(program);
   registerInspectCommands(program);
   registerServeCommand(program);
+  registerJobsCommand(program);
   registerQcow2Commands(program);
   return program;
 }
