@@ -50,11 +50,9 @@ export function writePlannedChild(plan: ChildPlan, childPath: string, fsync: boo
   };
 }
 
-/** Create a qcow2 v3 overlay at `childPath` backed by `basePath` (qcow2 or raw). */
-export function writeCowChild(basePath: string, childPath: string, opts: WriteChildOptions = {}): CowChildResult {
-  const fsync = opts.fsync ?? true;
-  const plan = planChildOfBase(basePath, opts.backingFormat);
-  const target = resolve(childPath);
+/** Write `plan` as a new file and, with fsync, make its name durable too (the folder); undone on failure. */
+export function writePlannedImage(plan: ChildPlan, path: string, fsync: boolean): CowChildResult {
+  const target = resolve(path);
   const result = writePlannedChild(plan, target, fsync);
   if (fsync) {
     try {
@@ -65,4 +63,9 @@ export function writeCowChild(basePath: string, childPath: string, opts: WriteCh
     }
   }
   return result;
+}
+
+/** Create a qcow2 v3 overlay at `childPath` backed by `basePath` (qcow2 or raw). */
+export function writeCowChild(basePath: string, childPath: string, opts: WriteChildOptions = {}): CowChildResult {
+  return writePlannedImage(planChildOfBase(basePath, opts.backingFormat), childPath, opts.fsync ?? true);
 }
