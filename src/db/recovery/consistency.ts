@@ -4,9 +4,10 @@
  * record. Orphan files are deleted only once older than the grace period
  * (a rootfs being copied in, or a fork's file in flight, is young).
  */
-import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { findParentBase } from '../core/paths.js';
+import { BASE_MODE } from '../core/steps.js';
 import { findBaseByPath } from '../sql/findBaseByPath.js';
 import { listBases } from '../sql/listBases.js';
 import { listBoxes } from '../sql/listBoxes.js';
@@ -20,6 +21,16 @@ export function checkRecords(ctx: RecoveryContext): RecoveryItem[] {
     if (!existsSync(base.basePath)) {
       out.push(item({ ...at, problem: `base ${base.id} has a record but no file`, action: 'none' }, false));
       continue;
+    }
+    // A fork makes the base 0444 before its folder fsync; a crash can lose that mode change
+    // (POSIX does not promise it), and a base must never be writable (invariant 6).
+    const mode = statSync(base.basePath).mode & 0o777;
+    if (mode !== BASE_MODE) {
+      out.push(
+        act(ctx, { ...at, problem: `base ${base.id} has mode ${mode.toString(8)}, not read-only`, action: 'make it read-only (0444)' }, () =>
+          chmodSync(base.basePath, BASE_MODE),
+        ),
+      );
     }
     if (!base.basePath.endsWith('.qcow2')) continue; // raw rootfs: no header, no parent
     let headerParent: string | null;
