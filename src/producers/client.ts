@@ -8,6 +8,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
+import { cloneTargets } from './clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from './jobs.js';
 import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from './queues.js';
 
@@ -21,6 +22,26 @@ export interface JobProgress {
   done: number;
   total: number;
 }
+
+/** A job as the HTTP API reports it (`GET /api/jobs/:queue/:id`). */
+export interface JobState {
+  id: string;
+  name: string;
+  queue: QueueRole;
+  /** BullMQ's state: waiting, active, delayed, prioritized, completed, failed, unknown… */
+  state: string;
+  progress: unknown;
+  data: unknown;
+  result: unknown;
+  failedReason: string | null;
+  attemptsMade: number;
+}
+
+/** What happens to jobs of one queue, as QueueEvents tells it. */
+export type QueueEvent =
+  | { type: 'progress'; jobId: string; data: unknown }
+  | { type: 'completed'; jobId: string; result: unknown }
+  | { type: 'failed'; jobId: string; failedReason: string };
 
 export interface JobHandle<T> {
   id: string;
@@ -38,6 +59,8 @@ export function errorFromFailedReason(reason: string): ForkpointError {
 }
 
 const newOp = (): string => randomUUID().replaceAll('-', '');
+
+export type CloneTargets = string[] | { targets: string[] } | { count: number; prefix?: string };
 
 export class Forkpoint {
   private constructor(
@@ -73,7 +96,9 @@ export class Forkpoint {
     return this.enqueue<'box-create', { boxId: string; diskPath: string }>('box-create', { op, boxId, ...from });
   }
 
-  clone(source: string, targets: string[], op = newOp()) {
+  /** Clone `source` into the given boxes, or into `count` new boxes named `<prefix><i>`. */
+  clone(source: string, to: CloneTargets, op = newOp()) {
+    const targets = Array.isArray(to) ? to : 'targets' in to ? to.targets : cloneTargets(source, to.count, to.prefix);
     return this.enqueue<'clone', { baseId: string; source: string; targets: string[] }>('clone', { op, source, targets });
   }
 
@@ -107,6 +132,44 @@ export class Forkpoint {
   async pending(role: QueueRole): Promise<number> {
     const c = await this.queues[role].getJobCounts('waiting', 'active', 'prioritized');
     return Object.values(c).reduce((a, b) => a + b, 0);
+  }
+
+  /** A job's state by id, or null when the queue has no such job (never queued, or removed after completion). */
+  async getJob(role: QueueRole, id: string): Promise<JobState | null> {
+    const job = await this.queues[role].getJob(id);
+    if (!job) return null;
+    return {
+      id,
+      name: job.name,
+      queue: role,
+      state: await job.getState(),
+      progress: job.progress,
+      data: job.data,
+      result: job.returnvalue ?? null,
+      failedReason: job.failedReason || null,
+      attemptsMade: job.attemptsMade,
+    };
+  }
+
+  /** The BullMQ queue itself, for observers (dashboard, metrics); enqueue through the methods above. */
+  queue(role: QueueRole): Queue {
+    return this.queues[role];
+  }
+
+  /** Listen to progress, completion and failure of every job of a queue; returns the unsubscribe. */
+  watch(role: QueueRole, listener: (e: QueueEvent) => void): () => void {
+    const events = this.events[role];
+    const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => listener({ type: 'progress', jobId, data });
+    const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => listener({ type: 'completed', jobId, result: returnvalue });
+    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => listener({ type: 'failed', jobId, failedReason });
+    events.on('progress', onProgress);
+    events.on('completed', onCompleted);
+    events.on('failed', onFailed);
+    return () => {
+      events.off('progress', onProgress);
+      events.off('completed', onCompleted);
+      events.off('failed', onFailed);
+    };
   }
 
   private handle<T>(job: Job, role: QueueRole, name: JobName): JobHandle<T> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { BASE_ID_LENGTH } from '../ids.js';
 import { nameProblem } from '../names.js';
+import { MAX_CLONE_TARGETS } from './clone-targets.js';
 
 const name = (what: string) =>
   z.string().superRefine((value, ctx) => {
@@ -21,8 +22,6 @@ const snapshotName = name('snapshot name');
 const op = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters of [A-Za-z0-9_-]');
 const baseId = z.string().regex(new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`), `baseId must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`);
 const absolutePath = z.string().min(1).refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path');
-
-export const MAX_CLONE_TARGETS = 10_000;
 
 export const jobSchemas = {
   'box-create': z

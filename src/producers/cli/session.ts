@@ -10,7 +10,7 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
 import { readOrMintHomeId } from '../../runtime/home-id.js';
-import { readOwner, tryLockHome, type HomeLock } from '../../runtime/home-lock.js';
+import type { HomeLock } from '../../runtime/home-lock.js';
 import type { Forkpoint } from '../client.js';
 
 export interface GlobalFlags extends ConfigFlags {
@@ -36,6 +36,8 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
 }
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
+  // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
+  const { readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
   const deadline = Date.now() + waitMs;
   for (;;) {
     const lock = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() });
@@ -57,6 +59,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   const held = await lockOrWait(layout, homeId, 120_000);
 
   if (held === 'service') {
+    const { readOwner } = await import('../../runtime/home-lock.js');
     const owner = readOwner(layout.runDir)!;
     const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix: config.prefix });
     try {

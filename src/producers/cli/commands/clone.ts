@@ -1,17 +1,10 @@
 /** `forkpoint clone SOURCE (--count N [--prefix P] | TARGET…)`. */
 import { Option, type Command } from 'commander';
-import { randomBytes } from 'node:crypto';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
-import { MAX_CLONE_TARGETS } from '../../jobs.js';
+import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
 import { action, printResult } from '../output.js';
 import { withProgressBar } from '../progress.js';
 import { withSession, type GlobalFlags } from '../session.js';
-
-/** Target names for --count: `<prefix><i>`; the default prefix is the source plus a short random tag, so reruns never collide. */
-export function cloneTargets(source: string, count: number, prefix?: string): string[] {
-  const p = prefix ?? `${source}-${randomBytes(3).toString('hex')}-`;
-  return Array.from({ length: count }, (_, i) => `${p}${i + 1}`);
-}
 
 export function registerCloneCommand(program: Command): void {
   program
