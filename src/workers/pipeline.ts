@@ -18,6 +18,7 @@ import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { createFilePool, type FileRunner } from './file-pool.js';
 import type { JobContext } from './jobs/context.js';
 import { runJob } from './jobs/index.js';
+import { KeyedLock } from './keyed-lock.js';
 
 export interface PipelineOptions {
   layout: HomeLayout;
@@ -77,6 +78,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
 
   const events = new EventEmitter<PipelineEvents>();
+  const boxLock = new KeyedLock();
   const processor = async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     const ctx: JobContext = {
@@ -88,6 +90,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       progress: (p) => job.updateProgress(p),
       parallelism: o.poolSize * 2,
       fsync,
+      boxLock,
     };
     const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
     const started = performance.now();

@@ -25,7 +25,11 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   return { boxId: p.boxId, diskPath: box.diskPath };
 }
 
-export async function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>) {
+export function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>) {
+  return ctx.boxLock.run(p.boxId, () => removeBox(ctx, p));
+}
+
+async function removeBox(ctx: JobContext, p: JobPayload<'remove-box'>) {
   // Records first: once the refs are gone nothing hands this disk out, and a
   // crash before the folder goes leaves only an orphan folder, never a live
   // record pointing at a missing disk.

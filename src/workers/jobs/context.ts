@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import type { HomeLayout } from '../../layout.js';
 import type { WriterPort } from '../db-writer-client.js';
 import type { FileRunner } from '../file-pool.js';
+import type { KeyedLock } from '../keyed-lock.js';
 
 export interface JobProgress {
   done: number;
@@ -26,6 +27,8 @@ export interface JobContext {
   /** How many file tasks to keep in flight (the pool's thread count). */
   parallelism: number;
   fsync: boolean;
+  /** Serialises forks and removals of one box (see keyed-lock.ts). */
+  boxLock: KeyedLock;
 }
 
 /** Run `work` over `items` with at most `limit` in flight, results in order. */

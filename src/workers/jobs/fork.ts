@@ -19,7 +19,11 @@ export interface ForkRequest {
   targets?: string[];
 }
 
-export async function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
+export function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
+  return ctx.boxLock.run(req.sourceBox, () => forkUnlocked(ctx, req));
+}
+
+async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
   const source = findBox(ctx.reader, req.sourceBox);
   const mode = source ? await ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
   const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode });
