@@ -36,6 +36,8 @@ export const ErrorCodes = {
   NO_SPACE: 'E_NO_SPACE',
   IO: 'E_IO',
   SHUTTING_DOWN: 'E_SHUTTING_DOWN',
+  // the HTTP API: a token is configured and the request did not carry it
+  UNAUTHORIZED: 'E_UNAUTHORIZED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -74,6 +76,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_REDIS_UNAVAILABLE: 503,
   E_SHUTTING_DOWN: 503,
   E_NO_SPACE: 507,
+  E_UNAUTHORIZED: 401,
 };
 
 export interface ErrorDetails {

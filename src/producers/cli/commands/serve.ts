@@ -1,32 +1,82 @@
-/** `forkpoint serve`: run the pipeline for a home until SIGINT/SIGTERM. */
-import type { Command } from 'commander';
+/**
+ * `forkpoint serve`: run the pipeline for a home and the HTTP service (API,
+ * page, dashboard, metrics) until SIGINT/SIGTERM; then the HTTP server closes
+ * first (no new work arrives), then the service (active jobs finish, bounded).
+ */
+import { Option, type Command } from 'commander';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { action } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
+
+interface ServeFlags {
+  grace: string;
+  host: string;
+  port: string;
+  token?: string;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--port must be an integer from 0 to 65535 (0 picks a free one), got "${value}"`, { field: 'port' });
+  }
+  return port;
+}
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('own the home: take jobs from its queues until SIGINT/SIGTERM (CLI commands then enqueue to it)')
+    .description('own the home: take jobs from its queues and serve the HTTP API, page and dashboard until SIGINT/SIGTERM')
     .option('--grace <seconds>', 'on shutdown, how long active jobs may run before they are handed back', '30')
+    .option('--host <host>', 'address to listen on (anything but loopback needs a token)', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '7420')
+    .addOption(new Option('--token <token>', 'bearer token every route but /healthz requires').env('FORKPOINT_TOKEN'))
+    .addHelpText('after', '\nExamples:\n  forkpoint serve\n  forkpoint serve --port 0 --json\n  FORKPOINT_TOKEN=s3cret forkpoint serve --host 0.0.0.0')
     .action(
-      action(async (o: { grace: string }, cmd: Command) => {
+      action(async (o: ServeFlags, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const port = parsePort(o.port);
+        const token = o.token || null;
+        const { assertBindAllowed } = await import('../../http/auth.js');
+        assertBindAllowed(o.host, token); // before the home is locked or anything starts
         const { config, layout, homeId } = openHome(flags);
-        const log = (line: string) => process.stderr.write(`forkpoint: ${line}\n`);
+        const { createLogger } = await import('../../http/logging.js');
+        const logger = createLogger();
+        const log = (line: string) => logger.info(line);
         const { startService } = await import('../../service.js');
+        const { startHttpServer } = await import('../../http/server.js');
         const service = await startService({ config, layout, homeId, log, shutdownGraceMs: Number(o.grace) * 1000 });
-        const r = service.pipeline.recovery;
-        log(`serving home ${layout.home} (id ${homeId}) on ${service.redisUrl}; recovery: ${JSON.stringify(r.summary ?? r)}`);
+        let http: Awaited<ReturnType<typeof startHttpServer>>;
+        try {
+          http = await startHttpServer({
+            layout,
+            homeId,
+            redisUrl: service.redisUrl,
+            prefix: config.prefix,
+            pipeline: service.pipeline,
+            log: logger,
+            host: o.host,
+            port,
+            token,
+          });
+        } catch (err) {
+          await service.stop();
+          throw err;
+        }
+        logger.info({ home: layout.home, homeId, redis: service.redisUrl, recovery: service.pipeline.recovery.summary, url: http.url }, 'serving');
+        process.stderr.write(`forkpoint: listening on ${http.url}\n`);
+        if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);
         await new Promise<void>((resolve) => {
           const onSignal = (signal: string) => {
-            log(`${signal}: finishing active jobs, then stopping`);
+            logger.info({ signal }, 'stopping: HTTP first, then active jobs finish');
             resolve();
           };
           process.once('SIGINT', onSignal);
           process.once('SIGTERM', onSignal);
         });
+        await http.close();
         await service.stop();
-        log('stopped');
+        logger.info('stopped');
       }),
     );
 }

@@ -1,0 +1,89 @@
+/**
+ * Boxes: list, show, create, remove, clone (single or batch).
+ *   GET    /api/boxes
+ *   GET    /api/boxes/:id
+ *   POST   /api/boxes               { boxId, sizeBytes | fromImage, op? }
+ *   DELETE /api/boxes/:id
+ *   POST   /api/boxes/:id/clones    { targets: [...] | count, prefix?, op? }
+ * Mutations answer 202 with the job (or, with ?wait=1, 200 with its result).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { nameProblem } from '../../../names.js';
+import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
+import type { HttpContext } from '../context.js';
+import { replyWithJob } from '../job-reply.js';
+import { refuseExistingBox, requireBox } from '../lookups.js';
+import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
+
+const boxParams = z.object({ id: boxIdField });
+const waitQuery = z.object({ wait: flagField });
+
+const createBody = z
+  .object({
+    boxId: boxIdField,
+    sizeBytes: z.number().int().positive().optional(),
+    fromImage: z
+      .string()
+      .refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server')
+      .optional(),
+    op: opField.optional(),
+  })
+  .strict()
+  .refine((b) => (b.sizeBytes === undefined) !== (b.fromImage === undefined), { message: 'give exactly one of sizeBytes or fromImage', path: ['sizeBytes'] });
+
+const cloneBody = z
+  .object({
+    targets: z.array(boxIdField).min(1).max(MAX_CLONE_TARGETS).optional(),
+    count: z.number().int().min(1).max(MAX_CLONE_TARGETS).optional(),
+    // A prefix becomes part of box ids: the same rule, checked on the ids it makes too.
+    prefix: nameField('name prefix').optional(),
+    op: opField.optional(),
+  })
+  .strict()
+  .refine((b) => (b.targets === undefined) !== (b.count === undefined), { message: 'give either targets or count', path: ['targets'] })
+  .refine((b) => b.targets === undefined || new Set(b.targets).size === b.targets.length, { message: 'targets must be unique', path: ['targets'] })
+  .refine((b) => b.prefix === undefined || b.count !== undefined, { message: 'prefix goes with count', path: ['prefix'] });
+
+export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  app.get('/api/boxes', async () => ({ boxes: ctx.reader.listBoxes() }));
+
+  app.get('/api/boxes/:id', async (request) => {
+    const { id } = parseRequest(boxParams, request.params, 'params');
+    const box = requireBox(ctx.reader, id);
+    return { box, refs: ctx.reader.refsOfBox(id) };
+  });
+
+  app.post('/api/boxes', async (request, reply) => {
+    const { wait } = parseRequest(waitQuery, request.query, 'query');
+    const body = parseRequest(createBody, request.body, 'body');
+    refuseExistingBox(ctx.reader, body.boxId, 'boxId');
+    const from = body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : { fromImage: body.fromImage! };
+    return replyWithJob(reply, await ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])), wait);
+  });
+
+  app.delete('/api/boxes/:id', async (request, reply) => {
+    const { id } = parseRequest(boxParams, request.params, 'params');
+    const { wait } = parseRequest(waitQuery, request.query, 'query');
+    requireBox(ctx.reader, id);
+    return replyWithJob(reply, await ctx.client.removeBox(id), wait);
+  });
+
+  app.post('/api/boxes/:id/clones', async (request, reply) => {
+    const { id } = parseRequest(boxParams, request.params, 'params');
+    const { wait } = parseRequest(waitQuery, request.query, 'query');
+    const body = parseRequest(cloneBody, request.body, 'body');
+    requireBox(ctx.reader, id);
+    const targets = body.targets ?? cloneTargets(id, body.count!, body.prefix);
+    targets.forEach((t, i) => {
+      // Generated ids (prefix + n) can only break the length rule; that is the prefix's fault.
+      const field = body.targets ? `targets.${i}` : 'prefix';
+      const problem = nameProblem(t);
+      if (problem) throw new ForkpointError(ErrorCodes.INVALID_NAME, `bad request body: ${field}: box id ${problem}`, { field, in: 'body' });
+      if (t === id) throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request body: ${field}: a target cannot be the source box`, { field, in: 'body' });
+      refuseExistingBox(ctx.reader, t, field);
+    });
+    return replyWithJob(reply, await ctx.client.clone(id, targets, ...(body.op ? [body.op] : [])), wait);
+  });
+}

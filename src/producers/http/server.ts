@@ -1,0 +1,142 @@
+/**
+ * The HTTP side of `forkpoint serve`: the JSON API, the live page, the queue
+ * dashboard, health and metrics, on one fastify instance that shares the
+ * process with the pipeline. `buildHttpApp` wires modules together;
+ * `startHttpServer` opens what they need (a producer client, a DB reader),
+ * listens, and closes in order.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { openReader } from '../../db/reader.js';
+import type { HomeLayout } from '../../layout.js';
+import { pingRedis } from '../../runtime/connect-redis.js';
+import { parseRedisUrl } from '../../runtime/redis-url.js';
+import type { Pipeline } from '../../workers/pipeline.js';
+import { Forkpoint } from '../client.js';
+import { assertBindAllowed, installAuth } from './auth.js';
+import type { HttpContext } from './context.js';
+import { mountDashboard } from './dashboard.js';
+import { installErrorHandling } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { pageRoutes } from './page.js';
+import { baseRoutes } from './routes/bases.js';
+import { boxRoutes } from './routes/boxes.js';
+import { eventRoutes } from './routes/events.js';
+import { forestRoutes } from './routes/forest.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { snapshotRoutes } from './routes/snapshots.js';
+import { logJobFinished } from './logging.js';
+
+export const DEFAULT_PORT = 7420;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // Our own one-line request log below (API calls only); fastify's two lines per request are noise here.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+  });
+  installErrorHandling(app);
+  installAuth(app, ctx.token);
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url.startsWith('/api/')) request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  // Live streams would hold the server open; end them before it waits for connections.
+  app.addHook('preClose', async () => {
+    ctx.stopping = true;
+    for (const stream of [...ctx.streams]) stream.close();
+  });
+  const metrics = createMetrics(ctx);
+  app.addHook('onClose', async () => metrics.dispose());
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.scrape()));
+
+  healthRoutes(app, ctx);
+  boxRoutes(app, ctx);
+  snapshotRoutes(app, ctx);
+  baseRoutes(app, ctx);
+  forestRoutes(app, ctx);
+  jobRoutes(app, ctx);
+  eventRoutes(app, ctx);
+  pageRoutes(app);
+  await mountDashboard(app, ctx);
+  return app;
+}
+
+export interface HttpServerOptions {
+  layout: HomeLayout;
+  homeId: string;
+  redisUrl: string;
+  prefix: string;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery'>;
+  log: Logger;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  token?: string | null;
+  /** Override readiness probes (tests). */
+  probes?: HttpContext['probes'];
+}
+
+export interface HttpServer {
+  url: string;
+  app: FastifyInstance;
+  ctx: HttpContext;
+  /** Stop listening (live streams end), then close the client and the reader. */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
+  const host = o.host ?? DEFAULT_HOST;
+  const token = o.token || null;
+  assertBindAllowed(host, token);
+  const client = await Forkpoint.connect({ redisUrl: o.redisUrl, homeId: o.homeId, prefix: o.prefix });
+  const reader = openReader(o.layout.home);
+  const redisTarget = parseRedisUrl(o.redisUrl);
+  const ctx: HttpContext = {
+    layout: o.layout,
+    homeId: o.homeId,
+    client,
+    reader,
+    pipeline: o.pipeline,
+    log: o.log,
+    token,
+    lastRecovery: o.pipeline.recovery,
+    probes: o.probes ?? { redis: () => pingRedis(redisTarget) },
+    streams: new Set(),
+    stopping: false,
+  };
+  const onFinished = (e: Parameters<typeof logJobFinished>[1]) => logJobFinished(o.log, e);
+  o.pipeline.events.on('job-finished', onFinished);
+  let app: FastifyInstance | null = null;
+  try {
+    app = await buildHttpApp(ctx);
+    await app.listen({ host, port: o.port ?? DEFAULT_PORT });
+  } catch (err) {
+    o.pipeline.events.off('job-finished', onFinished);
+    await app?.close();
+    await client.close();
+    reader.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (o.port ?? DEFAULT_PORT);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const a = app;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${shownHost}:${port}`,
+    app,
+    ctx,
+    close() {
+      closing ??= (async () => {
+        await a.close();
+        o.pipeline.events.off('job-finished', onFinished);
+        await client.close();
+        reader.close();
+      })();
+      return closing;
+    },
+  };
+}
