@@ -29,7 +29,10 @@ const say = (line: string) => process.stderr.write(`forkpoint: ${line}\n`);
 
 /** The home's layout with its canonical path (stored base paths are compared as strings). */
 export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayout; homeId: string } {
-  const config = resolveConfig(flags);
+  // Only the program's global options configure the home. Commands pass optsWithGlobals(), which mixes
+  // in their own options: `clone --prefix P` (clone names) once became the *queue* prefix here, so with
+  // `serve` running the job went to a queue nobody consumes and the command hung.
+  const config = resolveConfig({ home: flags.home, redis: flags.redis });
   mkdirSync(config.home, { recursive: true });
   const layout = homeLayout(realpathSync(config.home));
   return { config: { ...config, home: layout.home }, layout, homeId: readOrMintHomeId(layout.home) };

@@ -7,6 +7,7 @@
 import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findBox } from '../../db/sql/findBox.js';
 import type { BaseDiskRecord } from '../../db/types.js';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { baseIdOfPath } from '../../db/core/paths.js';
 import type { JobContext } from './context.js';
 import { subOp } from './attach-children.js';
@@ -25,6 +26,12 @@ export function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskReco
 
 async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
   const source = findBox(ctx.reader, req.sourceBox);
+  // A box still being created (a clone target whose child is being written) has a disk that may be
+  // empty: probing it failed the job with E_NOT_QCOW2 ("file is only 0 bytes") where beginFork would
+  // refuse cleanly. Refuse the same way, before reading anything (found by pipeline.concurrency).
+  if (source && source.state !== 'ready') {
+    throw new ForkpointError(ErrorCodes.UNKNOWN_BOX, `box ${source.id} is not ready (state ${source.state})`, { id: source.id });
+  }
   const mode = source ? await ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
   const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode });
   const existing = findBaseById(ctx.reader, begun.baseId);

@@ -1,0 +1,106 @@
+/**
+ * One pipeline per home: a second `serve` is refused; a CLI command while
+ * `serve` runs goes through the service; without one, the CLI runs an
+ * embedded pipeline (on the given Redis, or on a private redis-server it
+ * starts and stops itself).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { homeLayout } from '../../src/layout.js';
+import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, type ServeProcess } from '../helpers/pipeline.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-own-');
+const serves: ServeProcess[] = [];
+afterEach(async () => {
+  for (const s of serves.splice(0)) {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      s.child.kill('SIGKILL');
+      await s.exited;
+    }
+  }
+});
+
+/** pids of redis-server processes whose command line names `socket` (read from /proc; no tools needed). */
+function redisServersOn(socket: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+describe('cli: who owns a home', () => {
+  it('refuses a second serve (exit 3, names the home and the owner pid); a CLI command meanwhile goes through the service', { timeout: 90_000 }, async () => {
+    const dir = tmp();
+    const home = join(dir, 'home');
+    const redisUrl = inject('redisUrl');
+    const golden = goldenImage(join(dir, 'golden.qcow2'), 0x42);
+    expect((await runCli(['--home', home, '--redis', redisUrl, 'box', 'create', 'src', '--from', golden])).status).toBe(0);
+
+    const first = await startServe(home, redisUrl);
+    serves.push(first);
+    const second = await startServe(home, redisUrl, [], { waitReady: false });
+    serves.push(second);
+    const refused = await second.exited;
+    expect(refused.code, second.stderr()).toBe(3);
+    expect(second.stderr()).toContain(home);
+    expect(second.stderr()).toContain(`pid ${first.pid}`);
+    expect(second.stderr()).toMatch(/already owned/);
+    expect(first.child.exitCode).toBeNull();
+
+    // No --redis: the CLI finds the service's Redis in the owner file and enqueues there.
+    const r = await runCli(['--home', home, '--json', 'clone', 'src', '--count', '3', '--prefix', 'via-serve-'], { timeoutMs: 20_000 });
+    expect(r.status, `cli: ${r.stderr}\nserve: ${first.stderr()}`).toBe(0);
+    const out = JSON.parse(r.stdout) as { targets: string[] };
+    expect(out.targets).toEqual(['via-serve-1', 'via-serve-2', 'via-serve-3']);
+    expect(r.stderr).not.toMatch(/redis-server/);
+    expect(await auditHome(homeLayout(home), { goldenOf: new Map(['src', ...out.targets].map((id) => [id, golden])) })).toEqual([]);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('without serve, runs an embedded pipeline on the given Redis', async () => {
+    const dir = tmp();
+    const home = join(dir, 'home');
+    const redisUrl = inject('redisUrl');
+    expect((await runCli(['--home', home, '--redis', redisUrl, 'box', 'create', 'src', '--size', '8M'])).status).toBe(0);
+    const r = await runCli(['--home', home, '--redis', redisUrl, 'clone', 'src', '--count', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/redis-server/);
+    expect(readyBoxes(home)).toBe(4);
+    // The command released the home: nothing owns it now.
+    expect(existsSync(join(home, 'run', 'owner.json'))).toBe(false);
+  });
+
+  it('with no Redis given and none answering, starts a private redis-server, says so, and stops it after the command', async () => {
+    const dir = tmp();
+    const home = join(dir, 'home');
+    // No REDIS_URL, no --redis: the default redis://127.0.0.1:6379 must not answer for this test to mean anything.
+    const env = cliEnv({ REDIS_URL: undefined });
+    const r1 = await runCli(['--home', home, 'box', 'create', 'src', '--size', '8M'], { env });
+    expect(r1.status, r1.stderr).toBe(0);
+    const said = r1.stderr.match(/started a private redis-server[^\n]*unix:(\S+)/);
+    if (!said) {
+      expect.fail(`expected a private redis-server notice (is something listening on 127.0.0.1:6379?): ${r1.stderr}`);
+    }
+    expect(r1.stderr.match(/started a private redis-server/g)).toHaveLength(1);
+    const socket = said[1]!;
+    expect(existsSync(socket)).toBe(false);
+    expect(redisServersOn(socket)).toEqual([]);
+
+    const r2 = await runCli(['--home', home, '--json', 'clone', 'src', '--count', '2'], { env });
+    expect(r2.status, r2.stderr).toBe(0);
+    expect((JSON.parse(r2.stdout) as { targets: string[] }).targets).toHaveLength(2);
+    expect(redisServersOn(socket)).toEqual([]);
+    expect(readyBoxes(home)).toBe(3);
+  });
+});
