@@ -1,7 +1,8 @@
 /**
  * `forkpoint serve`: run the pipeline for a home and the HTTP service (API,
- * page, dashboard, metrics) until SIGINT/SIGTERM; then the HTTP server closes
- * first (no new work arrives), then the service (active jobs finish, bounded).
+ * page, dashboard, metrics) until SIGINT/SIGTERM; then the HTTP server and
+ * the queue workers stop taking work at the same moment, active jobs finish
+ * (bounded by --grace), and the pool, writer and DB close.
  */
 import { Option, type Command } from 'commander';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
@@ -68,14 +69,14 @@ export function registerServeCommand(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);
         await new Promise<void>((resolve) => {
           const onSignal = (signal: string) => {
-            logger.info({ signal }, 'stopping: HTTP first, then active jobs finish');
+            logger.info({ signal }, 'stopping: no new requests or jobs; active jobs finish');
             resolve();
           };
           process.once('SIGINT', onSignal);
           process.once('SIGTERM', onSignal);
         });
-        await http.close();
-        await service.stop();
+        // Together: closing HTTP first would let the workers take new jobs while it drains.
+        await Promise.all([http.close(), service.stop()]);
         logger.info('stopped');
       }),
     );
