@@ -6,21 +6,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, type ServeProcess } from '../helpers/pipeline.js';
+import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-own-');
-const serves: ServeProcess[] = [];
-afterEach(async () => {
-  for (const s of serves.splice(0)) {
-    if (s.child.exitCode === null && s.child.signalCode === null) {
-      s.child.kill('SIGKILL');
-      await s.exited;
-    }
-  }
-});
+const { killAtEnd } = useCleanup();
 
 /** pids of redis-server processes whose command line names `socket` (read from /proc; no tools needed). */
 function redisServersOn(socket: string): number[] {
@@ -46,9 +38,9 @@ describe('cli: who owns a home', () => {
     expect((await runCli(['--home', home, '--redis', redisUrl, 'box', 'create', 'src', '--from', golden])).status).toBe(0);
 
     const first = await startServe(home, redisUrl);
-    serves.push(first);
+    killAtEnd(first);
     const second = await startServe(home, redisUrl, [], { waitReady: false });
-    serves.push(second);
+    killAtEnd(second);
     const refused = await second.exited;
     expect(refused.code, second.stderr()).toBe(3);
     expect(second.stderr()).toContain(home);

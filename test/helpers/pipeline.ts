@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { readBackingChain } from '../../src/qcow2/index.js';
 import { qemuCreate, qemuWrite } from './qemu.js';
@@ -280,4 +280,28 @@ export function readyBoxes(home: string): number {
 /** A running serve's home id (the CLI mints it on first use). */
 export function homeIdOf(home: string): string {
   return readFileSync(join(home, 'home-id'), 'utf8').trim();
+}
+
+/**
+ * Clean-up for tests that start `serve` processes and clients: `defer(fn)`
+ * runs after the test (last deferred first); `killAtEnd(s)` SIGKILLs a serve
+ * the test left running.
+ */
+export function useCleanup(): { defer(fn: () => unknown): void; killAtEnd(s: ServeProcess): ServeProcess } {
+  const pending: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const f of pending.splice(0).reverse()) await f();
+  });
+  return {
+    defer: (fn) => void pending.push(fn),
+    killAtEnd(s) {
+      pending.push(async () => {
+        if (s.child.exitCode === null && s.child.signalCode === null) {
+          s.child.kill('SIGKILL');
+          await s.exited;
+        }
+      });
+      return s;
+    },
+  };
 }

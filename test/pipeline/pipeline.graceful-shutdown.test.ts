@@ -4,7 +4,7 @@
  * everything queued is done.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
 import { Forkpoint } from '../../src/producers/client.js';
 import { openReader } from '../../src/db/reader.js';
@@ -17,25 +17,12 @@ import {
   startServe,
   TEST_PREFIX,
   waitFor,
-  type ServeProcess,
+  useCleanup,
 } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-term-');
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-function stopAtEnd(s: ServeProcess): ServeProcess {
-  cleanup.push(async () => {
-    if (s.child.exitCode === null && s.child.signalCode === null) {
-      s.child.kill('SIGKILL');
-      await s.exited;
-    }
-  });
-  return s;
-}
+const { defer, killAtEnd } = useCleanup();
 
 function hasBox(home: string, id: string): boolean {
   const r = openReader(home);
@@ -56,9 +43,9 @@ async function setUp(grace?: string) {
   const made2 = await runCli(['--home', home, '--redis', redisUrl, 'box', 'create', 'other', '--from', golden]);
   expect(made2.status, made2.stderr).toBe(0);
   // One file thread: the batch takes long enough to be signalled part-way.
-  const serve = stopAtEnd(await startServe(home, redisUrl, grace === undefined ? [] : ['--grace', grace], { env: { FORKPOINT_POOL_SIZE: '1' } }));
+  const serve = killAtEnd(await startServe(home, redisUrl, grace === undefined ? [] : ['--grace', grace], { env: { FORKPOINT_POOL_SIZE: '1' } }));
   const client = await Forkpoint.connect({ redisUrl, homeId: homeIdOf(home), prefix: TEST_PREFIX });
-  cleanup.push(() => client.close());
+  defer(() => client.close());
   return { dir, home, redisUrl, golden, serve, client };
 }
 
@@ -85,7 +72,7 @@ describe('pipeline: graceful shutdown of serve', () => {
     expect(readyBoxes(home), serve.stderr()).toBe(2 + 200);
     expect(await client.pending('ops')).toBe(1);
 
-    const again = stopAtEnd(await startServe(home, redisUrl));
+    const again = killAtEnd(await startServe(home, redisUrl));
     expect((await late.result()).targets).toEqual(['late-1']);
     const goldenOf = new Map(['src', 'other', 'late-1', ...targets].map((id) => [id, golden]));
     expect(await auditHome(homeLayout(home), { goldenOf })).toEqual([]);
@@ -109,7 +96,7 @@ describe('pipeline: graceful shutdown of serve', () => {
     // Whether the batch was cut off or ran out while the pool drained, the job is left for the next owner
     // to settle (a force-closed worker cannot record it): the next serve must finish it, idempotently.
 
-    const again = stopAtEnd(await startServe(home, redisUrl));
+    const again = killAtEnd(await startServe(home, redisUrl));
     expect((await batch.result()).targets).toEqual(targets);
     const goldenOf = new Map(['src', 'other', ...targets].map((id) => [id, golden]));
     expect(await auditHome(homeLayout(home), { goldenOf })).toEqual([]);

@@ -4,7 +4,7 @@
  * batch completes with every disk valid and nothing leaked.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
 import { Forkpoint } from '../../src/producers/client.js';
 import {
@@ -16,24 +16,12 @@ import {
   startServe,
   TEST_PREFIX,
   waitFor,
-  type ServeProcess,
+  useCleanup,
 } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-kill9-');
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-function killOnExit(s: ServeProcess) {
-  cleanup.push(async () => {
-    if (s.child.exitCode === null && s.child.signalCode === null) {
-      s.child.kill('SIGKILL');
-      await s.exited;
-    }
-  });
-}
+const { defer, killAtEnd } = useCleanup();
 
 describe('pipeline: kill -9 of serve mid-batch', () => {
   it('retries the cut-off batch on the next start; every disk is valid and nothing leaks', { timeout: 120_000 }, async () => {
@@ -46,9 +34,9 @@ describe('pipeline: kill -9 of serve mid-batch', () => {
 
     // One file thread makes the batch slow enough to stop part-way, and SIGSTOP freezes it at once.
     const first = await startServe(home, redisUrl, [], { env: { FORKPOINT_POOL_SIZE: '1' } });
-    killOnExit(first);
+    killAtEnd(first);
     const client = await Forkpoint.connect({ redisUrl, homeId: homeIdOf(home), prefix: TEST_PREFIX });
-    cleanup.push(() => client.close());
+    defer(() => client.close());
 
     const targets = Array.from({ length: 200 }, (_, i) => `k${i}`);
     const handle = await client.clone('src', targets);
@@ -67,7 +55,7 @@ describe('pipeline: kill -9 of serve mid-batch', () => {
     expect((await first.exited).signal).toBe('SIGKILL');
 
     const second = await startServe(home, redisUrl);
-    killOnExit(second);
+    killAtEnd(second);
     // The stalled-job check (lock 10 s, checked every 5 s) hands the job to the new service.
     const result = await handle.result();
     expect(result.targets).toEqual(targets);
