@@ -39,11 +39,52 @@ describe('writer: each command re-applied with the same op returns the first res
     });
     expectReplayIsNoop(w, { type: 'addRefs', op: nextOp(), baseId: begun.baseId, boxIds: ['t1', 't2'] });
     expectReplayIsNoop(w, { type: 'removeBox', op: nextOp(), boxId: 't1' });
-    const op2 = nextOp();
-    w.apply({ type: 'beginFork', op: op2, sourceBox: 'src', kind: 'snapshot', name: 'x' });
-    expectReplayIsNoop(w, { type: 'abortFork', op: op2 });
     expectReplayIsNoop(w, { type: 'createBox', op: nextOp(), boxId: 'gone', baseId: begun.baseId });
-    expectReplayIsNoop(w, { type: 'abortBox', op: nextOp(), boxId: 'gone' });
+  });
+
+  it('aborts change nothing the second time (they are idempotent by effect, never replayed)', () => {
+    const w = newWriter();
+    readyBox(w, 'src');
+    const op = nextOp();
+    w.apply({ type: 'beginFork', op, sourceBox: 'src', kind: 'snapshot', name: 'x' });
+    w.apply({ type: 'abortFork', op });
+    let before = snapshotTables(w.connection);
+    expect(w.apply({ type: 'abortFork', op }).baseId).not.toBeNull();
+    expect(snapshotTables(w.connection)).toEqual(before);
+    w.apply({ type: 'createBox', op: nextOp(), boxId: 'gone', baseId: null });
+    w.apply({ type: 'abortBox', op: nextOp(), boxId: 'gone' });
+    before = snapshotTables(w.connection);
+    expect(w.apply({ type: 'abortBox', op: nextOp(), boxId: 'gone' })).toEqual({ boxId: 'gone', touchedBases: [] });
+    expect(snapshotTables(w.connection)).toEqual(before);
+  });
+});
+
+describe('writer: an aborted operation retried under the same op starts over', () => {
+  it('beginFork after abortFork mints a new base instead of replaying the aborted one', () => {
+    const w = newWriter();
+    readyBox(w, 'src');
+    const op = nextOp();
+    const cmd: WriterCommand = { type: 'beginFork', op, sourceBox: 'src', kind: 'clone_base', targets: ['t1'] };
+    const first = w.apply(cmd);
+    w.apply({ type: 'abortFork', op });
+    const again = w.apply(cmd);
+    expect(again.baseId).not.toBe(first.baseId);
+    const count = (sql: string) => w.connection.prepare(sql).pluck().get();
+    expect(count(`SELECT state FROM base_disk WHERE id = '${again.baseId}'`)).toBe('creating');
+    expect(count(`SELECT state FROM box WHERE id = 't1'`)).toBe('creating');
+    // ... and a second failure aborts the new attempt too.
+    w.apply({ type: 'abortFork', op });
+    expect(count('SELECT count(*) FROM base_disk')).toBe(0);
+    expect(count(`SELECT count(*) FROM box WHERE id = 't1'`)).toBe(0);
+  });
+
+  it('createBox after abortBox registers the box again', () => {
+    const w = newWriter();
+    const op = nextOp();
+    w.apply({ type: 'createBox', op, boxId: 'b', baseId: null });
+    w.apply({ type: 'abortBox', op, boxId: 'b' });
+    expect(w.apply({ type: 'createBox', op, boxId: 'b', baseId: null }).state).toBe('creating');
+    expect(w.connection.prepare(`SELECT count(*) FROM box WHERE id = 'b'`).pluck().get()).toBe(1);
   });
 
   it('snapshot, rootfs and ref-release commands', () => {
