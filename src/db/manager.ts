@@ -15,7 +15,8 @@ import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { collectAll, collectGarbage, finishClaim } from './core/gc.js';
 import { findParentBase, identifyLayer } from './core/paths.js';
-import { cloneChildrenStep, forkFlattenStep, forkModeFor, forkMoveStep, importRawStep, type StepOptions } from './core/steps.js';
+import { resumeForkStep, undoIfNothingMoved } from './core/fork-progress.js';
+import { cloneChildrenStep, forkModeFor, importRawStep, type StepOptions } from './core/steps.js';
 import { findBaseById } from './sql/findBaseById.js';
 import { findBaseByPath } from './sql/findBaseByPath.js';
 import { findBox } from './sql/findBox.js';
@@ -112,17 +113,17 @@ export class BaseDiskManager {
       ...(targets.length ? { targets } : {}),
     });
     faultPoint('fork:after-begin');
-    let disk;
+    let forked;
     try {
-      disk = mode === 'move' ? forkMoveStep(begun, this.steps) : forkFlattenStep(begun, this.steps);
+      forked = resumeForkStep(this.layout, begun, this.steps);
     } catch (err) {
       if (isCrash(err)) throw err;
-      // forkQcow2 undoes its own move; a failed flatten leaves the source as it was. Drop the partial base, if any.
-      if (mode === 'flatten') rmSync(begun.basePath, { force: true });
-      this.writer.apply({ type: 'abortFork', op });
+      // Only a fork that moved nothing may be dropped; otherwise the base holds the box's bytes and
+      // recovery (or a retry) must finish it.
+      if (undoIfNothingMoved(begun)) this.writer.apply({ type: 'abortFork', op });
       throw err;
     }
-    const parentPath = mode === 'move' ? findParentBase(this.layout, begun.basePath) : null;
+    const { parentPath, ...disk } = forked;
     const parentId = parentPath ? (findBaseByPath(this.db, parentPath)?.id ?? null) : null;
     const base = this.writer.apply({ type: 'commitFork', op, disk, parentId });
     faultPoint('fork:after-commit');

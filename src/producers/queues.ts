@@ -26,4 +26,9 @@ export const OPS_JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
 
-export const GC_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: 1000 } as const;
+/**
+ * GC jobs are removed when they end, failed ones too: a kept job would hold
+ * its id (`gc-<baseId>`) and silently swallow every later request for that
+ * base, sweeps included. Failures are in the logs and metrics instead.
+ */
+export const GC_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true } as const;

@@ -10,8 +10,10 @@ import type { ErrorCode, ErrorDetails } from '../errors.js';
 export type FileTask =
   /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap). */
   | { type: 'forkMode'; diskPath: string }
-  /** The fork's file half, as journalled by beginFork. */
+  /** The fork's file half, as journalled by beginFork, from wherever it stopped (core/fork-progress.ts). */
   | { type: 'fork'; home: string; begun: BeginForkResult; fsync: boolean }
+  /** After a failed fork step: undo it if nothing moved (true), else leave it for a retry or recovery (false). */
+  | { type: 'undoFork'; begun: BeginForkResult }
   /** COW children of one base, one per target box (folders made as needed; all or nothing). */
   | { type: 'writeChildren'; base: string; children: string[]; fsync: boolean }
   /** A standalone image with all the data of `source`'s chain (also a plain copy of a qcow2 image). */
@@ -28,6 +30,7 @@ export type FileTask =
 export interface FileTaskResults {
   forkMode: 'move' | 'flatten';
   fork: DiskInfo & { parentPath: string | null };
+  undoFork: boolean;
   writeChildren: null;
   flatten: { path: string; virtualSize: number };
   createImage: { path: string; virtualSize: number };

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { findParentBase } from '../db/core/paths.js';
-import { cloneChildrenStep, forkFlattenStep, forkModeFor, forkMoveStep, importRawStep, unlinkBaseStep } from '../db/core/steps.js';
+import { resumeForkStep, undoIfNothingMoved } from '../db/core/fork-progress.js';
+import { cloneChildrenStep, forkModeFor, importRawStep, unlinkBaseStep } from '../db/core/steps.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { boxDir, homeLayout } from '../layout.js';
 import { parseBoxId } from '../names.js';
@@ -18,12 +18,10 @@ function run(task: FileTask): unknown {
   switch (task.type) {
     case 'forkMode':
       return forkModeFor(task.diskPath);
-    case 'fork': {
-      const o = { fsync: task.fsync };
-      if (task.begun.mode === 'flatten') return { ...forkFlattenStep(task.begun, o), parentPath: null };
-      const disk = forkMoveStep(task.begun, o);
-      return { ...disk, parentPath: findParentBase(homeLayout(task.home), disk.basePath) };
-    }
+    case 'fork':
+      return resumeForkStep(homeLayout(task.home), task.begun, { fsync: task.fsync });
+    case 'undoFork':
+      return undoIfNothingMoved(task.begun);
     case 'writeChildren':
       cloneChildrenStep(task.base, task.children, { fsync: task.fsync });
       return null;

@@ -18,6 +18,7 @@ import { readHeader } from '../../qcow2/read-header.js';
 import { writeCowChild } from '../../qcow2/write-cow-child.js';
 import { writeCowChildren } from '../../qcow2/write-cow-children.js';
 import type { BeginForkResult, DiskInfo } from '../types.js';
+import { diskFacts } from './disk-facts.js';
 import { isBaseFile } from './paths.js';
 
 export interface StepOptions {
@@ -90,8 +91,15 @@ export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): Di
 
 /** COW children of one base for every clone target (all or nothing). */
 export function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): void {
-  for (const disk of targetDisks) mkdirSync(dirname(disk), { recursive: true });
-  writeCowChildren(basePath, targetDisks, { fsync: o.fsync ?? true });
+  // A valid child of this very base is what this step makes: an earlier attempt wrote it before it
+  // failed or was cut off (its refs were not committed), so it is kept, not refused as existing.
+  const todo = targetDisks.filter((disk) => {
+    if (!existsSync(disk)) return true;
+    const facts = diskFacts(disk);
+    return !(facts.state === 'valid' && facts.backing === basePath);
+  });
+  for (const disk of todo) mkdirSync(dirname(disk), { recursive: true });
+  writeCowChildren(basePath, todo, { fsync: o.fsync ?? true });
 }
 
 /**

@@ -10,7 +10,7 @@ import { findBaseById } from '../sql/findBaseById.js';
 import { listBoxes } from '../sql/listBoxes.js';
 import { item, repairOp, type RecoveryContext, type RecoveryItem } from './context.js';
 import { act } from './forks.js';
-import { diskFacts } from './inspect.js';
+import { diskFacts } from '../core/disk-facts.js';
 
 export function recoverBoxes(ctx: RecoveryContext): RecoveryItem[] {
   const out: RecoveryItem[] = [];

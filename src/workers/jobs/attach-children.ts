@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { findBox } from '../../db/sql/findBox.js';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
 import { mapLimit, type JobContext } from './context.js';
@@ -17,11 +18,33 @@ export const CHILDREN_PER_TASK = 32;
 export const subOp = (op: string, tag: string, parts: string[]): string =>
   `${op.slice(0, 40)}-${tag}${createHash('sha256').update(parts.join('\0')).digest('base64url').slice(0, 12)}`;
 
+/**
+ * The boxes still to do. A target row is this job's when this op made it (beginFork of a clone,
+ * or createBox of a snapshot clone) for this base; a ready one of ours is done. Any other row is
+ * someone else's box, never adopted or overwritten.
+ */
+function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): { todo: string[]; missing: string[] } {
+  const todo: string[] = [];
+  const missing: string[] = [];
+  for (const id of boxIds) {
+    const row = findBox(ctx.reader, id);
+    if (!row) {
+      missing.push(id);
+      todo.push(id);
+      continue;
+    }
+    const ours = row.baseId === base.id && (row.opId === op || row.opId === subOp(op, 'b', [id]));
+    if (!ours) throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box ${id} already exists`, { id, field: 'target' });
+    if (row.state !== 'ready') todo.push(id);
+  }
+  return { todo, missing };
+}
+
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
-  const todo = boxIds.filter((id) => findBox(ctx.reader, id)?.state !== 'ready');
-  for (const id of todo) {
-    // A box row that a recovery removed (its half-written disk with it) is journalled again.
-    if (!findBox(ctx.reader, id)) await ctx.writer.apply({ type: 'createBox', op: subOp(op, 'b', [id]), boxId: id, baseId: base.id });
+  const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
+  for (const id of missing) {
+    // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
+    await ctx.writer.apply({ type: 'createBox', op: subOp(op, 'b', [id]), boxId: id, baseId: base.id });
   }
   const chunks: string[][] = [];
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));

@@ -1,5 +1,6 @@
 /** Box jobs: create one (fresh disk or a copy of an image), remove one (refs, files, then GC). */
 import { findBox } from '../../db/sql/findBox.js';
+import { ErrorCodes, isForkpointError } from '../../errors.js';
 import { boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../producers/jobs.js';
 import type { JobContext } from './context.js';
@@ -17,7 +18,8 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
       await ctx.files.run({ type: 'createImage', path: disk, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
     }
   } catch (err) {
-    await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
+    // An existing disk is not ours to delete (a folder left without a record): only our own attempt is undone.
+    if (!isForkpointError(err, ErrorCodes.ALREADY_EXISTS)) await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
     await ctx.writer.apply({ type: 'abortBox', op: p.op, boxId: p.boxId });
     throw err;
   }

@@ -1,16 +1,18 @@
 /**
  * The fork step shared by clone and snapshot jobs: journal (beginFork), the
- * file half (move + child, or flatten past the depth cap), commit. Safe to
- * re-run with the same op: the writer returns the first beginFork, and a
- * base that is already ready is not forked twice.
+ * file half (move + child, or flatten past the depth cap), commit. A retried
+ * job (same op) picks up where the last attempt stopped: the journalled fork
+ * is replayed with its journalled mode, the file half resumes from what is on
+ * disk (core/fork-progress.ts), and a committed fork is not forked again.
  */
+import { baseIdOfPath } from '../../db/core/paths.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findBox } from '../../db/sql/findBox.js';
-import type { BaseDiskRecord } from '../../db/types.js';
+import { findOp } from '../../db/sql/findOp.js';
+import type { BaseDiskRecord, BeginForkResult, BoxRecord } from '../../db/types.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
-import { baseIdOfPath } from '../../db/core/paths.js';
-import type { JobContext } from './context.js';
 import { subOp } from './attach-children.js';
+import type { JobContext } from './context.js';
 
 export interface ForkRequest {
   op: string;
@@ -24,6 +26,13 @@ export function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskReco
   return ctx.boxLock.run(req.sourceBox, () => forkUnlocked(ctx, req));
 }
 
+/** 'move' or 'flatten': the journalled choice when this op already began (a retry must not change it), else the disk's. */
+async function forkMode(ctx: JobContext, op: string, source: BoxRecord | null): Promise<'move' | 'flatten'> {
+  const journalled = findOp(ctx.reader, op, 'beginFork');
+  if (journalled && journalled.state !== 'aborted') return (journalled.payload as { mode?: 'move' | 'flatten' }).mode ?? 'move';
+  return source ? ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
+}
+
 async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {
   const source = findBox(ctx.reader, req.sourceBox);
   // A box still being created (a clone target whose child is being written) has a disk that may be
@@ -32,24 +41,36 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
   if (source && source.state !== 'ready') {
     throw new ForkpointError(ErrorCodes.UNKNOWN_BOX, `box ${source.id} is not ready (state ${source.state})`, { id: source.id });
   }
-  const mode = source ? await ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
-  const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode });
+  const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode: await forkMode(ctx, req.op, source) });
   const existing = findBaseById(ctx.reader, begun.baseId);
-  if (existing && existing.state === 'ready') return existing;
+  if (existing?.state === 'ready') {
+    // Committed by an earlier attempt or by recovery; a flatten's clean-up may still be owed (it is idempotent).
+    await releaseOldChain(ctx, req, begun, existing, source);
+    return existing;
+  }
+  if (existing?.state !== 'creating') {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `fork ${req.op} of box ${req.sourceBox}: its base ${begun.baseId} is ${existing ? existing.state : 'gone'}; submit the request again`, {
+      id: begun.baseId,
+    });
+  }
   let forked;
   try {
     forked = await ctx.files.run({ type: 'fork', home: ctx.layout.home, begun, fsync: ctx.fsync });
   } catch (err) {
-    // forkQcow2 undoes its own move and a failed flatten removes its partial base: drop the journal entry.
-    await ctx.writer.apply({ type: 'abortFork', op: req.op });
+    // Drop the journal entry only if nothing moved; once the base holds the box's bytes the fork can
+    // only go forward (a retry resumes it, or recovery does at the next start).
+    if (await ctx.files.run({ type: 'undoFork', begun })) await ctx.writer.apply({ type: 'abortFork', op: req.op });
     throw err;
   }
   const { parentPath, ...disk } = forked;
   const base = await ctx.writer.apply({ type: 'commitFork', op: req.op, disk, parentId: parentPath ? baseIdOfPath(ctx.layout, parentPath) : null });
-  if (begun.mode === 'flatten') {
-    // The source now reads only the flattened base: its old chain is garbage unless something else reads it.
-    const released = await ctx.writer.apply({ type: 'releaseRefs', op: subOp(req.op, 'x', [req.sourceBox]), boxId: req.sourceBox, keepBaseId: base.id });
-    await ctx.requestGc([...released.touchedBases, ...(source?.baseId ? [source.baseId] : [])]);
-  }
+  await releaseOldChain(ctx, req, begun, base, source);
   return base;
+}
+
+/** After a flatten the source reads only the new base: its old chain is garbage unless something else reads it. */
+async function releaseOldChain(ctx: JobContext, req: ForkRequest, begun: BeginForkResult, base: BaseDiskRecord, source: BoxRecord | null): Promise<void> {
+  if (begun.mode !== 'flatten') return;
+  const released = await ctx.writer.apply({ type: 'releaseRefs', op: subOp(req.op, 'x', [req.sourceBox]), boxId: req.sourceBox, keepBaseId: base.id });
+  await ctx.requestGc([...released.touchedBases, ...(source?.baseId && source.baseId !== base.id ? [source.baseId] : [])]);
 }

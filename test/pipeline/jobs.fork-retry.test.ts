@@ -1,0 +1,111 @@
+/**
+ * A clone job that fails part-way and is retried under the same op (as
+ * BullMQ does) must end with every disk intact and the records matching the
+ * files, whether the failure came before anything moved or after. Runs the
+ * job handlers in-process (inline file steps, the writer called directly),
+ * so faults armed here reach the file steps.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/open.js';
+import { openWriter, type DbWriter } from '../../src/db/writer.js';
+import type { WriterCommand } from '../../src/db/types.js';
+import { armFault, disarmFaults } from '../../src/faults.js';
+import { boxDiskPath } from '../../src/layout.js';
+import { inlineFileRunner } from '../../src/workers/file-pool.js';
+import { cloneJob } from '../../src/workers/jobs/clone.js';
+import { forkBox } from '../../src/workers/jobs/fork.js';
+import type { JobContext } from '../../src/workers/jobs/context.js';
+import { snapshotCloneJob } from '../../src/workers/jobs/snapshot.js';
+import { KeyedLock } from '../../src/workers/keyed-lock.js';
+import { auditHome, goldenImage } from '../helpers/pipeline.js';
+import { qemuImg } from '../helpers/qemu.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-retry-');
+const open: { close(): void }[] = [];
+afterEach(() => {
+  disarmFaults();
+  for (const x of open.splice(0)) x.close();
+});
+
+function inProcess(home: string): { ctx: JobContext; writer: DbWriter; gcRequests: string[] } {
+  const writer = openWriter(home);
+  const reader = openDatabase(writer.layout.dbPath, { readonly: true });
+  open.push(reader, writer);
+  const gcRequests: string[] = [];
+  const ctx: JobContext = {
+    layout: writer.layout,
+    writer: { apply: async <C extends WriterCommand>(cmd: C) => writer.apply(cmd) },
+    files: inlineFileRunner(),
+    reader,
+    requestGc: async (ids) => void gcRequests.push(...ids),
+    progress: () => undefined,
+    parallelism: 2,
+    fsync: false,
+    boxLock: new KeyedLock(),
+  };
+  return { ctx, writer, gcRequests };
+}
+
+/** A home with one ready box `src` whose disk is a copy of a golden image. */
+function homeWithSource(): { golden: string; env: ReturnType<typeof inProcess> } {
+  const dir = tmp();
+  const golden = goldenImage(join(dir, 'golden.qcow2'), 0x3c);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const env = inProcess(home);
+  mkdirSync(env.writer.layout.basesDir, { recursive: true });
+  const disk = boxDiskPath(env.writer.layout, 'src');
+  mkdirSync(join(disk, '..'), { recursive: true });
+  qemuImg(['convert', '-O', 'qcow2', golden, disk]);
+  env.writer.apply({ type: 'createBox', op: 'mk-src', boxId: 'src', baseId: null });
+  env.writer.apply({ type: 'commitBox', op: 'mk-src', boxId: 'src' });
+  return { golden, env };
+}
+
+describe('jobs: a failed fork retried under the same op', () => {
+  it('fails after the files moved: nothing is aborted, and the retry commits the same base', async () => {
+    const { golden, env } = homeWithSource();
+    const payload = { op: 'clone-1', source: 'src', targets: ['a', 'b'] };
+    armFault('fork:after-files', 'throw');
+    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected fault/);
+    disarmFaults();
+    // The base holds the box's bytes now: its record must still be there (creating), not aborted.
+    const creating = env.ctx.reader.prepare(`SELECT id, state FROM base_disk`).all() as { id: string; state: string }[];
+    expect(creating.map((b) => b.state)).toEqual(['creating']);
+
+    const result = await cloneJob(env.ctx, payload);
+    expect(result.baseId).toBe(creating[0]!.id);
+    const goldenOf = new Map(['src', 'a', 'b'].map((id) => [id, golden]));
+    expect(await auditHome(env.writer.layout, { goldenOf })).toEqual([]);
+    expect(readdirSync(env.writer.layout.basesDir)).toEqual([`${result.baseId}.qcow2`]);
+  });
+
+  it('fails before anything moved: the fork is aborted, and the retry starts over with a new base', async () => {
+    const { golden, env } = homeWithSource();
+    const payload = { op: 'clone-2', source: 'src', targets: ['c'] };
+    armFault('fork:after-move', 'throw'); // forkQcow2 undoes its own move
+    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected fault/);
+    disarmFaults();
+    expect(env.ctx.reader.prepare('SELECT count(*) FROM base_disk').pluck().get()).toBe(0);
+    expect(readdirSync(env.writer.layout.basesDir)).toEqual([]);
+
+    const result = await cloneJob(env.ctx, payload);
+    const goldenOf = new Map(['src', 'c'].map((id) => [id, golden]));
+    expect(await auditHome(env.writer.layout, { goldenOf })).toEqual([]);
+    expect(readdirSync(env.writer.layout.basesDir)).toEqual([`${result.baseId}.qcow2`]);
+  });
+
+  it('a snapshot clone onto an existing box is refused, and the box is left alone', async () => {
+    const { golden, env } = homeWithSource();
+    await cloneJob(env.ctx, { op: 'clone-3', source: 'src', targets: ['taken'] });
+    const snap = await forkBox(env.ctx, { op: 'snap-1', sourceBox: 'src', kind: 'snapshot', name: 's' });
+    await expect(snapshotCloneJob(env.ctx, { op: 'sc-1', name: 's', boxId: 'src', target: 'taken' })).rejects.toMatchObject({ code: 'E_ALREADY_EXISTS' });
+    const taken = env.ctx.reader.prepare(`SELECT base_id FROM box WHERE id = 'taken'`).pluck().get();
+    expect(taken).not.toBe(snap.id);
+    const goldenOf = new Map(['src', 'taken'].map((id) => [id, golden]));
+    expect(await auditHome(env.writer.layout, { goldenOf })).toEqual([]);
+  });
+});
