@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { armFault, disarmFaults, InjectedFault } from '../../src/faults.js';
 import { recover } from '../../src/db/recovery/index.js';
+import { boxDiskPath } from '../../src/layout.js';
 import type { BaseDiskManager } from '../../src/db/manager.js';
 import { expectBasesConsistent, expectBoxesIntact, guestBytes, makeBox, useManagers } from './support/home.js';
 
@@ -136,6 +137,25 @@ describe('recovery: records against files', () => {
     ]);
     expect(existsSync(old)).toBe(false);
     expect(existsSync(young)).toBe(true);
+  });
+
+  it('keeps an old orphan file that an image still reads as its backing file', () => {
+    const home = newHome();
+    const mgr = open(home);
+    makeBox(mgr, 'S');
+    const base = mgr.createBaseDisk('S', 'clone_base');
+    const before = { S: guestBytes(boxDiskPath(mgr.layout, 'S')) };
+    // The record is lost (as a bug or a hand-edited database would lose it); the file is old.
+    mgr.writer.connection.prepare('DELETE FROM base_disk_ref').run();
+    mgr.writer.connection.prepare('UPDATE box SET base_id = NULL').run();
+    mgr.writer.connection.prepare('DELETE FROM base_disk').run();
+    mgr.close();
+    const dayAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
+    utimesSync(base.basePath, dayAgo, dayAgo);
+    const report = recover(home);
+    expect(report.problems.map((p) => [p.path, p.action])).toContainEqual([base.basePath, 'none: kept while read']);
+    expect(existsSync(base.basePath)).toBe(true);
+    expectBoxesIntact(open(home), before);
   });
 
   it('reports a record whose file is gone', () => {

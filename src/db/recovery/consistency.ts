@@ -8,6 +8,8 @@ import { chmodSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:f
 import { join } from 'node:path';
 import { findParentBase } from '../core/paths.js';
 import { BASE_MODE } from '../core/steps.js';
+import { diskFacts } from '../core/disk-facts.js';
+import { CONTAINER_DISK } from '../../layout.js';
 import { findBaseByPath } from '../sql/findBaseByPath.js';
 import { listBases } from '../sql/listBases.js';
 import { listBoxes } from '../sql/listBoxes.js';
@@ -53,17 +55,40 @@ export function checkRecords(ctx: RecoveryContext): RecoveryItem[] {
   return out;
 }
 
+/**
+ * Every image a box disk or a base file names as its backing file: an orphan
+ * file that something still reads is kept whatever its age (invariant 1 does
+ * not depend on the records being right).
+ */
+function backingFilesInUse(ctx: RecoveryContext): Set<string> {
+  const images = readdirSync(ctx.layout.basesDir).map((name) => join(ctx.layout.basesDir, name));
+  if (existsSync(ctx.layout.boxesDir)) {
+    for (const box of readdirSync(ctx.layout.boxesDir)) images.push(join(ctx.layout.boxesDir, box, 'disks', CONTAINER_DISK));
+  }
+  const used = new Set<string>();
+  for (const image of images) {
+    const facts = diskFacts(image);
+    if (facts.state === 'valid' && facts.backing !== null) used.add(facts.backing);
+  }
+  return used;
+}
+
 export function checkOrphanFiles(ctx: RecoveryContext): RecoveryItem[] {
   if (!existsSync(ctx.layout.basesDir)) return [];
   const out: RecoveryItem[] = [];
+  let inUse: Set<string> | null = null; // read only if some orphan is old enough to delete
   for (const name of readdirSync(ctx.layout.basesDir).sort()) {
     const path = join(ctx.layout.basesDir, name);
     if (findBaseByPath(ctx.db, path)) continue;
     const ageMs = ctx.now - statSync(path).mtimeMs;
-    const old = ageMs >= ctx.orphanGraceMs;
     const problem = `${name} in bases/ has no record (age ${Math.round(ageMs / 1000)} s)`;
-    if (!old) {
+    if (ageMs < ctx.orphanGraceMs) {
       out.push(item({ subject: 'file', path, problem, action: 'none yet: younger than the grace period' }, false));
+      continue;
+    }
+    inUse ??= backingFilesInUse(ctx);
+    if (inUse.has(path)) {
+      out.push(item({ subject: 'file', path, problem: `${problem}, but an image reads it as its backing file`, action: 'none: kept while read' }, false));
       continue;
     }
     out.push(act(ctx, { subject: 'file', path, problem, action: 'delete the orphan file' }, () => unlinkSync(path)));
