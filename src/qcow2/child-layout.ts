@@ -107,6 +107,42 @@ export function planEmptyImage(virtualSize: number, clusterBits = CHILD_DEFAULT_
   return planImage({ backingPath: '', backingFormat: 'raw', virtualSize, clusterBits }, null);
 }
 
+export interface V3HeaderFields {
+  clusterBits: number;
+  virtualSize: number;
+  l1Size: number;
+  l1TableOffset: number;
+  refcountTableOffset: number;
+  refcountTableClusters: number;
+  backingNameOffset?: number;
+  backingNameBytes?: number;
+}
+
+/**
+ * The 104-byte v3 header of every image we write (children, empty images,
+ * flattened copies): 16-bit refcounts, no encryption, no snapshots, no
+ * feature bits, zlib compression type. Pure.
+ */
+export function encodeV3Header(f: V3HeaderFields): Buffer {
+  const header = Buffer.alloc(V3_HEADER_LENGTH);
+  header.writeUInt32BE(QCOW2_MAGIC, 0);
+  header.writeUInt32BE(3, 4);
+  header.writeBigUInt64BE(BigInt(f.backingNameOffset ?? 0), 8);
+  header.writeUInt32BE(f.backingNameBytes ?? 0, 16);
+  header.writeUInt32BE(f.clusterBits, 20);
+  header.writeBigUInt64BE(BigInt(f.virtualSize), 24);
+  // crypt_method 0 at 32
+  header.writeUInt32BE(f.l1Size, 36);
+  header.writeBigUInt64BE(BigInt(f.l1TableOffset), 40);
+  header.writeBigUInt64BE(BigInt(f.refcountTableOffset), 48);
+  header.writeUInt32BE(f.refcountTableClusters, 56);
+  // nb_snapshots, snapshots_offset, all feature bitmaps: 0
+  header.writeUInt32BE(CHILD_REFCOUNT_ORDER, 96);
+  header.writeUInt32BE(V3_HEADER_LENGTH, 100);
+  // compression_type 0 (zlib) at 104 lies past header_length 104: absent means zlib
+  return header;
+}
+
 function planImage(spec: ChildSpec, backing: { path: string; format: string } | null): ChildPlan {
   const clusterSize = 2 ** spec.clusterBits;
   const nameBytes = backing === null ? 0 : Buffer.byteLength(backing.path);
@@ -121,22 +157,16 @@ function planImage(spec: ChildSpec, backing: { path: string; format: string } | 
   const l1TableOffset = (firstBlockCluster + sizing.refcountBlocks) * clusterSize;
 
   const ext = encodeExtensionsAndName(V3_HEADER_LENGTH, backing?.path ?? null, backing?.format ?? null);
-  const header = Buffer.alloc(V3_HEADER_LENGTH);
-  header.writeUInt32BE(QCOW2_MAGIC, 0);
-  header.writeUInt32BE(3, 4);
-  if (backing !== null) header.writeBigUInt64BE(BigInt(ext.nameOffset), 8);
-  header.writeUInt32BE(nameBytes, 16);
-  header.writeUInt32BE(spec.clusterBits, 20);
-  header.writeBigUInt64BE(BigInt(spec.virtualSize), 24);
-  // crypt_method 0 at 32
-  header.writeUInt32BE(l1Size, 36);
-  header.writeBigUInt64BE(BigInt(l1TableOffset), 40);
-  header.writeBigUInt64BE(BigInt(refcountTableOffset), 48);
-  header.writeUInt32BE(sizing.refcountTableClusters, 56);
-  // nb_snapshots, snapshots_offset, all feature bitmaps: 0
-  header.writeUInt32BE(CHILD_REFCOUNT_ORDER, 96);
-  header.writeUInt32BE(V3_HEADER_LENGTH, 100);
-  // compression_type 0 (zlib) at 104, then padding
+  const header = encodeV3Header({
+    clusterBits: spec.clusterBits,
+    virtualSize: spec.virtualSize,
+    l1Size,
+    l1TableOffset,
+    refcountTableOffset,
+    refcountTableClusters: sizing.refcountTableClusters,
+    backingNameOffset: backing !== null ? ext.nameOffset : 0,
+    backingNameBytes: nameBytes,
+  });
 
   // Refcount table: one entry per refcount block; blocks are contiguous.
   const table = Buffer.alloc(sizing.refcountBlocks * 8);

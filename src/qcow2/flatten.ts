@@ -11,7 +11,8 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fromFsError } from '../errors.js';
-import { CHILD_REFCOUNT_ORDER, QCOW2_MAGIC, V3_HEADER_LENGTH } from './constants.js';
+import { CHILD_REFCOUNT_ORDER } from './constants.js';
+import { encodeV3Header } from './child-layout.js';
 import { ChainReader } from './chain-reader.js';
 import { fsyncFolder, removeQuietly } from './durable.js';
 import { l1EntriesFor, sizeRefcountStructures } from './refcount-sizing.js';
@@ -131,17 +132,18 @@ function writeFlattened(reader: ChainReader, fd: number, path: string): FlattenR
   writeAll(fd, refcounts, firstBlock * cs);
 
   // 4. The header last: until it is written the file is not a valid image.
-  const header = Buffer.alloc(V3_HEADER_LENGTH + 8); // + end-of-extensions marker
-  header.writeUInt32BE(QCOW2_MAGIC, 0);
-  header.writeUInt32BE(3, 4);
-  header.writeUInt32BE(Math.log2(cs), 20);
-  header.writeBigUInt64BE(BigInt(virtualSize), 24);
-  header.writeUInt32BE(l1Size, 36);
-  header.writeBigUInt64BE(BigInt(l1Offset), 40);
-  header.writeBigUInt64BE(BigInt(tableOffset), 48);
-  header.writeUInt32BE(sizing.refcountTableClusters, 56);
-  header.writeUInt32BE(CHILD_REFCOUNT_ORDER, 96);
-  header.writeUInt32BE(V3_HEADER_LENGTH, 100);
+  // + 8 zero bytes: the end-of-extensions marker
+  const header = Buffer.concat([
+    encodeV3Header({
+      clusterBits: Math.log2(cs),
+      virtualSize,
+      l1Size,
+      l1TableOffset: l1Offset,
+      refcountTableOffset: tableOffset,
+      refcountTableClusters: sizing.refcountTableClusters,
+    }),
+    Buffer.alloc(8),
+  ]);
   writeAll(fd, header, 0);
   const fileLength = sizing.totalClusters * cs;
   ftruncateSync(fd, fileLength);
