@@ -92,7 +92,7 @@ export class Forkpoint {
     return this.handle<T>(job, role, name);
   }
 
-  createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string }, op = newOp()) {
+  createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string } | { rootfs: string }, op = newOp()) {
     return this.enqueue<'box-create', { boxId: string; diskPath: string }>('box-create', { op, boxId, ...from });
   }
 
@@ -121,6 +121,10 @@ export class Forkpoint {
   /** GC one base, or sweep every candidate when no id is given. */
   gc(baseId?: string) {
     return baseId === undefined ? this.enqueue('sweep', {}) : this.enqueue('gc', { baseId });
+  }
+
+  removeRootfs(key: string, op = newOp()) {
+    return this.enqueue<'rootfs-remove', { baseId: string; key: string; removed: boolean }>('rootfs-remove', { op, key });
   }
 
   importRootfs(key: string, image: string, op = newOp()) {

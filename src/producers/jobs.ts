@@ -23,11 +23,18 @@ const op = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters
 const baseId = z.string().regex(new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`), `baseId must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`);
 const absolutePath = z.string().min(1).refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path');
 
+/** Where a new box's disk comes from: exactly one of these (the HTTP API takes the same body). */
+export const boxSourceFields = {
+  sizeBytes: z.number().int().positive().optional(),
+  fromImage: absolutePath.optional(),
+  rootfs: name('rootfs key').optional(),
+};
+export const oneBoxSource = (p: { sizeBytes?: unknown; fromImage?: unknown; rootfs?: unknown }): boolean =>
+  [p.sizeBytes, p.fromImage, p.rootfs].filter((x) => x !== undefined).length === 1;
+export const ONE_BOX_SOURCE = 'give exactly one of sizeBytes, fromImage or rootfs';
+
 export const jobSchemas = {
-  'box-create': z
-    .object({ op, boxId, sizeBytes: z.number().int().positive().optional(), fromImage: absolutePath.optional() })
-    .strict()
-    .refine((p) => (p.sizeBytes === undefined) !== (p.fromImage === undefined), 'give exactly one of sizeBytes or fromImage'),
+  'box-create': z.object({ op, boxId, ...boxSourceFields }).strict().refine(oneBoxSource, { message: ONE_BOX_SOURCE, path: ['sizeBytes'] }),
   clone: z
     .object({ op, source: boxId, targets: z.array(boxId).min(1).max(MAX_CLONE_TARGETS) })
     .strict()
@@ -38,6 +45,7 @@ export const jobSchemas = {
   'snapshot-clone': z.object({ op, name: snapshotName, boxId: boxId.optional(), target: boxId }).strict(),
   'remove-box': z.object({ op, boxId }).strict(),
   'rootfs-import': z.object({ op, key: name('rootfs key'), image: absolutePath }).strict(),
+  'rootfs-remove': z.object({ op, key: name('rootfs key') }).strict(),
   gc: z.object({ baseId }).strict(),
   sweep: z.object({}).strict(),
 } as const;

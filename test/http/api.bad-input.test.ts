@@ -49,6 +49,12 @@ const cases: Case[] = [
   { what: 'create: malformed JSON', method: 'POST', path: '/api/boxes', rawBody: '{"boxId": ', status: 400, code: 'E_BAD_PAYLOAD', field: '(body)' },
   { what: 'create: bad op', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, op: 'a b' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'op' },
   { what: 'create: bad wait flag', method: 'POST', path: '/api/boxes?wait=maybe', body: { boxId: 'x', sizeBytes: 1 }, status: 400, code: 'E_BAD_PAYLOAD', field: 'wait' },
+  { what: 'create: unknown rootfs', method: 'POST', path: '/api/boxes', body: { boxId: 'x', rootfs: 'no-such-key' }, status: 404, code: 'E_UNKNOWN_BASE', field: 'rootfs' },
+  { what: 'create: size and rootfs', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, rootfs: 'k' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'sizeBytes' },
+  // rootfs
+  { what: 'rootfs: path trick in the key', method: 'POST', path: '/api/rootfs', body: { key: '../k', image: '/tmp/x.ext4' }, status: 400, code: 'E_INVALID_NAME', field: 'key' },
+  { what: 'rootfs: relative image path', method: 'POST', path: '/api/rootfs', body: { key: 'k', image: 'x.ext4' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'image' },
+  { what: 'rootfs: remove an unknown key', method: 'DELETE', path: '/api/rootfs/ghost', status: 404, code: 'E_UNKNOWN_BASE', field: 'key' },
   // clones
   { what: 'clone an unknown box', method: 'POST', path: '/api/boxes/ghost/clones', body: { targets: ['t1'] }, status: 404, code: 'E_UNKNOWN_BOX', field: 'id' },
   { what: 'clone: path trick in a target', method: 'POST', path: '/api/boxes/src/clones', body: { targets: ['ok', 'a/b'] }, status: 400, code: 'E_INVALID_NAME', field: 'targets.1' },

@@ -8,6 +8,7 @@ import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerJobsCommand } from './commands/jobs.js';
+import { registerRootfsCommands } from './commands/rootfs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerQcow2Commands } from './qcow2.js';
@@ -37,6 +38,7 @@ Examples:
   registerBoxCommands(program);
   registerCloneCommand(program);
   registerSnapshotCommands(program);
+  registerRootfsCommands(program);
   registerInspectCommands(program);
   registerServeCommand(program);
   registerJobsCommand(program);

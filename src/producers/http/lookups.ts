@@ -20,6 +20,12 @@ export function requireBase(reader: DbReader, id: string, field = 'id'): BaseDis
   return base;
 }
 
+export function requireRootfs(reader: DbReader, key: string, field = 'rootfs'): BaseDiskRecord {
+  const found = reader.findRootfs(key);
+  if (!found) throw new ForkpointError(ErrorCodes.UNKNOWN_BASE, `no rootfs "${key}"`, { field, id: key });
+  return found;
+}
+
 /** The snapshots called `name` (of one box, if given); 404 when there are none. */
 export function requireSnapshot(reader: DbReader, name: string, boxId?: string): BaseDiskRecord[] {
   const found = reader.findSnapshotsByName(name).filter((s) => boxId === undefined || s.sourceBoxId === boxId);

@@ -25,6 +25,7 @@ import { eventRoutes } from './routes/events.js';
 import { forestRoutes } from './routes/forest.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { rootfsRoutes } from './routes/rootfs.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { logJobFinished } from './logging.js';
 
@@ -55,6 +56,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   healthRoutes(app, ctx);
   boxRoutes(app, ctx);
   snapshotRoutes(app, ctx);
+  rootfsRoutes(app, ctx);
   baseRoutes(app, ctx);
   forestRoutes(app, ctx);
   jobRoutes(app, ctx);

@@ -3,9 +3,16 @@ import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, isForkpointError } from '../../errors.js';
 import { boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../producers/jobs.js';
+import { attachChildren } from './attach-children.js';
 import type { JobContext } from './context.js';
+import { requireRootfs } from './rootfs.js';
 
 export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>) {
+  if (p.rootfs !== undefined) {
+    // A box on the rootfs cache: a qcow2 overlay whose backing file is the raw image.
+    await attachChildren(ctx, p.op, requireRootfs(ctx, p.rootfs), [p.boxId]);
+    return { boxId: p.boxId, diskPath: boxDiskPath(ctx.layout, p.boxId) };
+  }
   const existing = findBox(ctx.reader, p.boxId);
   if (existing?.state === 'ready' && existing.opId === p.op) return { boxId: p.boxId, diskPath: existing.diskPath };
   const box = await ctx.writer.apply({ type: 'createBox', op: p.op, boxId: p.boxId, baseId: null });

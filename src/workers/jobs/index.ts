@@ -4,7 +4,7 @@ import { boxCreateJob, removeBoxJob } from './box.js';
 import { cloneJob } from './clone.js';
 import type { JobContext } from './context.js';
 import { gcJob, sweepJob } from './gc.js';
-import { rootfsImportJob } from './rootfs.js';
+import { rootfsImportJob, rootfsRemoveJob } from './rootfs.js';
 import { snapshotCloneJob, snapshotCreateJob, snapshotRemoveJob } from './snapshot.js';
 
 type Handlers = { [N in JobName]: (ctx: JobContext, payload: JobPayload<N>) => Promise<unknown> };
@@ -17,6 +17,7 @@ export const jobHandlers: Handlers = {
   'snapshot-clone': snapshotCloneJob,
   'remove-box': removeBoxJob,
   'rootfs-import': rootfsImportJob,
+  'rootfs-remove': rootfsRemoveJob,
   gc: gcJob,
   sweep: sweepJob,
 };

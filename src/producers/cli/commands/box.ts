@@ -14,15 +14,17 @@ export function registerBoxCommands(program: Command): void {
     .argument('<box>', 'new box id')
     .option('--size <size>', 'a fresh empty disk of this virtual size (e.g. 10G)')
     .option('--from <image>', 'a standalone copy of this qcow2 image (its backing chain flattened)')
+    .option('--rootfs <key>', 'a copy-on-write overlay of this rootfs cache image (see `forkpoint rootfs`)')
     .description('create a box with a container disk')
-    .addHelpText('after', '\nExamples:\n  forkpoint box create web --size 10G\n  forkpoint box create web --from ./debian.qcow2')
+    .addHelpText('after', '\nExamples:\n  forkpoint box create web --size 10G\n  forkpoint box create web --from ./debian.qcow2\n  forkpoint box create web --rootfs debian-12')
     .action(
-      action(async (boxId: string, o: { size?: string; from?: string }, cmd: Command) => {
+      action(async (boxId: string, o: { size?: string; from?: string; rootfs?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        if ((o.size === undefined) === (o.from === undefined)) {
-          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE or --from IMAGE', { field: 'size' });
+        if ([o.size, o.from, o.rootfs].filter((x) => x !== undefined).length !== 1) {
+          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE, --from IMAGE or --rootfs KEY', { field: 'size' });
         }
-        const from = o.size !== undefined ? { sizeBytes: parseSize(o.size) } : { fromImage: resolve(o.from!) };
+        const from =
+          o.size !== undefined ? { sizeBytes: parseSize(o.size) } : o.from !== undefined ? { fromImage: resolve(o.from) } : { rootfs: o.rootfs! };
         const result = await withSession(flags, async (s) => (await s.client.createBox(boxId, from)).result());
         printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
       }),

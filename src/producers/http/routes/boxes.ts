@@ -13,25 +13,18 @@ import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { nameProblem } from '../../../names.js';
 import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
 import type { HttpContext } from '../context.js';
+import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../jobs.js';
 import { replyWithJob } from '../job-reply.js';
-import { refuseExistingBox, requireBox } from '../lookups.js';
+import { refuseExistingBox, requireBox, requireRootfs } from '../lookups.js';
 import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
 const waitQuery = z.object({ wait: flagField });
 
 const createBody = z
-  .object({
-    boxId: boxIdField,
-    sizeBytes: z.number().int().positive().optional(),
-    fromImage: z
-      .string()
-      .refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server')
-      .optional(),
-    op: opField.optional(),
-  })
+  .object({ boxId: boxIdField, ...boxSourceFields, op: opField.optional() })
   .strict()
-  .refine((b) => (b.sizeBytes === undefined) !== (b.fromImage === undefined), { message: 'give exactly one of sizeBytes or fromImage', path: ['sizeBytes'] });
+  .refine(oneBoxSource, { message: ONE_BOX_SOURCE, path: ['sizeBytes'] });
 
 const cloneBody = z
   .object({
@@ -59,7 +52,9 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(createBody, request.body, 'body');
     refuseExistingBox(ctx.reader, body.boxId, 'boxId');
-    const from = body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : { fromImage: body.fromImage! };
+    if (body.rootfs !== undefined) requireRootfs(ctx.reader, body.rootfs);
+    const from =
+      body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
     return replyWithJob(reply, await ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])), wait);
   });
 

@@ -1,0 +1,42 @@
+/**
+ * The rootfs cache: raw images boxes start from.
+ *   GET    /api/rootfs
+ *   POST   /api/rootfs          { key, image, op? }   image: an absolute path on the server
+ *   DELETE /api/rootfs/:key                           refused (409) while a box reads it
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { HttpContext } from '../context.js';
+import { replyWithJob } from '../job-reply.js';
+import { requireRootfs } from '../lookups.js';
+import { flagField, nameField, opField, parseRequest } from '../validate.js';
+
+const keyField = nameField('rootfs key');
+const keyParams = z.object({ key: keyField });
+const waitQuery = z.object({ wait: flagField });
+const importBody = z
+  .object({
+    key: keyField,
+    image: z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server'),
+    op: opField.optional(),
+  })
+  .strict();
+
+export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  app.get('/api/rootfs', async () => ({
+    rootfs: ctx.reader.listBases({ kind: 'rootfs' }).map((b) => ({ ...b, boxes: ctx.reader.dependentBoxes(b.id) })),
+  }));
+
+  app.post('/api/rootfs', async (request, reply) => {
+    const { wait } = parseRequest(waitQuery, request.query, 'query');
+    const body = parseRequest(importBody, request.body, 'body');
+    return replyWithJob(reply, await ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : [])), wait);
+  });
+
+  app.delete('/api/rootfs/:key', async (request, reply) => {
+    const { key } = parseRequest(keyParams, request.params, 'params');
+    const { wait } = parseRequest(waitQuery, request.query, 'query');
+    requireRootfs(ctx.reader, key, 'key');
+    return replyWithJob(reply, await ctx.client.removeRootfs(key), wait);
+  });
+}
