@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { forkQcow2, writeCowChild, writeCowChildren } from '../src/qcow2/index.js';
 
 const SCALE = Number(process.env.FORKPOINT_BENCH_N ?? 1);
-const n = (base: number): number => Math.max(3, Math.round(base * SCALE));
 
 // FORKPOINT_BENCH_DIR picks the filesystem (e.g. /dev/shm to see CPU cost without disk metadata cost).
 const root = realpathSync(mkdtempSync(join(process.env.FORKPOINT_BENCH_DIR ?? tmpdir(), 'fp-bench-')));
@@ -32,24 +31,43 @@ function folder(name: string): string {
   return d;
 }
 
-const ROUNDS = 5;
-
 /**
- * µs per op: the median of ROUNDS round means (each round `iterations / ROUNDS`
- * calls), after a few warm-up calls. The median keeps one round disturbed by
- * other work on a shared machine from skewing the figure.
+ * Every operation is measured in the same interleaved rounds: round r runs a
+ * few calls of each op in turn, so a burst of disk work from a neighbour on
+ * this shared machine slows every op of that round alike, and the ratios
+ * compare like with like. The figure per op is the median of its round means.
  */
-function measure(iterations: number, op: () => void, perCall = 1): number {
-  for (let i = 0; i < 3; i++) op();
-  const perRound = Math.max(1, Math.round(iterations / ROUNDS));
-  const means: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < perRound; i++) op();
-    means.push(Number(process.hrtime.bigint() - t0) / 1000 / perRound / perCall);
-  }
-  return means.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]!;
+const ROUNDS = 15;
+
+interface Bench {
+  name: string;
+  /** Calls per round. */
+  calls: number;
+  /** Units of work per call (children per batch call). */
+  perCall?: number;
+  op: () => void;
+  samples: number[];
 }
+
+const benches: Bench[] = [];
+function bench(name: string, calls: number, op: () => void, perCall = 1): Bench {
+  const b: Bench = { name, calls: Math.max(1, Math.round(calls * SCALE)), perCall, op, samples: [] };
+  benches.push(b);
+  return b;
+}
+
+function runRounds(): void {
+  for (const b of benches) b.op(); // warm-up: caches, JIT, first-file costs
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const b of benches) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < b.calls; i++) b.op();
+      b.samples.push(Number(process.hrtime.bigint() - t0) / 1000 / b.calls / (b.perCall ?? 1));
+    }
+  }
+}
+
+const median = (b: Bench): number => [...b.samples].sort((x, y) => x - y)[Math.floor(b.samples.length / 2)]!;
 
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -57,43 +75,40 @@ function fsyncDir(dir: string): void {
   closeSync(fd);
 }
 
-const rows: { name: string; us: number }[] = [];
-const row = (name: string, us: number): number => (rows.push({ name, us }), us);
-
 // qemu-img, spawned the way the runtime would
 const qemuDir = folder('qemu');
-const qemu = row('qemu-img create -b BASE CHILD (spawned)', measure(n(40), () => {
+const qemu = bench('qemu-img create -b BASE CHILD (spawned)', 3, () => {
   const r = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, fresh(qemuDir)]);
   if (r.status !== 0) throw new Error(String(r.stderr));
-}));
+});
 
 // our overlay writer
 const ovNo = folder('ov-nofsync');
-const overlayNoFsync = row('writeCowChild, fsync off', measure(n(2000), () => void writeCowChild(base, fresh(ovNo), { fsync: false })));
+const overlayNoFsync = bench('writeCowChild, fsync off', 100, () => void writeCowChild(base, fresh(ovNo), { fsync: false }));
 const ovYes = folder('ov-fsync');
-const overlayFsync = row('writeCowChild, fsync on', measure(n(200), () => void writeCowChild(base, fresh(ovYes), { fsync: true })));
+const overlayFsync = bench('writeCowChild, fsync on', 10, () => void writeCowChild(base, fresh(ovYes), { fsync: true }));
 
 // batch writer: per child
 const BATCH = 200;
-const batchNo = row(`writeCowChildren x${BATCH}, fsync off (per child)`, measure(n(10), () => {
+const batchNo = bench(`writeCowChildren x${BATCH}, fsync off (per child)`, 1, () => {
   const d = folder(`batch-no-${seq++}`);
   writeCowChildren(base, Array.from({ length: BATCH }, () => fresh(d)), { fsync: false });
-}, BATCH));
-const batchYes = row(`writeCowChildren x${BATCH}, fsync on (per child)`, measure(n(5), () => {
+}, BATCH);
+const batchYes = bench(`writeCowChildren x${BATCH}, fsync on (per child)`, 1, () => {
   const d = folder(`batch-yes-${seq++}`);
   writeCowChildren(base, Array.from({ length: BATCH }, () => fresh(d)), { fsync: true });
-}, BATCH));
+}, BATCH);
 
 // fork: the same box disk forked again and again (each fork nests one level; fork never walks the chain)
-function forkBench(fsync: boolean, iterations: number): number {
+function forkOp(fsync: boolean): () => void {
   const box = folder(`box-${fsync}`);
   const bases = folder(`bases-${fsync}`);
   const disk = join(box, 'container.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '10G']);
-  return measure(iterations, () => void forkQcow2(disk, fresh(bases), { fsync }));
+  return () => void forkQcow2(disk, fresh(bases), { fsync });
 }
-const forkFsync = row('forkQcow2, fsync on', forkBench(true, n(200)));
-const forkNoFsync = row('forkQcow2, fsync off', forkBench(false, n(1000)));
+const forkFsync = bench('forkQcow2, fsync on', 10, forkOp(true));
+const forkNoFsync = bench('forkQcow2, fsync off', 50, forkOp(false));
 
 // physical floor: the syscalls a fork cannot avoid, no qcow2 logic
 const small = Buffer.alloc(512, 1);
@@ -114,17 +129,21 @@ function floorOp(dir: string, fsync: boolean, move: boolean): () => void {
     if (fsync) fsyncDir(dir);
   };
 }
-const floorCreate = row('floor: open(O_EXCL)+pwrite+ftruncate, no fsync', measure(n(2000), floorOp(folder('floor1'), false, false)));
-const floorDurable = row('floor: rename+fsync dir+create+pwrite+fsync file+fsync dir', measure(n(200), floorOp(folder('floor2'), true, true)));
+const floorCreate = bench('floor: open(O_EXCL)+pwrite+ftruncate, no fsync', 100, floorOp(folder('floor1'), false, false));
+const floorDurable = bench('floor: rename+fsync dir+create+pwrite+fsync file+fsync dir', 10, floorOp(folder('floor2'), true, true));
+
+runRounds();
 
 const fmt = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 console.log(`\nqcow2 engine, ${new Date().toISOString()}, node ${process.version}, ${root}\n`);
 console.log('| operation | per op | vs qemu-img create |');
 console.log('|---|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${fmt(r.us)} | ${(qemu / r.us).toFixed(1)}× |`);
+const q = median(qemu);
+for (const b of benches) console.log(`| ${b.name} | ${fmt(median(b))} | ${(q / median(b)).toFixed(1)}× |`);
+const [fork, overlay, fd, fc] = [median(forkFsync), median(overlayNoFsync), median(floorDurable), median(floorCreate)];
 console.log(`
-Goals: durable fork ≥ 10× faster than qemu-img: ${(qemu / forkFsync).toFixed(1)}× (${qemu / forkFsync >= 10 ? 'met' : 'NOT met'}).
-       non-durable overlay write ≥ 100×: ${(qemu / overlayNoFsync).toFixed(1)}× (${qemu / overlayNoFsync >= 100 ? 'met' : 'NOT met'}).
-Distance to the floor: durable fork ${(forkFsync / floorDurable).toFixed(2)}× the durable floor; overlay (no fsync) ${(overlayNoFsync / floorCreate).toFixed(2)}× the create floor.
-Batch per child: ${fmt(batchNo)} (no fsync), ${fmt(batchYes)} (fsync) vs single ${fmt(overlayNoFsync)} / ${fmt(overlayFsync)}. Fork without fsync: ${fmt(forkNoFsync)}.`);
+Goals: durable fork ≥ 10× faster than qemu-img: ${(q / fork).toFixed(1)}× (${q / fork >= 10 ? 'met' : 'NOT met'}).
+       non-durable overlay write ≥ 100×: ${(q / overlay).toFixed(1)}× (${q / overlay >= 100 ? 'met' : 'NOT met'}).
+Distance to the floor: durable fork ${(fork / fd).toFixed(2)}× the durable floor; overlay (no fsync) ${(overlay / fc).toFixed(2)}× the create floor.
+Batch per child: ${fmt(median(batchNo))} (no fsync), ${fmt(median(batchYes))} (fsync) vs single ${fmt(overlay)} / ${fmt(median(overlayFsync))}. Fork without fsync: ${fmt(median(forkNoFsync))}.`);
 rmSync(root, { recursive: true, force: true });
