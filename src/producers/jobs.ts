@@ -24,8 +24,17 @@ const baseId = z.string().regex(new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`), 
 const absolutePath = z.string().min(1).refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path');
 
 /** Where a new box's disk comes from: exactly one of these (the HTTP API takes the same body). */
+/** 64 TiB: far past any sandbox disk, well inside what qemu-img and our flatten handle. */
+export const MAX_DISK_BYTES = 64 * 2 ** 40;
+
 export const boxSourceFields = {
-  sizeBytes: z.number().int().positive().optional(),
+  sizeBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_DISK_BYTES, `must be at most ${MAX_DISK_BYTES} (64 TiB)`)
+    .refine((n) => n % 512 === 0, 'must be a multiple of 512')
+    .optional(),
   fromImage: absolutePath.optional(),
   rootfs: name('rootfs key').optional(),
 };

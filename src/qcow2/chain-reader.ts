@@ -3,10 +3,14 @@
  * top layer answers what it maps, and "unallocated" falls through to the next
  * layer; past the last layer (or past a layer's size) the disk reads as zeros.
  */
+import { ErrorCodes, ForkpointError } from '../errors.js';
 import { corrupt } from './image-errors.js';
 import { readChainLayers } from './chain.js';
 import { LayerReader } from './layer-reader.js';
 import { readAt } from './read-header.js';
+
+/** 64 Mi clusters: a 64 MiB bitmap, 4 TiB of guest disk with 64 KiB clusters. */
+export const MAX_FLATTEN_CLUSTERS = 64 * 2 ** 20;
 
 export class ChainReader {
   readonly layers: LayerReader[] = [];
@@ -64,6 +68,14 @@ export class ChainReader {
    */
   mappedClusters(clusterSize: number): Uint8Array {
     const count = Math.ceil(this.virtualSize / clusterSize);
+    if (count > MAX_FLATTEN_CLUSTERS) {
+      // The bitmap is dense (one byte per guest cluster): past this it would cost more memory than we allow.
+      throw new ForkpointError(
+        ErrorCodes.QCOW2_UNSUPPORTED,
+        `${this.layers[0]!.path}: virtual size ${this.virtualSize} is too large to flatten here (over ${MAX_FLATTEN_CLUSTERS} clusters of ${clusterSize} bytes); use qemu-img convert`,
+        { path: this.layers[0]!.path, field: 'size' },
+      );
+    }
     const map = new Uint8Array(count);
     const mark = (offset: number, length: number): void => {
       const first = Math.floor(offset / clusterSize);

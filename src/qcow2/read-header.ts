@@ -3,7 +3,7 @@
  * bounded by the file size and by the cluster size (at most 2 MiB), so a
  * hostile header cannot make us read more than that.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { hasQcow2Magic, headerBytesToRead, parseHeader } from './header.js';
 import type { ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
@@ -11,11 +11,15 @@ import type { ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
 /** Most headers (fixed part + extensions + backing name) fit in far less than this. */
 const FIRST_READ_BYTES = 4096;
 
-/** Open a regular file read-only; folders and missing files become typed errors. */
+/**
+ * Open a regular file read-only; folders, devices, FIFOs and missing files
+ * become typed errors. O_NONBLOCK: opening a FIFO would otherwise wait for a
+ * writer forever (and hold a pool thread); on a regular file it changes nothing.
+ */
 export function openImageForRead(path: string): { fd: number; fileSize: number } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw fromFsError(err, path, 'cannot open image');
   }

@@ -16,10 +16,13 @@ export type FileTask =
   | { type: 'undoFork'; begun: BeginForkResult }
   /** COW children of one base, one per target box (folders made as needed; all or nothing). */
   | { type: 'writeChildren'; base: string; children: string[]; fsync: boolean }
-  /** A standalone image with all the data of `source`'s chain (also a plain copy of a qcow2 image). */
-  | { type: 'flatten'; source: string; dest: string; fsync: boolean }
-  /** A fresh, empty qcow2 image. */
-  | { type: 'createImage'; path: string; sizeBytes: number; fsync: boolean }
+  /**
+   * A new box's disk: a standalone copy of `source`'s chain (flatten) or a fresh
+   * empty image. The box folder must not exist yet: a folder left without a
+   * record is someone's data, never written into or cleaned up by us.
+   */
+  | { type: 'flatten'; source: string; dest: string; boxDir: string; fsync: boolean }
+  | { type: 'createImage'; path: string; boxDir: string; sizeBytes: number; fsync: boolean }
   /** Copy a raw rootfs image into bases/ read-only. */
   | { type: 'importRaw'; source: string; dest: string; fsync: boolean }
   /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */

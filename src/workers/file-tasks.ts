@@ -14,6 +14,20 @@ import { fsyncFolder } from '../qcow2/durable.js';
 import { createImage, flatten } from '../qcow2/index.js';
 import type { FileTask, FileTaskReply } from './file-task-types.js';
 
+/** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
+function makeFreshBoxDir(boxDir: string, disk: string): void {
+  mkdirSync(dirname(boxDir), { recursive: true });
+  try {
+    mkdirSync(boxDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `${boxDir} already exists but belongs to no box record; left untouched (see forkpoint check)`, {
+      path: boxDir,
+    });
+  }
+  mkdirSync(dirname(disk), { recursive: true });
+}
+
 function run(task: FileTask): unknown {
   switch (task.type) {
     case 'forkMode':
@@ -26,12 +40,12 @@ function run(task: FileTask): unknown {
       cloneChildrenStep(task.base, task.children, { fsync: task.fsync });
       return null;
     case 'flatten': {
-      mkdirSync(dirname(task.dest), { recursive: true });
+      makeFreshBoxDir(task.boxDir, task.dest);
       const r = flatten(task.source, task.dest, { fsync: task.fsync });
       return { path: r.path, virtualSize: r.virtualSize };
     }
     case 'createImage': {
-      mkdirSync(dirname(task.path), { recursive: true });
+      makeFreshBoxDir(task.boxDir, task.path);
       const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync });
       return { path: task.path, virtualSize: r.virtualSize };
     }

@@ -77,3 +77,15 @@ export function qemuWrite(path: string, pattern: number, offset: number, len: nu
 export function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
+
+/**
+ * A raw ext4 image (what the rootfs cache holds), made by mkfs.ext4 from
+ * e2fsprogs, with a recognisable pattern written past the filesystem's
+ * metadata so reads through an overlay can be compared.
+ */
+export function rawExt4Image(path: string, sizeMiB = 16, pattern = 0x77): string {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'raw', path, `${sizeMiB}M`]);
+  execFileSync('mkfs.ext4', ['-q', '-F', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  qemuWrite(path, pattern, (sizeMiB - 2) * 1024 * 1024, 65536, 'raw');
+  return path;
+}

@@ -1,9 +1,8 @@
 /** The rootfs routes: import a raw image, list it, a box on it, refusal while read, removal. */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
-import { qemuCheck, qemuCompare, qemuWrite } from '../helpers/qemu.js';
+import { qemuCheck, qemuCompare, rawExt4Image } from '../helpers/qemu.js';
 import { call, startTestService, type TestService } from './support.js';
 
 let s: TestService;
@@ -16,9 +15,7 @@ afterAll(async () => {
 
 describe('api: rootfs cache', () => {
   it('imports, lists, serves a box from it, refuses removal while read, then removes it', async () => {
-    const raw = join(s.dir, 'alpine.ext4');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', raw, '8M']);
-    qemuWrite(raw, 0x42, 0, 4096, 'raw');
+    const raw = rawExt4Image(join(s.dir, 'alpine.ext4'), 8);
 
     const imported = await call(s.url, 'POST', '/api/rootfs?wait=1', { body: { key: 'alpine-3', image: raw } });
     expect(imported.status, JSON.stringify(imported.body)).toBe(200);

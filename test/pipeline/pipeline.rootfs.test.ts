@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { boxDiskPath } from '../../src/layout.js';
 import { gcSettled, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { qemuCheck, qemuCompare, qemuInfo, qemuWrite, sha256 } from '../helpers/qemu.js';
+import { qemuCheck, qemuCompare, qemuInfo, qemuWrite, rawExt4Image, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-rootfs-');
@@ -20,18 +20,11 @@ afterEach(async () => {
   running = null;
 });
 
-function rawImage(path: string): string {
-  execFileSync('qemu-img', ['create', '-q', '-f', 'raw', path, '16M']);
-  qemuWrite(path, 0x77, 0, 65536, 'raw');
-  qemuWrite(path, 0x11, 9 * 1024 * 1024, 4096, 'raw');
-  return path;
-}
-
 describe('pipeline: the rootfs cache', () => {
   it('imports a raw image, makes boxes on it, keeps it through GC, removes it only when unread', async () => {
     const dir = tmp();
     const t = (running = await startTestPipeline(dir));
-    const raw = rawImage(join(dir, 'debian.ext4'));
+    const raw = rawExt4Image(join(dir, 'debian.ext4'));
 
     const imported = await (await t.client.importRootfs('debian-12', raw)).result();
     expect(imported.imported).toBe(true);
@@ -54,6 +47,17 @@ describe('pipeline: the rootfs cache', () => {
 
     await expect((await t.client.removeRootfs('debian-12')).result()).rejects.toMatchObject({ code: 'E_HAS_DEPENDENTS' });
     await expect((await t.client.createBox('r3', { rootfs: 'no-such-key' })).result()).rejects.toMatchObject({ code: 'E_UNKNOWN_BASE' });
+    // Only raw ext4 images enter the cache: not a qcow2 image, not an arbitrary host file, not a FIFO.
+    const qcow2 = join(dir, 'disk.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '1M']);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const image of [qcow2, '/etc/passwd', fifo, dir]) {
+      await expect((await t.client.importRootfs(`bad-${image.length}`, image)).result()).rejects.toMatchObject({
+        message: expect.stringContaining(image),
+      });
+    }
+    expect(readdirSync(t.layout.basesDir).sort()).toEqual([`${imported.baseId}.ext4`]);
 
     for (const id of ['r1', 'r2']) await (await t.client.removeBox(id)).result();
     await (await t.client.gc()).result();

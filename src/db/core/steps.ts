@@ -3,13 +3,15 @@
  * manager calls them between writer commands; the pipeline can run the same
  * steps in its file pool. None of them touches the database.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../../errors.js';
 import { faultPoint } from '../../faults.js';
 import type { HomeLayout } from '../../layout.js';
 import { fsyncFolder } from '../../qcow2/durable.js';
-import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
+import { MAX_CHAIN_DEPTH, SECTOR_SIZE } from '../../qcow2/constants.js';
+import { hasQcow2Magic } from '../../qcow2/header.js';
+import { openImageForRead, readAt } from '../../qcow2/read-header.js';
 import { readBackingChain } from '../../qcow2/chain.js';
 import { fsyncFile } from '../../qcow2/durable.js';
 import { flatten } from '../../qcow2/flatten.js';
@@ -44,8 +46,39 @@ export function forkModeFor(diskPath: string): 'move' | 'flatten' {
   return readBackingChain(diskPath).length + 1 > MAX_CHAIN_DEPTH ? 'flatten' : 'move';
 }
 
+/** The ext4 superblock starts at byte 1024; its magic (0xEF53, little-endian) is 56 bytes in. */
+const EXT4_MAGIC_OFFSET = 1080;
+const EXT4_MAGIC = 0xef53;
+
+/**
+ * What may enter the rootfs cache: a regular, non-empty file, a whole number
+ * of 512-byte sectors, with an ext2/3/4 superblock. Anything else (a qcow2
+ * image, a device, /etc/shadow) is refused before a byte is copied: a rootfs
+ * is shown to untrusted guests.
+ */
+export function assertRawRootfsImage(source: string): number {
+  const { fd, fileSize } = openImageForRead(source); // regular files only, never blocks on a FIFO
+  try {
+    const problem =
+      fileSize === 0 || fileSize % SECTOR_SIZE !== 0
+        ? `size ${fileSize} is not a positive multiple of ${SECTOR_SIZE} bytes`
+        : hasQcow2Magic(readAt(fd, source, 0, 4))
+          ? 'it is a qcow2 image, not a raw filesystem image'
+          : readAt(fd, source, EXT4_MAGIC_OFFSET, 2).readUInt16LE(0) !== EXT4_MAGIC
+            ? 'no ext2/3/4 superblock (magic 0xEF53 at byte 1080)'
+            : null;
+    if (problem) {
+      throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${source}: not a raw ext4 image: ${problem}`, { path: source, field: 'image' });
+    }
+    return fileSize;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Copy a raw rootfs image into bases/, read-only, never over an existing file. */
 export function importRawStep(source: string, dest: string, o: StepOptions = {}): DiskInfo {
+  assertRawRootfsImage(source);
   try {
     copyFileSync(source, dest, 1 /* COPYFILE_EXCL */);
   } catch (err) {

@@ -1,7 +1,7 @@
 /** Box jobs: create one (fresh disk or a copy of an image), remove one (refs, files, then GC). */
 import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, isForkpointError } from '../../errors.js';
-import { boxDiskPath } from '../../layout.js';
+import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../producers/jobs.js';
 import { attachChildren } from './attach-children.js';
 import type { JobContext } from './context.js';
@@ -17,15 +17,17 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   if (existing?.state === 'ready' && existing.opId === p.op) return { boxId: p.boxId, diskPath: existing.diskPath };
   const box = await ctx.writer.apply({ type: 'createBox', op: p.op, boxId: p.boxId, baseId: null });
   const disk = boxDiskPath(ctx.layout, p.boxId);
+  const folder = boxDir(ctx.layout, p.boxId);
   try {
     if (p.fromImage !== undefined) {
       // flatten writes a standalone copy: the new box never reads the image it came from.
-      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk, fsync: ctx.fsync });
+      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk, boxDir: folder, fsync: ctx.fsync });
     } else {
-      await ctx.files.run({ type: 'createImage', path: disk, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
+      await ctx.files.run({ type: 'createImage', path: disk, boxDir: folder, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
     }
   } catch (err) {
-    // An existing disk is not ours to delete (a folder left without a record): only our own attempt is undone.
+    // The file task refuses an existing box folder (E_ALREADY_EXISTS) before writing anything: that
+    // folder is not ours to delete. Any other failure happened in a folder this attempt made.
     if (!isForkpointError(err, ErrorCodes.ALREADY_EXISTS)) await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
     await ctx.writer.apply({ type: 'abortBox', op: p.op, boxId: p.boxId });
     throw err;
