@@ -11,6 +11,7 @@
  * that no longer exists, and the job would then work on files with no record.
  */
 import type { Database } from 'better-sqlite3';
+import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { handlers, OPENS_PENDING } from './commands/index.js';
 import type { CommandContext, CommandHandler } from './commands/context.js';
@@ -18,15 +19,6 @@ import { findOp, findOpPayloadText } from './sql/findOp.js';
 import { deleteOps } from './sql/deleteOps.js';
 import { insertOp } from './sql/insertOp.js';
 import type { WriterCommand, WriterCommandType, WriterResults } from './types.js';
-
-/** JSON with object keys sorted, so equal commands journal as equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
 
 /** Commands whose aborted run is started over. */
 const REDONE_AFTER_ABORT: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['beginFork', 'createBox']);

@@ -6,7 +6,9 @@
  */
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
+import { errorFromFailedReason } from './failed-reason.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { cloneTargets } from './clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from './jobs.js';
@@ -51,13 +53,6 @@ export interface JobHandle<T> {
   onProgress(listener: (p: JobProgress) => void): () => void;
 }
 
-/** A failed job's reason is "<code>: <message>" (see pipeline.ts); rebuild the typed error. */
-export function errorFromFailedReason(reason: string): ForkpointError {
-  const m = /^(E_[A-Z0-9_]+): ([\s\S]*)$/.exec(reason);
-  if (m && Object.values(ErrorCodes).includes(m[1] as never)) return new ForkpointError(m[1] as ForkpointError['code'], m[2]!);
-  return new ForkpointError(ErrorCodes.IO, `job failed: ${reason}`);
-}
-
 const newOp = (): string => randomUUID().replaceAll('-', '');
 
 export type CloneTargets = string[] | { targets: string[] } | { count: number; prefix?: string };
@@ -89,6 +84,15 @@ export class Forkpoint {
     const role = queueRoleOf(name);
     const jobId = name === 'gc' ? gcJobId(String(payload.baseId)) : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
     const job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+    // Same op, same job id: BullMQ hands back the job already queued under it. That is the point
+    // (a retried request joins the first), but only for the same request; another payload under a
+    // reused op would otherwise get the first request's result.
+    if (jobId !== undefined && name !== 'gc' && canonicalJson(job.data) !== canonicalJson(payload)) {
+      throw new ForkpointError(ErrorCodes.CONFLICT, `op ${String(payload.op)} was already used for another ${name} request; use a new op`, {
+        field: 'op',
+        op: String(payload.op),
+      });
+    }
     return this.handle<T>(job, role, name);
   }
 

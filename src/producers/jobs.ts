@@ -5,23 +5,8 @@
  * `jobJsonSchemas()` prints them as JSON Schema for the README / other teams.
  */
 import { z } from 'zod';
-import { ErrorCodes, ForkpointError } from '../errors.js';
-import { BASE_ID_LENGTH } from '../ids.js';
-import { nameProblem } from '../names.js';
 import { MAX_CLONE_TARGETS } from './clone-targets.js';
-
-const name = (what: string) =>
-  z.string().superRefine((value, ctx) => {
-    const problem = nameProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
-  });
-
-const boxId = name('box id').refine((v) => v !== '__global__', 'box id "__global__" is reserved for the rootfs cache');
-const snapshotName = name('snapshot name');
-/** Operation ids make a job idempotent: a retried job re-uses its op and the writer returns the first result. */
-const op = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters of [A-Za-z0-9_-]');
-const baseId = z.string().regex(new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`), `baseId must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`);
-const absolutePath = z.string().min(1).refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path');
+import { baseIdField as baseId, boxIdField as boxId, fieldError, opField as op, rootfsKeyField, serverPathField as absolutePath, snapshotNameField as snapshotName } from './fields.js';
 
 /** Where a new box's disk comes from: exactly one of these (the HTTP API takes the same body). */
 /** 64 TiB: far past any sandbox disk, well inside what qemu-img and our flatten handle. */
@@ -36,7 +21,7 @@ export const boxSourceFields = {
     .refine((n) => n % 512 === 0, 'must be a multiple of 512')
     .optional(),
   fromImage: absolutePath.optional(),
-  rootfs: name('rootfs key').optional(),
+  rootfs: rootfsKeyField.optional(),
 };
 export const oneBoxSource = (p: { sizeBytes?: unknown; fromImage?: unknown; rootfs?: unknown }): boolean =>
   [p.sizeBytes, p.fromImage, p.rootfs].filter((x) => x !== undefined).length === 1;
@@ -53,8 +38,8 @@ export const jobSchemas = {
   'snapshot-remove': z.object({ op, name: snapshotName, boxId: boxId.optional(), force: z.boolean().default(false) }).strict(),
   'snapshot-clone': z.object({ op, name: snapshotName, boxId: boxId.optional(), target: boxId }).strict(),
   'remove-box': z.object({ op, boxId }).strict(),
-  'rootfs-import': z.object({ op, key: name('rootfs key'), image: absolutePath }).strict(),
-  'rootfs-remove': z.object({ op, key: name('rootfs key') }).strict(),
+  'rootfs-import': z.object({ op, key: rootfsKeyField, image: absolutePath }).strict(),
+  'rootfs-remove': z.object({ op, key: rootfsKeyField }).strict(),
   gc: z.object({ baseId }).strict(),
   sweep: z.object({}).strict(),
 } as const;
@@ -75,9 +60,7 @@ export function isJobName(value: string): value is JobName {
 export function parseJobPayload<N extends JobName>(job: N, data: unknown): JobPayload<N> {
   const result = jobSchemas[job].safeParse(data);
   if (result.success) return result.data as JobPayload<N>;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.join('.') || '(payload)';
-  throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad ${job} payload: ${field}: ${issue.message}`, { field, job });
+  throw fieldError(result.error, `bad ${job} payload`, { job });
 }
 
 export function jobJsonSchemas(): Record<JobName, unknown> {

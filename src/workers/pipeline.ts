@@ -12,6 +12,7 @@ import { recover, type RecoveryReport } from '../db/recovery/index.js';
 import { ForkpointError, isForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { isJobName } from '../producers/jobs.js';
+import { failedReason } from '../producers/failed-reason.js';
 import { GC_JOB_OPTIONS, gcJobId, queueName } from '../producers/queues.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
@@ -103,8 +104,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     } catch (err) {
       finished(false, { error: { code: isForkpointError(err) ? err.code : 'E_IO', message: (err as Error).message } });
       if (isForkpointError(err) && !err.retryable) {
-        // The code leads the message so a plain-BullMQ producer can switch on it.
-        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        throw new UnrecoverableError(failedReason(err));
       }
       throw err;
     }

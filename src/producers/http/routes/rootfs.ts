@@ -9,15 +9,15 @@ import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { replyWithJob } from '../job-reply.js';
 import { requireRootfs } from '../lookups.js';
-import { flagField, nameField, opField, parseRequest } from '../validate.js';
+import { rootfsKeyField, serverPathField } from '../../fields.js';
+import { flagField, opField, parseRequest } from '../validate.js';
 
-const keyField = nameField('rootfs key');
-const keyParams = z.object({ key: keyField });
+const keyParams = z.object({ key: rootfsKeyField });
 const waitQuery = z.object({ wait: flagField });
 const importBody = z
   .object({
-    key: keyField,
-    image: z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server'),
+    key: rootfsKeyField,
+    image: serverPathField,
     op: opField.optional(),
   })
   .strict();

@@ -1,0 +1,48 @@
+/**
+ * The fields every producer validates — box ids, snapshot names, base ids,
+ * op ids, server paths — as zod schemas, and the one translation of a failed
+ * check into a ForkpointError naming the field. Job payloads (jobs.ts) and
+ * HTTP requests (http/validate.ts) are built from these, so a name refused
+ * by one is refused by the other, with the same code.
+ */
+import { z } from 'zod';
+import { ErrorCodes, ForkpointError, type ErrorCode } from '../errors.js';
+import { BASE_ID_LENGTH } from '../ids.js';
+import { GLOBAL_SOURCE, nameProblem } from '../names.js';
+
+/** Issue params say which error code a failed check maps to (E_BAD_PAYLOAD when absent). */
+const NAME = { errorCode: ErrorCodes.INVALID_NAME };
+const ID = { errorCode: ErrorCodes.INVALID_ID };
+
+export const nameField = (what: string) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = nameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}`, params: NAME });
+    else if (what === 'box id' && value === GLOBAL_SOURCE) {
+      ctx.addIssue({ code: 'custom', message: `box id "${GLOBAL_SOURCE}" is reserved for the rootfs cache`, params: NAME });
+    }
+  });
+
+export const boxIdField = nameField('box id');
+export const snapshotNameField = nameField('snapshot name');
+export const rootfsKeyField = nameField('rootfs key');
+
+export const baseIdField = z.string().superRefine((value, ctx) => {
+  if (!new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`).test(value)) {
+    ctx.addIssue({ code: 'custom', message: `base id must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`, params: ID });
+  }
+});
+
+/** Operation ids make a request idempotent: a retry re-uses its op and joins (or replays) the first. */
+export const opField = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters of [A-Za-z0-9_-]');
+
+/** A file named by a caller, on the machine that runs the job. */
+export const serverPathField = z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server');
+
+/** The first failed check of a parse, as the ForkpointError that names its field. */
+export function fieldError(error: z.ZodError, what: string, extra: Record<string, unknown> = {}, wholeValue = '(payload)'): ForkpointError {
+  const issue = error.issues[0]!;
+  const field = issue.path.map(String).join('.') || wholeValue;
+  const code = (issue as { params?: { errorCode?: ErrorCode } }).params?.errorCode ?? ErrorCodes.BAD_PAYLOAD;
+  return new ForkpointError(code, `${what}: ${field}: ${issue.message}`, { field, ...extra });
+}

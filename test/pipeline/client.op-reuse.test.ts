@@ -1,0 +1,25 @@
+/** An op id joins a retried request to the first job, and refuses to stand for a different request. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-opreuse-');
+let running: TestPipeline | null = null;
+afterEach(async () => {
+  await running?.close();
+  running = null;
+});
+
+describe('client: op ids', () => {
+  it('the same request under the same op joins the first job; another request under it is refused', async () => {
+    const t = (running = await startTestPipeline(tmp()));
+    const first = await t.client.createBox('one', { sizeBytes: 1 << 20 }, 'same-op');
+    const again = await t.client.createBox('one', { sizeBytes: 1 << 20 }, 'same-op');
+    expect(again.id).toBe(first.id);
+    expect(await again.result()).toMatchObject({ boxId: 'one' });
+    await expect(t.client.createBox('two', { sizeBytes: 1 << 20 }, 'same-op')).rejects.toMatchObject({
+      code: 'E_CONFLICT',
+      details: { field: 'op' },
+    });
+  });
+});
