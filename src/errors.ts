@@ -38,6 +38,7 @@ export const ErrorCodes = {
   SHUTTING_DOWN: 'E_SHUTTING_DOWN',
   // the HTTP API: a token is configured and the request did not carry it
   UNAUTHORIZED: 'E_UNAUTHORIZED',
+  FORBIDDEN: 'E_FORBIDDEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -77,6 +78,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_SHUTTING_DOWN: 503,
   E_NO_SPACE: 507,
   E_UNAUTHORIZED: 401,
+  E_FORBIDDEN: 403,
 };
 
 export interface ErrorDetails {

@@ -12,7 +12,7 @@ import { errorFromFailedReason } from './failed-reason.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { cloneTargets } from './clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from './jobs.js';
-import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from './queues.js';
+import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from './queues.js';
 
 export interface ConnectOptions {
   redisUrl: string;
@@ -82,12 +82,14 @@ export class Forkpoint {
   async enqueue<N extends JobName, T = unknown>(name: N, input: JobInput<N>): Promise<JobHandle<T>> {
     const payload = parseJobPayload(name, input) as Record<string, unknown>;
     const role = queueRoleOf(name);
-    const jobId = name === 'gc' ? gcJobId(String(payload.baseId)) : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
+    const jobId =
+      name === 'gc' ? gcJobId(String(payload.baseId)) : name === 'sweep' ? SWEEP_JOB_ID : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
     const job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
-    // Same op, same job id: BullMQ hands back the job already queued under it. That is the point
-    // (a retried request joins the first), but only for the same request; another payload under a
-    // reused op would otherwise get the first request's result.
-    if (jobId !== undefined && name !== 'gc' && canonicalJson(job.data) !== canonicalJson(payload)) {
+    // Same op, same job id: BullMQ keeps the job already stored under it (and add() echoes our data,
+    // so read the stored one back). Joining the first job is the point for a retried request, but
+    // only for the same request: another payload under a reused op would get the first one's result.
+    const stored = jobId !== undefined && name !== 'gc' ? await this.queues[role].getJob(jobId) : undefined;
+    if (stored && canonicalJson(stored.data) !== canonicalJson(payload)) {
       throw new ForkpointError(ErrorCodes.CONFLICT, `op ${String(payload.op)} was already used for another ${name} request; use a new op`, {
         field: 'op',
         op: String(payload.op),

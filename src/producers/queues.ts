@@ -17,6 +17,8 @@ export const queueRoleOf = (job: JobName): QueueRole => (GC_JOBS.has(job) ? 'gc'
 /** Job ids that make repeated requests collapse. Colon-free, as BullMQ requires for custom ids. */
 export const gcJobId = (baseId: string): string => `gc-${baseId}`;
 export const opJobId = (job: JobName, op: string): string => `${job}-${op}`;
+/** Sweeps asked for by callers collapse into one while it waits or runs (finished GC jobs are removed). */
+export const SWEEP_JOB_ID = 'sweep-manual';
 
 /** Ops jobs are retried on transient failures; bad input fails at once. */
 export const OPS_JOB_OPTIONS = {

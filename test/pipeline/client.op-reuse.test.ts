@@ -23,3 +23,15 @@ describe('client: op ids', () => {
     });
   });
 });
+
+describe('client: sweeps', () => {
+  it('sweeps asked for while one waits collapse into it', async () => {
+    const t = (running = await startTestPipeline(tmp()));
+    await t.pipeline.close(); // nobody consumes: the first sweep stays waiting
+    const first = await t.client.gc();
+    const second = await t.client.gc();
+    expect(second.id).toBe(first.id);
+    const waiting = await t.client.queue('gc').getJobs(['waiting']);
+    expect(waiting.filter((j) => j.name === 'sweep' && j.id === first.id)).toHaveLength(1);
+  });
+});

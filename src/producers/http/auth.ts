@@ -1,13 +1,17 @@
 /**
  * Who may talk to the service. On loopback with no token: anyone on this
- * machine (like the CLI). Anywhere else a token is required at start, and then
- * every route but /healthz wants it: `Authorization: Bearer <token>` for
- * scripts, or HTTP Basic with the token as password so a browser can open the
- * page and the dashboard (it asks once, then sends it on every fetch).
+ * machine (like the CLI), but only under a loopback name: a request whose
+ * `Host` is not loopback (DNS rebinding: a web page whose name resolves to
+ * 127.0.0.1) or whose `Origin` is not a loopback origin (a web page posting
+ * cross-site) is refused with 403. Anywhere else a token is required at
+ * start, and then every route but /healthz wants it: `Authorization: Bearer
+ * <token>` for scripts, or HTTP Basic with the token as password so a browser
+ * can open the page and the dashboard (it asks once, then sends it on every
+ * fetch).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
@@ -42,11 +46,42 @@ function presentedToken(request: FastifyRequest): string | null {
   return null;
 }
 
+/** `Host` names a loopback address: 127.x.x.x, `localhost` or `[::1]`, with or without `:port`. */
+export function isLoopbackHostHeader(header: string | undefined): boolean {
+  if (!header) return false;
+  const h = header.trim().toLowerCase();
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(h);
+  if (!m) return false;
+  return m[1] !== undefined ? m[1] === '::1' : isLoopback(m[2]!);
+}
+
+/** `Origin` is this machine's plain-HTTP origin: `http://127.x.x.x[:port]`, `http://localhost[:port]`, `http://[::1][:port]`. */
+export function isLoopbackOrigin(header: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(header.trim());
+  } catch {
+    return false; // `null` (sandboxed frames, file://) and garbage
+  }
+  if (url.protocol !== 'http:' || url.username || url.password || (url.pathname !== '/' && url.pathname !== '')) return false;
+  return url.hostname === '[::1]' || isLoopback(url.hostname);
+}
+
+const isOpenRoute = (request: FastifyRequest): boolean => OPEN_ROUTES.has(request.url.split('?')[0]!);
+
+/** Refusals leave the way every HTTP error does: `{ error: ForkpointError.toJSON() }`. */
+function refuse(reply: FastifyReply, status: 401 | 403, err: ForkpointError): FastifyReply {
+  return reply.code(status).send({ error: err.toJSON() });
+}
+
 export function installAuth(app: FastifyInstance, token: string | null): void {
-  if (!token) return;
+  if (!token) {
+    installLoopbackGuard(app);
+    return;
+  }
   const expected = digest(token);
   app.addHook('onRequest', async (request, reply) => {
-    if (OPEN_ROUTES.has(request.url.split('?')[0]!)) return;
+    if (isOpenRoute(request)) return;
     const given = presentedToken(request);
     // Compare digests: constant time, and no length leak.
     if (given !== null && timingSafeEqual(digest(given), expected)) return;
@@ -55,6 +90,38 @@ export function installAuth(app: FastifyInstance, token: string | null): void {
     });
     // Browsers (page, dashboard) prompt for Basic credentials; API clients get the JSON error either way.
     if (!request.url.startsWith('/api/') && request.url !== '/metrics') void reply.header('www-authenticate', 'Basic realm="forkpoint", charset="UTF-8"');
-    return reply.code(401).send({ error: err.toJSON() });
+    return refuse(reply, 401, err);
+  });
+}
+
+/**
+ * Without a token the service trusts this machine, so it must only be reached
+ * as this machine: a browser sends the name it resolved as `Host` and the page
+ * that made the request as `Origin`. The page at `/` and the dashboard are
+ * same-origin, so their requests pass.
+ */
+function installLoopbackGuard(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (isOpenRoute(request)) return;
+    const host = request.headers.host;
+    if (!isLoopbackHostHeader(host)) {
+      const err = new ForkpointError(
+        ErrorCodes.FORBIDDEN,
+        `refusing a request for host "${host ?? ''}": without a token this forkpoint answers only to 127.0.0.1, localhost or [::1]`,
+        { field: 'host', host: host ?? null },
+      );
+      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
+      return refuse(reply, 403, err);
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isLoopbackOrigin(origin)) {
+      const err = new ForkpointError(
+        ErrorCodes.FORBIDDEN,
+        `refusing a cross-origin request from "${origin}": without a token this forkpoint answers only to pages on http://127.0.0.1, http://localhost or http://[::1]`,
+        { field: 'origin', origin },
+      );
+      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
+      return refuse(reply, 403, err);
+    }
   });
 }

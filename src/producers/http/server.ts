@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { openReader } from '../../db/reader.js';
 import type { HomeLayout } from '../../layout.js';
 import { pingRedis } from '../../runtime/connect-redis.js';
@@ -89,6 +90,35 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/**
+ * Why a listen failed, as the error the CLI prints in one line (and exits with
+ * its code): the port is taken (E_CONFLICT, exit 3), or the host or port cannot
+ * be used on this machine (E_INVALID_ARGUMENT, exit 2). Anything else is
+ * returned unchanged.
+ */
+export function toListenError(err: unknown, host: string, port: number): unknown {
+  if (isForkpointError(err)) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ForkpointError(ErrorCodes.CONFLICT, `cannot listen on ${where}: the port is already in use (another forkpoint serve? pick another --port, or 0 for a free one)`, { field: 'port', host, port }, { cause: err });
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+      return new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `cannot listen on ${where}: ${host} is not an address of this machine`, { field: 'host', host, port }, { cause: err });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `cannot listen on ${where}: host ${host} does not resolve`, { field: 'host', host, port }, { cause: err });
+    case 'EACCES':
+      return port > 0 && port < 1024
+        ? new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `cannot listen on ${where}: ports below 1024 need privileges; pick a --port from 1024 up (or 0 for a free one)`, { field: 'port', host, port }, { cause: err })
+        : new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `cannot listen on ${where}: permission denied`, { field: 'host', host, port }, { cause: err });
+    default:
+      return err;
+  }
+}
+
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
   const host = o.host ?? DEFAULT_HOST;
   const token = o.token || null;
@@ -112,15 +142,17 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const onFinished = (e: Parameters<typeof logJobFinished>[1]) => logJobFinished(o.log, e);
   o.pipeline.events.on('job-finished', onFinished);
   let app: FastifyInstance | null = null;
+  let inListen = false;
   try {
     app = await buildHttpApp(ctx);
+    inListen = true;
     await app.listen({ host, port: o.port ?? DEFAULT_PORT });
   } catch (err) {
     o.pipeline.events.off('job-finished', onFinished);
     await app?.close();
     await client.close();
     reader.close();
-    throw err;
+    throw inListen ? toListenError(err, host, o.port ?? DEFAULT_PORT) : err;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (o.port ?? DEFAULT_PORT);

@@ -24,6 +24,18 @@ function parsePort(value: string): number {
   return port;
 }
 
+/** setTimeout holds at most 2^31-1 ms; beyond that Node fires after 1 ms, which would cut the grace to nothing. */
+const MAX_GRACE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** --grace in seconds (fractions allowed) to milliseconds. */
+function parseGrace(value: string): number {
+  const seconds = /^\s*$/.test(value) ? Number.NaN : Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_GRACE_SECONDS) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--grace must be a number of seconds from 0 to ${MAX_GRACE_SECONDS}, got "${value}"`, { field: 'grace' });
+  }
+  return Math.round(seconds * 1000);
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -37,6 +49,7 @@ export function registerServeCommand(program: Command): void {
       action(async (o: ServeFlags, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const port = parsePort(o.port);
+        const shutdownGraceMs = parseGrace(o.grace);
         const token = o.token || null;
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
@@ -46,7 +59,7 @@ export function registerServeCommand(program: Command): void {
         const log = (line: string) => logger.info(line);
         const { startService } = await import('../../service.js');
         const { startHttpServer } = await import('../../http/server.js');
-        const service = await startService({ config, layout, homeId, log, shutdownGraceMs: Number(o.grace) * 1000 });
+        const service = await startService({ config, layout, homeId, log, shutdownGraceMs });
         let http: Awaited<ReturnType<typeof startHttpServer>>;
         try {
           http = await startHttpServer({
@@ -61,7 +74,8 @@ export function registerServeCommand(program: Command): void {
             token,
           });
         } catch (err) {
-          await service.stop();
+          // The pipeline is up and holds the home lock: stop it, and report why the HTTP side failed.
+          await service.stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping after a failed start failed'));
           throw err;
         }
         logger.info({ home: layout.home, homeId, redis: service.redisUrl, recovery: service.pipeline.recovery.summary, url: http.url }, 'serving');
