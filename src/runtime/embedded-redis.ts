@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../errors.js';
@@ -30,14 +30,41 @@ export function embeddedSocketPath(runDir: string): string {
   return join(tmpdir(), `forkpoint-${hash}.sock`);
 }
 
+/**
+ * A redis-server left by a crashed owner of this home (we only start one while
+ * holding the home lock, so whatever still runs on our pid file is orphaned):
+ * stop it, after checking the pid really is a redis-server on our socket.
+ */
+async function stopLeftover(pidFile: string, socket: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // gone already, or no /proc here: nothing we can check, so nothing we kill
+  }
+  if (Number.isInteger(pid) && pid > 1 && cmdline.includes('redis-server') && cmdline.includes(socket)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+  rmSync(pidFile, { force: true });
+}
+
 export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Promise<EmbeddedRedis> {
   mkdirSync(runDir, { recursive: true });
   const socket = embeddedSocketPath(runDir);
+  const pidFile = join(runDir, 'redis.pid');
+  await stopLeftover(pidFile, socket);
   rmSync(socket, { force: true });
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
-      '--maxmemory-policy', 'noeviction', '--dir', runDir, '--loglevel', 'warning'],
+      '--maxmemory-policy', 'noeviction', '--dir', runDir, '--loglevel', 'warning', '--pidfile', pidFile],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

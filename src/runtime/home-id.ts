@@ -3,10 +3,10 @@
  * queues are named after it, and a dashboard shows whose queue it is. The id
  * is minted once (`<hostname>-<8 Base62>`) and kept in `<home>/home-id`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, ForkpointError } from '../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { mintBaseId } from '../ids.js';
 
 const HOME_ID_RE = /^[A-Za-z0-9_.-]{1,80}$/;
@@ -22,17 +22,28 @@ export function readOrMintHomeId(home: string): string {
     }
     return id;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, file, 'cannot read the home id');
   }
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host';
   const id = `${host}-${mintBaseId()}`;
   mkdirSync(home, { recursive: true });
-  // 'wx': if two first runs race, the loser re-reads the winner's id.
+  // Written whole and durable under a temp name, then linked into place: the name never points at a
+  // half-written file, and if two first runs race, link() lets exactly one win (the loser re-reads).
+  const temp = `${file}.${process.pid}.${mintBaseId()}.tmp`;
+  writeFileSync(temp, `${id}\n`, { flag: 'wx' });
   try {
-    writeFileSync(file, `${id}\n`, { flag: 'wx' });
+    const fd = openSync(temp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temp, file);
     return id;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readOrMintHomeId(home);
     throw err;
+  } finally {
+    unlinkSync(temp);
   }
 }

@@ -3,7 +3,7 @@
  * only; each command imports its heavy modules (bullmq, better-sqlite3,
  * piscina) inside its action.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
@@ -21,6 +21,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
     .option('--json', 'print results as JSON (for scripts)')
     .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are bad input (exit 2) like every other; inherited by the commands added below.
+    .exitOverride()
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
@@ -47,5 +49,12 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // commander has printed its message already; help and --version are not errors.
+    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version';
+    process.exitCode = ok ? 0 : 2;
+  }
 }

@@ -45,7 +45,9 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
   for (;;) {
     const lock = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() });
     if (lock) return lock;
-    if (readOwner(layout.runDir)?.kind === 'serve') return 'service';
+    // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
+    const owner = readOwner(layout.runDir);
+    if (owner?.kind === 'serve' && owner.redisUrl !== '') return 'service';
     if (Date.now() > deadline) {
       const owner = readOwner(layout.runDir);
       throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${owner?.pid ?? '?'}); try again`, {
@@ -53,6 +55,33 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
       });
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Wait for `work`, but not for ever: if the service that owns the home stops
+ * (its lock is free again), nothing will run our job until the next owner
+ * starts, so say so instead of waiting on.
+ */
+async function whileServiceLives<T>(layout: HomeLayout, work: Promise<T>): Promise<T> {
+  const { tryLockHome } = await import('../../runtime/home-lock.js');
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const probe = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: '', startedAt: new Date().toISOString() });
+      if (!probe) return;
+      probe.release();
+      reject(
+        new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve stopped before finishing; the job stays queued and runs when the home is next served`, {
+          path: layout.home,
+        }),
+      );
+    }, 1000);
+  });
+  try {
+    return await Promise.race([work, gone]);
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -64,9 +93,17 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   if (held === 'service') {
     const { readOwner } = await import('../../runtime/home-lock.js');
     const owner = readOwner(layout.runDir)!;
+    const { pingRedis } = await import('../../runtime/connect-redis.js');
+    const { parseRedisUrl } = await import('../../runtime/redis-url.js');
+    const problem = await pingRedis(parseRedisUrl(owner.redisUrl));
+    if (problem !== null) {
+      throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `forkpoint serve (pid ${owner.pid}) owns ${layout.home}, but its Redis at ${owner.redisUrl} does not answer (${problem})`, {
+        path: layout.home,
+      });
+    }
     const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix: config.prefix });
     try {
-      return await run({ config, layout, homeId, client, mode: 'service' });
+      return await whileServiceLives(layout, run({ config, layout, homeId, client, mode: 'service' }));
     } finally {
       await client.close();
     }

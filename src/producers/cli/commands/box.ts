@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { parseBoxId } from '../../../names.js';
+import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { parseSize } from '../units.js';
@@ -20,6 +22,7 @@ export function registerBoxCommands(program: Command): void {
     .action(
       action(async (boxId: string, o: { size?: string; from?: string; rootfs?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseBoxId(boxId);
         if ([o.size, o.from, o.rootfs].filter((x) => x !== undefined).length !== 1) {
           throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE, --from IMAGE or --rootfs KEY', { field: 'size' });
         }
@@ -37,6 +40,7 @@ export function registerBoxCommands(program: Command): void {
     .action(
       action(async (boxIds: string[], _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        boxIds.forEach(parseBoxId); // all of them before any is removed
         const results = await withSession(flags, async (s) => {
           const handles = await Promise.all(boxIds.map((id) => s.client.removeBox(id)));
           return Promise.all(handles.map((h) => h.result()));
@@ -52,16 +56,10 @@ export function registerBoxCommands(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { layout } = openHome(flags);
-        const { openReader } = await import('../../../db/reader.js');
-        const reader = openReader(layout.home);
-        try {
-          const boxes = reader.listBoxes();
-          printResult(boxes, flags, (bs) =>
-            bs.length === 0 ? 'no boxes' : bs.map((b) => `${b.id}\t${b.state}\tbase=${b.baseId ?? '-'}\t${b.diskPath}`).join('\n'),
-          );
-        } finally {
-          reader.close();
-        }
+        const boxes = await withReader(layout, [], (r) => r.listBoxes());
+        printResult(boxes, flags, (bs) =>
+          bs.length === 0 ? 'no boxes' : bs.map((b) => `${b.id}\t${b.state}\tbase=${b.baseId ?? '-'}\t${b.diskPath}`).join('\n'),
+        );
       }),
     );
 }

@@ -1,6 +1,7 @@
 /** `forkpoint clone SOURCE (--count N [--prefix P] | TARGET…)`. */
 import { Option, type Command } from 'commander';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { parseBoxId } from '../../../names.js';
 import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
 import { action, printResult } from '../output.js';
 import { withProgressBar } from '../progress.js';
@@ -18,6 +19,8 @@ export function registerCloneCommand(program: Command): void {
     .action(
       action(async (source: string, targets: string[], o: { count?: number; prefix?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseBoxId(source);
+        targets.forEach(parseBoxId);
         if (o.count !== undefined) {
           if (targets.length > 0) throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give either --count N or target box ids, not both', { field: 'count' });
           if (!Number.isInteger(o.count) || o.count < 1 || o.count > MAX_CLONE_TARGETS) {

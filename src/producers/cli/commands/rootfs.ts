@@ -1,6 +1,7 @@
 /** `forkpoint rootfs import|ls|rm`: the shared rootfs cache (raw ext4 images boxes start from). */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { parseName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
@@ -17,6 +18,7 @@ export function registerRootfsCommands(program: Command): void {
     .action(
       action(async (key: string, image: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseName(key, 'rootfs key');
         const r = await withSession(flags, async (s) => (await s.client.importRootfs(key, resolve(image))).result());
         printResult(r, flags, (x) => `rootfs ${x.key}: base ${x.baseId} ${x.imported ? 'imported' : 'already in the cache'}`);
       }),
@@ -43,6 +45,7 @@ export function registerRootfsCommands(program: Command): void {
     .action(
       action(async (key: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseName(key, 'rootfs key');
         const r = await withSession(flags, async (s) => (await s.client.removeRootfs(key)).result());
         printResult(r, flags, (x) => `rootfs ${x.key} (${x.baseId}) removed`);
       }),

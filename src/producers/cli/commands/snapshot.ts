@@ -1,5 +1,7 @@
 /** `forkpoint snapshot create|ls|rm|clone`. */
 import type { Command } from 'commander';
+import { parseBoxId, parseSnapshotName } from '../../../names.js';
+import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
@@ -15,6 +17,8 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (boxId: string, name: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseBoxId(boxId);
+        parseSnapshotName(name);
         const r = await withSession(flags, async (s) => (await s.client.snapshot(boxId, name)).result());
         printResult(r, flags, (x) => `snapshot ${x.name} of ${x.boxId}: base ${x.baseId} (${formatBytes(x.sizeBytes)})`);
       }),
@@ -28,16 +32,10 @@ export function registerSnapshotCommands(program: Command): void {
       action(async (boxId: string | undefined, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { layout } = openHome(flags);
-        const { openReader } = await import('../../../db/reader.js');
-        const reader = openReader(layout.home);
-        try {
-          const snaps = reader.listBases({ kind: 'snapshot', ...(boxId ? { sourceBoxId: boxId } : {}) });
-          printResult(snaps, flags, (ss) =>
-            ss.length === 0 ? 'no snapshots' : ss.map((x) => `${x.name}\t${x.sourceBoxId}\t${x.id}\t${formatBytes(x.sizeBytes)}\t${new Date(x.createdAt).toISOString()}`).join('\n'),
-          );
-        } finally {
-          reader.close();
-        }
+        const snaps = await withReader(layout, [], (r) => r.listBases({ kind: 'snapshot', ...(boxId ? { sourceBoxId: boxId } : {}) }));
+        printResult(snaps, flags, (ss) =>
+          ss.length === 0 ? 'no snapshots' : ss.map((x) => `${x.name}\t${x.sourceBoxId}\t${x.id}\t${formatBytes(x.sizeBytes)}\t${new Date(x.createdAt).toISOString()}`).join('\n'),
+        );
       }),
     );
 
@@ -50,6 +48,8 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (name: string, o: { box?: string; force?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseSnapshotName(name);
+        if (o.box !== undefined) parseBoxId(o.box);
         const r = await withSession(flags, async (s) => (await s.client.removeSnapshot(name, { boxId: o.box, force: o.force ?? false })).result());
         printResult(r, flags, (x) => `snapshot ${x.name} (${x.baseId}) ${x.action === 'tombstoned' ? 'hidden; collected when nothing reads it' : 'removed'}`);
       }),
@@ -64,6 +64,9 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (name: string, target: string, o: { box?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        parseSnapshotName(name);
+        parseBoxId(target);
+        if (o.box !== undefined) parseBoxId(o.box);
         const r = await withSession(flags, async (s) => (await s.client.cloneSnapshot(name, target, { boxId: o.box })).result());
         printResult(r, flags, (x) => `box ${x.target} created from snapshot ${name} (base ${x.baseId})`);
       }),
