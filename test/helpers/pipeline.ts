@@ -44,6 +44,19 @@ export async function startTestPipeline(dir: string, o: Partial<PipelineOptions>
   };
 }
 
+/** `start(dir)` for tests: a pipeline on a temp home, closed after the test. */
+export function useTestPipelines(): (dir: string, o?: Partial<PipelineOptions>) => Promise<TestPipeline> {
+  const open: TestPipeline[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.close();
+  });
+  return async (dir, o = {}) => {
+    const t = await startTestPipeline(dir, o);
+    open.push(t);
+    return t;
+  };
+}
+
 /** Wait until the home's GC queue has nothing waiting or running. */
 export async function gcSettled(client: Forkpoint, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

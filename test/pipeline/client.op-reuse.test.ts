@@ -1,18 +1,14 @@
 /** An op id joins a retried request to the first job, and refuses to stand for a different request. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { describe, expect, it } from 'vitest';
+import { useTestPipelines } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-opreuse-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 describe('client: op ids', () => {
   it('the same request under the same op joins the first job; another request under it is refused', async () => {
-    const t = (running = await startTestPipeline(tmp()));
+    const t = await startPipeline(tmp());
     const first = await t.client.createBox('one', { sizeBytes: 1 << 20 }, 'same-op');
     const again = await t.client.createBox('one', { sizeBytes: 1 << 20 }, 'same-op');
     expect(again.id).toBe(first.id);
@@ -26,7 +22,7 @@ describe('client: op ids', () => {
 
 describe('client: sweeps', () => {
   it('sweeps asked for while one waits collapse into it', async () => {
-    const t = (running = await startTestPipeline(tmp()));
+    const t = await startPipeline(tmp());
     await t.pipeline.close(); // nobody consumes: the first sweep stays waiting
     const first = await t.client.gc();
     const second = await t.client.gc();

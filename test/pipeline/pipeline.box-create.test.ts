@@ -6,19 +6,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { boxDiskPath } from '../../src/layout.js';
-import { startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { useTestPipelines, type TestPipeline } from '../helpers/pipeline.js';
 import { qemuCheck } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-boxcreate-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 function boxIds(t: TestPipeline): string[] {
   const r = openReader(t.layout.home);
@@ -31,7 +27,7 @@ function boxIds(t: TestPipeline): string[] {
 
 describe('pipeline: box-create with bad sources', () => {
   it('refuses a box whose folder exists without a record, leaving the folder exactly as it was', async () => {
-    const t = (running = await startTestPipeline(tmp()));
+    const t = await startPipeline(tmp());
     const disk = boxDiskPath(t.layout, 'orphan');
     mkdirSync(join(disk, '..'), { recursive: true });
     writeFileSync(disk, 'not ours');
@@ -44,7 +40,7 @@ describe('pipeline: box-create with bad sources', () => {
 
   it('refuses a missing image, a FIFO and a directory as --from, with no box left behind', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir));
+    const t = await startPipeline(dir);
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const cases: [string, string][] = [
@@ -63,7 +59,7 @@ describe('pipeline: box-create with bad sources', () => {
   });
 
   it('refuses sizes that are not whole sectors or absurdly large before anything is queued', async () => {
-    const t = (running = await startTestPipeline(tmp()));
+    const t = await startPipeline(tmp());
     await expect(t.client.createBox('s', { sizeBytes: 1000 })).rejects.toMatchObject({ code: 'E_BAD_PAYLOAD', message: expect.stringMatching(/sizeBytes: must be a multiple of 512/) });
     await expect(t.client.createBox('s', { sizeBytes: 2 ** 52 })).rejects.toMatchObject({ code: 'E_BAD_PAYLOAD', message: expect.stringMatching(/sizeBytes: must be at most/) });
     expect(await t.client.pending('ops')).toBe(0);

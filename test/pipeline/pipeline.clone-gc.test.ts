@@ -1,18 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { boxDiskPath } from '../../src/layout.js';
 import { qemuCheck, qemuCompare, qemuCreate, qemuWrite } from '../helpers/qemu.js';
-import { gcSettled, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { gcSettled, useTestPipelines, type TestPipeline } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-pipe-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 /** A source image with data in it, made by qemu-img, turned into box `src` by the pipeline. */
 async function sourceBox(t: TestPipeline, dir: string): Promise<string> {
@@ -27,7 +23,7 @@ async function sourceBox(t: TestPipeline, dir: string): Promise<string> {
 describe('pipeline: clone through the queues, then GC', () => {
   it('clones a box 50 times; every child is valid and reads the source bytes; removing everything collects every clone base', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir));
+    const t = await startPipeline(dir);
     const golden = await sourceBox(t, dir);
     const targets = Array.from({ length: 50 }, (_, i) => `c${i}`);
     const progress: number[] = [];

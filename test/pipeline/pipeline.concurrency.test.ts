@@ -6,19 +6,15 @@
  * whatever was refused.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { ErrorCodes, ForkpointError } from '../../src/errors.js';
 import type { JobHandle } from '../../src/producers/client.js';
-import { auditHome, gcSettled, goldenImage, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { auditHome, gcSettled, goldenImage, useTestPipelines } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-conc-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 /** Refusals a correct pipeline may give when jobs race each other. */
 const LEGITIMATE = new Set<string>([
@@ -51,7 +47,7 @@ interface Planned {
 describe('pipeline: 200 mixed jobs at once on one home', () => {
   it('keeps every invariant whatever the interleaving; refusals are typed; a final sweep leaves no garbage', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir, { opsConcurrency: 16 }));
+    const t = await startPipeline(dir, { opsConcurrency: 16 });
     const c = t.client;
     const seed = Number(process.env.FORKPOINT_TEST_SEED ?? 4242);
     const rnd = prng(seed);

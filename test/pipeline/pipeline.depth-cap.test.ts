@@ -1,23 +1,19 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { MAX_CHAIN_DEPTH } from '../../src/qcow2/constants.js';
 import { readBackingChain } from '../../src/qcow2/index.js';
 import { boxDiskPath } from '../../src/layout.js';
-import { auditHome, gcSettled, goldenImage, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { auditHome, gcSettled, goldenImage, useTestPipelines } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-depth-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 describe('pipeline: repeated forks of one box respect the depth cap', () => {
   it('snapshots and clones a box far past the cap; every fork is recorded, every disk stays valid and readable', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir));
+    const t = await startPipeline(dir);
     const golden = goldenImage(join(dir, 'golden.qcow2'), 0x3c);
     await (await t.client.createBox('src', { fromImage: golden })).result();
     const goldenOf = new Map([['src', golden]]);

@@ -5,19 +5,15 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { boxDiskPath } from '../../src/layout.js';
 import { qemuCheck, qemuCompare } from '../helpers/qemu.js';
-import { goldenImage, REPO_ROOT, startTestPipeline, TEST_PREFIX, type TestPipeline } from '../helpers/pipeline.js';
+import { goldenImage, REPO_ROOT, TEST_PREFIX, useTestPipelines } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-raw-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 /** The producer: adds the jobs it is given (with retries allowed), waits for each, prints what BullMQ says about them. */
 const PRODUCER = `
@@ -66,7 +62,7 @@ interface Outcome {
 describe('pipeline: jobs from a plain BullMQ producer in another process', () => {
   it('does jobs enqueued by the documented payloads; a bad payload fails at once with a reason led by its code', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir));
+    const t = await startPipeline(dir);
     const golden = goldenImage(join(dir, 'golden.qcow2'), 0x77);
     const jobs = [
       { name: 'box-create', data: { op: 'raw-create-1', boxId: 'src', fromImage: golden } },

@@ -6,24 +6,20 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReader } from '../../src/db/reader.js';
 import { boxDiskPath } from '../../src/layout.js';
-import { gcSettled, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { gcSettled, useTestPipelines } from '../helpers/pipeline.js';
 import { qemuCheck, qemuCompare, qemuInfo, qemuWrite, rawExt4Image, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-rootfs-');
-let running: TestPipeline | null = null;
-afterEach(async () => {
-  await running?.close();
-  running = null;
-});
+const startPipeline = useTestPipelines();
 
 describe('pipeline: the rootfs cache', () => {
   it('imports a raw image, makes boxes on it, keeps it through GC, removes it only when unread', async () => {
     const dir = tmp();
-    const t = (running = await startTestPipeline(dir));
+    const t = await startPipeline(dir);
     const raw = rawExt4Image(join(dir, 'debian.ext4'));
 
     const imported = await (await t.client.importRootfs('debian-12', raw)).result();
