@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { Forkpoint } from '../../src/producers/client.js';
+import { Forkpoint, type JobHandle } from '../../src/producers/client.js';
 import { openReader } from '../../src/db/reader.js';
 import {
   auditHome,
@@ -18,6 +18,7 @@ import {
   TEST_PREFIX,
   waitFor,
   useCleanup,
+  type ServeProcess,
 } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -49,19 +50,24 @@ async function setUp(grace?: string) {
   return { dir, home, redisUrl, golden, serve, client };
 }
 
+/** SIGTERM to `serve` once the batch is part-way (some children done, not all). */
+async function sigtermPartWay(serve: ServeProcess, batch: JobHandle<unknown>): Promise<void> {
+  let signalled = false;
+  batch.onProgress((p) => {
+    if (!signalled && p.done >= 32 && p.done < p.total) {
+      signalled = true;
+      serve.child.kill('SIGTERM');
+    }
+  });
+  await waitFor('the batch to be part-way', () => signalled, 60_000, 10);
+}
+
 describe('pipeline: graceful shutdown of serve', () => {
   it('on SIGTERM mid-batch: finishes the active batch, exits 0; the queued job runs after a restart', { timeout: 90_000 }, async () => {
     const { home, redisUrl, golden, serve, client } = await setUp();
     const targets = Array.from({ length: 200 }, (_, i) => `g${i}`);
     const batch = await client.clone('src', targets);
-    let signalled = false;
-    batch.onProgress((p) => {
-      if (!signalled && p.done >= 32 && p.done < p.total) {
-        signalled = true;
-        serve.child.kill('SIGTERM');
-      }
-    });
-    await waitFor('the batch to start', () => signalled, 60_000, 10);
+    await sigtermPartWay(serve, batch);
     await serve.waitForStderr(/SIGTERM/);
     // Queued after the service logged the signal: the workers stopped taking jobs at that moment.
     const late = await client.clone('other', ['late-1']);
@@ -84,14 +90,7 @@ describe('pipeline: graceful shutdown of serve', () => {
     const { home, redisUrl, golden, serve, client } = await setUp('0');
     const targets = Array.from({ length: 200 }, (_, i) => `h${i}`);
     const batch = await client.clone('src', targets);
-    let signalled = false;
-    batch.onProgress((p) => {
-      if (!signalled && p.done >= 32 && p.done < p.total) {
-        signalled = true;
-        serve.child.kill('SIGTERM');
-      }
-    });
-    await waitFor('the batch to start', () => signalled, 60_000, 10);
+    await sigtermPartWay(serve, batch);
     expect(await serve.exited, serve.stderr()).toEqual({ code: 0, signal: null });
     // Whether the batch was cut off or ran out while the pool drained, the job is left for the next owner
     // to settle (a force-closed worker cannot record it): the next serve must finish it, idempotently.
