@@ -18,9 +18,11 @@ import { hasDependents } from './sql/hasDependents.js';
 import { listBases, type ListBasesFilter } from './sql/listBases.js';
 import { listBoxes, type ListBoxesFilter } from './sql/listBoxes.js';
 import { listPendingOps } from './sql/listPendingOps.js';
+import { refCountsByBase } from './sql/refCountsByBase.js';
 import { refsOfBox } from './sql/refsOfBox.js';
+import { countBoxesByState } from './sql/countBoxesByState.js';
 import type { OpEntry } from './sql/findOp.js';
-import type { BaseDiskRecord, BoxRecord } from './types.js';
+import type { BaseDiskRecord, BoxRecord, BoxState } from './types.js';
 import { canonicalHome } from './writer.js';
 
 export class DbReader {
@@ -64,6 +66,13 @@ export class DbReader {
   }
   readers(baseId: string): ReaderCounts {
     return countReaders(this.db, baseId);
+  }
+  /** Refs per base, for every base at once (the forest, metrics). */
+  refCounts(): Map<string, number> {
+    return refCountsByBase(this.db);
+  }
+  boxCountsByState(): Map<BoxState, number> {
+    return countBoxesByState(this.db);
   }
   refsOfBox(boxId: string): string[] {
     return refsOfBox(this.db, boxId);

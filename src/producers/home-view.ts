@@ -7,8 +7,7 @@ import { buildForest, type Forest } from './forest.js';
 export function readForest(reader: DbReader): Forest {
   const bases = reader.listBases({ includeTombstoned: true });
   const boxes = reader.listBoxes();
-  const refCounts = new Map(bases.map((b) => [b.id, reader.dependentBoxes(b.id).length]));
-  return buildForest(bases, boxes, refCounts);
+  return buildForest(bases, boxes, reader.refCounts());
 }
 
 /** Run `fn` with a reader, or return `empty` when the home has no database yet (nothing was ever done in it). */

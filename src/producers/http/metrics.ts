@@ -81,7 +81,8 @@ export function createMetrics(ctx: HttpContext): ServiceMetrics {
     basesBytes.set(forest.totals.basesBytes);
     reclaimable.set(forest.totals.reclaimableBytes);
     reclaimableBases.set(forest.totals.reclaimable.length);
-    for (const state of BOX_STATES) boxes.set({ state }, ctx.reader.listBoxes({ state }).length);
+    const boxCounts = ctx.reader.boxCountsByState();
+    for (const state of BOX_STATES) boxes.set({ state }, boxCounts.get(state) ?? 0);
     orphans.set(ctx.lastRecovery.problems.filter((p) => p.subject === 'file').length);
     problems.set(ctx.lastRecovery.problems.length);
     for (const queue of ['ops', 'gc'] as const) {
