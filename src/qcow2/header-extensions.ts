@@ -30,8 +30,12 @@ export function parseHeaderExtensions(buf: Buffer, h: Pick<Qcow2Header, 'headerL
   const out: ParsedExtensions = { extensions: [], end: h.headerLength, backingFormat: null, externalDataFile: null };
   let at = h.headerLength;
   for (;;) {
-    // An image whose extension area simply fills the cluster has no end marker; qemu accepts that.
-    if (at + 8 > limit) return { ...out, end: at };
+    // An image whose extension area exactly fills the space has no end marker; qemu accepts that,
+    // but not a few stray bytes too short to hold an extension header.
+    if (at === limit) return { ...out, end: at };
+    if (at + 8 > limit) {
+      throw corrupt(path, `header extension at byte ${at} does not fit before byte ${limit} (${limit - at} bytes left, 8 needed)`, 'header_extensions');
+    }
     if (at + 8 > buf.length) {
       throw truncated(path, `header extension at byte ${at} lies beyond the end of the file (${buf.length} bytes)`, 'header_extensions');
     }
@@ -54,6 +58,8 @@ export function parseHeaderExtensions(buf: Buffer, h: Pick<Qcow2Header, 'headerL
 function decodeExtension(magic: number, offset: number, data: Buffer, path: string, out: ParsedExtensions): HeaderExtension {
   switch (magic) {
     case HeaderExtensionType.BACKING_FORMAT: {
+      // qemu reads it into a 16-byte buffer and refuses anything that would not fit with its NUL.
+      if (data.length >= 16) throw corrupt(path, `backing format header extension at byte ${offset} is ${data.length} bytes, at most 15 allowed`, 'header_extensions');
       const format = cString(data);
       out.backingFormat = format;
       return { type: 'backing-format', offset, format };
@@ -72,7 +78,7 @@ function decodeExtension(magic: number, offset: number, data: Buffer, path: stri
       return { type: 'external-data-file', offset, name };
     }
     case HeaderExtensionType.BITMAPS: {
-      if (data.length < 24) throw corrupt(path, `bitmaps header extension at byte ${offset} is ${data.length} bytes, expected 24`, 'header_extensions');
+      if (data.length !== 24) throw corrupt(path, `bitmaps header extension at byte ${offset} is ${data.length} bytes, expected 24`, 'header_extensions');
       return {
         type: 'bitmaps',
         offset,

@@ -66,7 +66,12 @@ export function headerBytesToRead(prefix: Buffer, fileSize: number): number {
   let at = version === 3 ? prefix.readUInt32BE(100) : V2_HEADER_LENGTH;
   while (at + 8 <= prefix.length) {
     if (prefix.readUInt32BE(at) === 0) return Math.min(area, Math.max(at + 8, nameEnd));
-    at += 8 + ((prefix.readUInt32BE(at + 4) + 7) & ~7);
+    // Plain arithmetic, not `(len + 7) & ~7`: bitwise ops are 32-bit signed in JS, and a hostile
+    // length of 0xFFFFFFF8 made the step 0 (an endless loop in a pool thread). A length past the
+    // area ends the scan; parseHeaderExtensions then refuses it with the field named.
+    const len = prefix.readUInt32BE(at + 4);
+    if (len > area - at - 8) return area;
+    at += 8 + Math.ceil(len / 8) * 8;
   }
   return area;
 }
@@ -126,6 +131,19 @@ export function parseHeader(buf: Buffer, src: HeaderSource): Qcow2Header {
   validateHeaderLength(h, path, buf);
   if (h.version === 3 && h.headerLength > V3_MIN_HEADER_LENGTH) h.compressionType = buf.readUInt8(104);
   if (h.compressionType > 1) throw unsupported(path, `header field compression_type = ${h.compressionType} is unknown (0 zlib, 1 zstd)`, 'compression_type');
+  // As qemu: the compression-type feature bit is set exactly when the type is not zlib.
+  const typeBit = (h.incompatibleFeatures & IncompatibleFeature.COMPRESSION_TYPE) !== 0n;
+  if (typeBit !== (h.compressionType !== 0)) {
+    throw corrupt(
+      path,
+      `header field compression_type = ${h.compressionType} but incompatible feature bit 3 is ${typeBit ? 'set' : 'clear'} (it must be set exactly for a non-zlib type)`,
+      'compression_type',
+    );
+  }
+  // Extended L2 splits a cluster into 32 subclusters, each at least 512 bytes (qemu's rule).
+  if ((h.incompatibleFeatures & IncompatibleFeature.EXTENDED_L2) !== 0n && h.clusterBits < 14) {
+    throw unsupported(path, `extended L2 entries need clusters of at least 16 KiB (subclusters of 512 bytes); cluster_bits is ${h.clusterBits}`, 'cluster_bits');
+  }
   validateTables(h, src);
   readBackingName(h, buf, src);
 
