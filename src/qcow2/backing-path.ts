@@ -8,9 +8,11 @@ import { unsupported } from './image-errors.js';
 
 /** Resolve `stored` (as found in `imagePath`'s header) to an absolute path. */
 export function resolveBackingPath(imagePath: string, stored: string): string {
-  // QEMU would treat these as protocol specs (json:{...}, nbd://...), not file names.
-  if (/^[a-z][a-z0-9+.-]*:/i.test(stored) && !stored.startsWith('/')) {
-    if (stored.startsWith('file:')) return resolveBackingPath(imagePath, stored.slice('file:'.length));
+  // QEMU reads a name whose first ':' comes before any '/' as a protocol spec (json:{...},
+  // nbd://..., even my_base:v1.qcow2), not as a file name; `file:` ones it resolves against its
+  // own working directory, which we cannot know. So all of these are refused, not guessed.
+  const firstSep = stored.search(/[:/]/);
+  if (firstSep >= 0 && stored[firstSep] === ':') {
     throw unsupported(imagePath, `backing file ${JSON.stringify(stored)} is a protocol specification, not a file name`, 'backing_file');
   }
   return isAbsolute(stored) ? resolve(stored) : resolve(dirname(resolve(imagePath)), stored);

@@ -13,11 +13,12 @@
  * "dest exists, source missing" or "dest exists, source is its child".
  */
 import { chmodSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import { fsyncFolder, removeQuietly } from './durable.js';
 import { assertAbsent, moveFile } from './move-file.js';
+import { resolveBackingPath } from './backing-path.js';
 import { childClusterBits, planChild } from './child-layout.js';
 import { readHeader } from './read-header.js';
 import { writePlannedChild } from './write-cow-child.js';
@@ -53,6 +54,18 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
     throw fromFsError(err, dirname(dst), 'fork destination folder');
   }
   const basePath = resolve(destDir, dst.slice(dirname(dst).length + 1));
+  // A relative backing name is resolved from the image's own folder, which the move changes:
+  // the moved base would read a different file, or none. Refuse unless both resolve alike.
+  if (header.backingFile !== null && !isAbsolute(header.backingFile)) {
+    const before = resolveBackingPath(src, header.backingFile);
+    if (resolveBackingPath(basePath, header.backingFile) !== before) {
+      throw new ForkpointError(
+        ErrorCodes.QCOW2_UNSUPPORTED,
+        `${src}: its backing file name ${JSON.stringify(header.backingFile)} is relative and would point elsewhere from ${destDir}; make it absolute first (forkpoint qcow2 rebase ${src} ${before})`,
+        { path: src, field: 'backing_file' },
+      );
+    }
+  }
   // The child's bytes depend only on the base's header and final path: plan now,
   // so a path that cannot fit a header fails before the move.
   const plan = planChild({ backingPath: basePath, backingFormat: 'qcow2', virtualSize: header.size, clusterBits: childClusterBits(header.clusterBits, basePath, 'qcow2') });

@@ -39,6 +39,9 @@ export function moveFile(from: string, to: string): MoveKind {
   try {
     unlinkSync(from);
   } catch (err) {
+    // The source stays where it was, so the copy is ours alone: remove it, or it is a full
+    // unrecorded duplicate in the destination folder.
+    removeQuietly(to);
     throw fromFsError(err, from, 'cannot remove after copying');
   }
   return 'copy';

@@ -83,10 +83,17 @@ export function setBackingPath(image: string, newBacking: string, opts: SetBacki
 
 /** The new backing chain must not pass through the image itself, nor get too deep. */
 function assertNoLoop(path: string, target: string, format: ImageFormat): void {
-  const self = statSync(path);
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch (err) {
+      throw fromFsError(err, p, 'cannot check the new backing chain at');
+    }
+  };
+  const self = stat(path);
   const chain = format === 'qcow2' ? readChainLayers(target).map((l) => l.path) : [target];
   for (const p of chain) {
-    const st = statSync(p);
+    const st = stat(p);
     if (st.dev === self.dev && st.ino === self.ino) {
       throw new ForkpointError(ErrorCodes.BACKING_LOOP, `${path}: new backing file ${target} would make a loop (its chain reaches ${path})`, { path, backingFile: target });
     }
