@@ -84,18 +84,69 @@ export class Forkpoint {
     const role = queueRoleOf(name);
     const jobId =
       name === 'gc' ? gcJobId(String(payload.baseId)) : name === 'sweep' ? SWEEP_JOB_ID : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
-    const job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+    // Listen before adding: a job removed as soon as it completes (gc, sweep) could otherwise finish
+    // before anyone waits for it, and BullMQ's waitUntilFinished then fails on the missing key.
+    const finish = this.finishOf<T>(role, jobId);
+    let job: Job;
+    try {
+      job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+    } catch (err) {
+      finish.dispose();
+      throw err;
+    }
     // Same op, same job id: BullMQ keeps the job already stored under it (and add() echoes our data,
     // so read the stored one back). Joining the first job is the point for a retried request, but
     // only for the same request: another payload under a reused op would get the first one's result.
     const stored = jobId !== undefined && name !== 'gc' ? await this.queues[role].getJob(jobId) : undefined;
     if (stored && canonicalJson(stored.data) !== canonicalJson(payload)) {
+      finish.dispose();
       throw new ForkpointError(ErrorCodes.CONFLICT, `op ${String(payload.op)} was already used for another ${name} request; use a new op`, {
         field: 'op',
         op: String(payload.op),
       });
     }
-    return this.handle<T>(job, role, name);
+    // A job joined by id may have ended before we listened: its state says so.
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed' || state === 'unknown') await finish.settleFrom(this.queues[role], state);
+    return this.handle<T>(job.id!, role, name, finish.promise);
+  }
+
+  /**
+   * The end of job `jobId`, from the queue's events (registered before the job is added), or,
+   * for a job that had already ended, from its stored state. A job removed when it completed
+   * ('unknown') resolves with no result.
+   */
+  private finishOf<T>(role: QueueRole, jobId: string | undefined) {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined); // a handle nobody awaits must not become an unhandled rejection
+    const events = this.events[role];
+    const onCompleted = ({ jobId: id, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+      if (id === jobId) done(() => resolve(returnvalue as T));
+    };
+    const onFailed = ({ jobId: id, failedReason }: { jobId: string; failedReason: string }) => {
+      if (id === jobId) done(() => reject(errorFromFailedReason(failedReason)));
+    };
+    const dispose = () => {
+      events.off('completed', onCompleted);
+      events.off('failed', onFailed);
+    };
+    const done = (settle: () => void) => {
+      dispose();
+      settle();
+    };
+    events.on('completed', onCompleted);
+    events.on('failed', onFailed);
+    return {
+      promise,
+      dispose,
+      async settleFrom(queue: Queue, state: string) {
+        const stored = jobId === undefined ? undefined : await queue.getJob(jobId);
+        if (state === 'failed' && stored) done(() => reject(errorFromFailedReason(stored.failedReason ?? 'unknown failure')));
+        else done(() => resolve((stored?.returnvalue ?? undefined) as T));
+      },
+    };
   }
 
   createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string } | { rootfs: string }, op = newOp()) {
@@ -182,19 +233,12 @@ export class Forkpoint {
     };
   }
 
-  private handle<T>(job: Job, role: QueueRole, name: JobName): JobHandle<T> {
-    const id = job.id!;
+  private handle<T>(id: string, role: QueueRole, name: JobName, finished: Promise<T>): JobHandle<T> {
     const events = this.events[role];
     return {
       id,
       name,
-      result: async () => {
-        try {
-          return (await job.waitUntilFinished(events)) as T;
-        } catch (err) {
-          throw err instanceof ForkpointError ? err : errorFromFailedReason((err as Error).message);
-        }
-      },
+      result: () => finished,
       onProgress: (listener) => {
         const onEvent = ({ jobId, data }: { jobId: string; data: unknown }) => {
           if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress);

@@ -69,14 +69,16 @@ describe('pipeline: graceful shutdown of serve', () => {
     const batch = await client.clone('src', targets);
     await sigtermPartWay(serve, batch);
     await serve.waitForStderr(/SIGTERM/);
-    // Queued after the service logged the signal: the workers stopped taking jobs at that moment.
+    // Queued after the service logged the signal. The workers stop taking jobs promptly, not
+    // atomically: a job whose fetch was already in flight when close() began may still run (seen
+    // once in CI under load). Either way it must run exactly once, by this serve or the next.
     const late = await client.clone('other', ['late-1']);
     expect(await serve.exited).toEqual({ code: 0, signal: null });
-    // The active batch was finished, not cut off; the late job was left in the queue for the next owner.
+    // The active batch was finished, not cut off.
     expect((await batch.result()).targets).toEqual(targets);
-    expect(hasBox(home, 'late-1')).toBe(false);
-    expect(readyBoxes(home), serve.stderr()).toBe(2 + 200);
-    expect(await client.pending('ops')).toBe(1);
+    const takenBeforeStop = hasBox(home, 'late-1');
+    expect(readyBoxes(home), serve.stderr()).toBe(2 + 200 + (takenBeforeStop ? 1 : 0));
+    expect(await client.pending('ops')).toBe(takenBeforeStop ? 0 : 1);
 
     const again = killAtEnd(await startServe(home, redisUrl));
     expect((await late.result()).targets).toEqual(['late-1']);
