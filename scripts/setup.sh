@@ -3,6 +3,7 @@
 # project and its tests use when they are missing, then npm packages and the build.
 #   qemu-img / qemu-io  (qemu-utils)  the judge of every image we write
 #   redis-server        (redis-server) the queue backend; the tests start a private one
+#   mkfs.ext4           (e2fsprogs)    makes the raw ext4 images the rootfs tests import
 #   /usr/bin/chromium   (chromium)     the headless browser the page test drives (playwright-core)
 # Set FORKPOINT_SKIP_APT=1 to only check and print what is missing.
 set -eu
@@ -10,6 +11,7 @@ set -eu
 missing=""
 command -v qemu-img >/dev/null 2>&1 && command -v qemu-io >/dev/null 2>&1 || missing="$missing qemu-utils"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing="$missing e2fsprogs"
 # Debian's chromium is what the browser test drives; elsewhere point the test at your own browser.
 if command -v apt-get >/dev/null 2>&1; then [ -x /usr/bin/chromium ] || missing="$missing chromium"; fi
 
