@@ -92,16 +92,27 @@ export class LayerReader {
     const entry = table.readBigUInt64BE(at);
     if (entry & L2_COMPRESSED) throw unsupported(this.path, `guest offset ${guestOffset} is in a compressed cluster; flatten does not decompress (use qemu-img convert)`, 'l2_entry');
     const host = Number(entry & L2_OFFSET_MASK);
+    // Entries qemu refuses to read are refused here too, rather than flattened into garbage
+    // (a host offset of 0 would copy the header's bytes into the guest disk).
+    const bad = (why: string) => corrupt(this.path, `L2 entry for guest offset ${guestOffset}: ${why}`, 'l2_entry');
+    if (host % cs !== 0) throw bad(`data offset ${host} is not cluster aligned`);
     if (!this.extendedL2) {
-      if (this.header.version === 3 && entry & L2_ZERO_FLAG) return { kind: 'zero', length };
+      if (entry & L2_ZERO_FLAG) {
+        if (this.header.version !== 3) throw bad('zero flag in a version 2 image');
+        return { kind: 'zero', length };
+      }
       return host === 0 ? { kind: 'backing', length } : { kind: 'data', hostOffset: host + inCluster, length };
     }
     const bitmap = table.readBigUInt64BE(at + 8);
     const sub = cs / SUBCLUSTERS_PER_CLUSTER;
     const index = Math.floor(inCluster / sub);
     const subLength = Math.min(length, sub - (inCluster % sub));
-    if (bitmap & (1n << BigInt(index))) return { kind: 'data', hostOffset: host + inCluster, length: subLength };
-    if (bitmap & (1n << BigInt(index + 32))) return { kind: 'zero', length: subLength };
+    const allocated = (bitmap & (1n << BigInt(index))) !== 0n;
+    const zero = (bitmap & (1n << BigInt(index + 32))) !== 0n;
+    if (allocated && zero) throw bad(`subcluster ${index} is marked both allocated and zero`);
+    if (allocated && host === 0) throw bad(`subcluster ${index} is allocated but the cluster has no host offset`);
+    if (allocated) return { kind: 'data', hostOffset: host + inCluster, length: subLength };
+    if (zero) return { kind: 'zero', length: subLength };
     return { kind: 'backing', length: subLength };
   }
 
