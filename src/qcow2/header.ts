@@ -37,7 +37,11 @@ export function hasQcow2Magic(buf: Buffer): boolean {
 /** A u64 field as a JS number; anything past 2^53 cannot be a real offset or size. */
 function u64(buf: Buffer, at: number, field: string, path: string): number {
   const v = buf.readBigUInt64BE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw fieldOutOfRange(path, field, v, `0..${Number.MAX_SAFE_INTEGER}`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    // qemu can make a disk that big (8 PiB and more): a real image we do not handle, not a corrupt one.
+    if (field === 'size') throw unsupported(path, `virtual size ${v} is over ${Number.MAX_SAFE_INTEGER} bytes (8 PiB), which forkpoint does not handle`, 'size');
+    throw fieldOutOfRange(path, field, v, `0..${Number.MAX_SAFE_INTEGER}`);
+  }
   return Number(v);
 }
 

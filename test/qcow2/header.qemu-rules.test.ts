@@ -79,3 +79,13 @@ describe('readHeader follows qemu’s rules', () => {
   });
 
 });
+
+describe('readHeader and huge disks', () => {
+  it('a virtual size past 2^53 bytes (qemu can make one) is unsupported, not corrupt', () => {
+    const file = image();
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(1n << 60n);
+    patchBytes(file, 24, b);
+    expectRefused(file, ErrorCodes.QCOW2_UNSUPPORTED);
+  });
+});
