@@ -101,7 +101,9 @@ export type WriterCommand =
    * After a flattening fork the source box no longer reads its old bases: drop
    * its refs to every base but `keepBaseId`; returns those bases (GC candidates).
    */
-  | { type: 'releaseRefs'; op: string; boxId: string; keepBaseId: string };
+  | { type: 'releaseRefs'; op: string; boxId: string; keepBaseId: string }
+  /** Forget settled journal entries last touched before `before` (ms): retries never reach back that far. */
+  | { type: 'pruneJournal'; before: number };
 
 export type WriterCommandType = WriterCommand['type'];
 
@@ -130,6 +132,7 @@ export interface RemoveBoxResult {
 
 /** What each command returns; the writer is typed by this map. */
 export interface WriterResults {
+  pruneJournal: { deleted: number };
   createBox: BoxRecord;
   commitBox: BoxRecord;
   /** touchedBases: bases the aborted box held a ref to or pointed at (try GC on each). */

@@ -11,6 +11,7 @@ import type { CommandHandler } from './context.js';
 import { createBox } from './createBox.js';
 import { finishGc } from './finishGc.js';
 import { registerRootfs } from './registerRootfs.js';
+import { pruneJournal } from './pruneJournal.js';
 import { releaseRefs } from './releaseRefs.js';
 import { removeBox } from './removeBox.js';
 import { removeRootfs } from './removeRootfs.js';
@@ -31,6 +32,7 @@ export const handlers: { [T in WriterCommandType]: CommandHandler<T> } = {
   registerRootfs,
   removeRootfs,
   releaseRefs,
+  pruneJournal,
 };
 
 /** Journal states: these stay pending until a later command settles them (what recovery looks for). */

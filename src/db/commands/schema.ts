@@ -39,6 +39,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('registerRootfs'), op, key: z.string(), disk }),
   z.strictObject({ type: z.literal('removeRootfs'), op, baseId: id }),
   z.strictObject({ type: z.literal('releaseRefs'), op, boxId: id, keepBaseId: id }),
+  z.strictObject({ type: z.literal('pruneJournal'), before: z.number().int().nonnegative() }),
 ]);
 
 /** Validate an incoming command; E_BAD_PAYLOAD names the field that is wrong. */

@@ -36,6 +36,8 @@ export interface RecoveryReport {
   collected: string[];
   /** Counts for a one-line log. */
   summary: { found: number; repaired: number; needsAttention: number; collected: number };
+  /** Settled journal entries older than the retention, dropped (repair only). */
+  journalPruned: number;
 }
 
 function summarize(problems: RecoveryItem[], collected: string[]): RecoveryReport['summary'] {
@@ -48,11 +50,13 @@ function summarize(problems: RecoveryItem[], collected: string[]): RecoveryRepor
 }
 
 export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
+/** How long a settled operation stays in the journal (a retry of it within this time is a no-op). */
+export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function recover(home: string, options: RecoverOptions = {}): RecoveryReport {
   const layout = homeLayout(canonicalHome(home));
   const repair = options.repair ?? true;
-  if (!repair && !existsSync(layout.dbPath)) return { home: layout.home, repair, problems: [], collected: [], summary: summarize([], []) };
+  if (!repair && !existsSync(layout.dbPath)) return { home: layout.home, repair, problems: [], collected: [], summary: summarize([], []), journalPruned: 0 };
   const writer = repair ? openWriter(layout.home) : null;
   const db = writer ? writer.connection : openDatabase(layout.dbPath, { readonly: true });
   const ctx: RecoveryContext = {
@@ -74,7 +78,8 @@ export function recover(home: string, options: RecoverOptions = {}): RecoveryRep
       ...checkRecords(ctx),
       ...checkOrphanFiles(ctx),
     ];
-    return { home: layout.home, repair, problems, collected: ctx.collected, summary: summarize(problems, ctx.collected) };
+    const journalPruned = writer ? writer.apply({ type: 'pruneJournal', before: ctx.now - JOURNAL_RETENTION_MS }).deleted : 0;
+    return { home: layout.home, repair, problems, collected: ctx.collected, summary: summarize(problems, ctx.collected), journalPruned };
   } finally {
     if (writer) writer.close();
     else db.close();
