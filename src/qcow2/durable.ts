@@ -5,38 +5,26 @@
 import { closeSync, fsyncSync, openSync, unlinkSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
-export function fsyncFolder(dir: string): void {
+/** open read-only, fsync, close: enough on Linux for files (even a 0444 base) and folders alike. */
+function fsyncPath(path: string, what: string): void {
   let fd: number;
   try {
-    fd = openSync(dir, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
-    throw fromFsError(err, dir, 'cannot open folder to fsync');
+    throw fromFsError(err, path, `cannot open ${what} to fsync`);
   }
   try {
     fsyncSync(fd);
   } catch (err) {
-    throw fromFsError(err, dir, 'cannot fsync folder');
+    throw fromFsError(err, path, `cannot fsync ${what}`);
   } finally {
     closeSync(fd);
   }
 }
 
-/** fsync a file by path (read-only open is enough on Linux; works on a 0444 base). */
-export function fsyncFile(path: string): void {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw fromFsError(err, path, 'cannot open to fsync');
-  }
-  try {
-    fsyncSync(fd);
-  } catch (err) {
-    throw fromFsError(err, path, 'cannot fsync');
-  } finally {
-    closeSync(fd);
-  }
-}
+export const fsyncFolder = (dir: string): void => fsyncPath(dir, 'folder');
+
+export const fsyncFile = (path: string): void => fsyncPath(path, 'file');
 
 /** Best-effort cleanup of a file we created; the original error matters more. */
 export function removeQuietly(path: string): void {
