@@ -58,6 +58,9 @@ const newOp = (): string => randomUUID().replaceAll('-', '');
 export type CloneTargets = string[] | { targets: string[] } | { count: number; prefix?: string };
 
 export class Forkpoint {
+  /** The last connection error Redis reported (for diagnostics; jobs report their own failures). */
+  lastError: Error | null = null;
+
   private constructor(
     private readonly queues: Record<QueueRole, Queue>,
     private readonly events: Record<QueueRole, QueueEvents>,
@@ -68,6 +71,12 @@ export class Forkpoint {
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') });
+    // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
+    // closing under a pending command). ioredis reconnects by itself and callers see failures
+    // through their jobs' results, so the event is only recorded.
+    const recordError = (err: Error) => void (client.lastError = err);
+    for (const queue of Object.values(client.queues)) queue.on('error', recordError);
+    for (const events of Object.values(client.events)) events.on('error', recordError);
     // Every awaited handle listens on its queue and events; hundreds in flight are normal here.
     for (const emitter of [...Object.values(client.queues), ...Object.values(client.events)]) emitter.setMaxListeners(0);
     await Promise.all([...Object.values(client.queues), ...Object.values(client.events)].map((x) => x.waitUntilReady()));

@@ -13,6 +13,8 @@ import type { FileTask, FileTaskReply, FileTaskResult } from './file-task-types.
 export interface FileRunner {
   run<T extends FileTask>(task: T): Promise<FileTaskResult<T>>;
   close(): Promise<void>;
+  /** The last error of a pool thread outside any task, if one died (diagnostics). */
+  readonly lastError?: Error | null;
 }
 
 function unwrap<T>(reply: FileTaskReply): T {
@@ -28,12 +30,19 @@ export function createFilePool(threads: number): FileRunner {
     // File tasks block on fsync: a small queue per thread keeps all threads busy.
     concurrentTasksPerWorker: 1,
   });
+  // A thread that dies outside a task (tasks turn their own errors into data) is replaced by
+  // Piscina; with no listener the 'error' event would end the whole process instead.
+  let lastError: Error | null = null;
+  pool.on('error', (err: Error) => void (lastError = err));
   return {
     async run<T extends FileTask>(task: T) {
       return unwrap<FileTaskResult<T>>((await pool.run(task)) as FileTaskReply);
     },
     async close() {
       await pool.close();
+    },
+    get lastError() {
+      return lastError;
     },
   };
 }

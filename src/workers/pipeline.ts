@@ -69,6 +69,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const files: FileRunner = createFilePool(o.poolSize);
   const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
   const gcQueue = new Queue(queueName(o.homeId, 'gc'), { connection, prefix: o.prefix });
+  // Unlistened 'error' events end the process; Redis hiccups are logged and ioredis reconnects.
+  gcQueue.on('error', (err) => o.log?.(`gc queue error: ${err.message}`));
   const fsync = o.fsync ?? true;
 
   const requestGc = async (baseIds: string[]) => {

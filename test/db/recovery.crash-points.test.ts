@@ -96,7 +96,7 @@ describe('recovery: crash by SIGKILL in a child process', () => {
       const before = Object.fromEntries(boxes.map((b) => [b, guestBytes(`${mgr.layout.boxesDir}/${b}/disks/container.qcow2`)]));
       mgr.close();
       const r = spawnSync(process.execPath, ['--import', 'tsx', script, home, ...op], {
-        env: { ...process.env, CRASH_AT: point },
+        env: { ...process.env, FORKPOINT_FAULT: `${point}:kill` },
         encoding: 'utf8',
       });
       expect(r.signal, `status ${r.status} ${r.stdout} ${r.stderr} ${r.error}`).toBe('SIGKILL');

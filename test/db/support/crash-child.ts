@@ -3,12 +3,6 @@
  * the process (FORKPOINT_FAULT=<point>:kill): argv = home, operation, args…
  */
 import { BaseDiskManager } from '../../../src/db/manager.js';
-import { armFault } from '../../../src/faults.js';
-
-// faults.ts reads FORKPOINT_FAULT=name:action but splits at the first colon, and
-// every point name has one ("fork:after-move"), so the env form never matches.
-// Until that is fixed, the point to kill at comes in as CRASH_AT and is armed here.
-if (process.env.CRASH_AT) armFault(process.env.CRASH_AT, 'kill');
 
 const [home, operation, ...args] = process.argv.slice(2);
 const mgr = BaseDiskManager.open(home!, { fsync: true });
