@@ -22,7 +22,20 @@ function unwrap<T>(reply: FileTaskReply): T {
   throw ForkpointError.fromJSON(reply.error);
 }
 
-export function createFilePool(threads: number): FileRunner {
+/**
+ * A pool whose threads have all finished loading their module. Ending the
+ * process (or terminating a thread) while a thread is still loading modules
+ * can abort Node (SIGABRT in a worker's require, seen about once in 150 CLI
+ * runs), so start-up waits until every thread has answered once: one ping per
+ * thread, sent together, lands on each thread (a thread takes one task at a time).
+ */
+export async function startFilePool(threads: number): Promise<FileRunner> {
+  const pool = createFilePool(threads);
+  await Promise.all(Array.from({ length: threads }, () => pool.run({ type: 'ping' })));
+  return pool;
+}
+
+function createFilePool(threads: number): FileRunner {
   const pool = new Piscina({
     filename: compiledModuleUrl(import.meta.url, './file-tasks.js').href,
     minThreads: threads,

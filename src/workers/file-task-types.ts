@@ -8,6 +8,8 @@ import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import type { ErrorCode, ErrorDetails } from '../errors.js';
 
 export type FileTask =
+  /** Nothing: answering proves the thread has loaded this module (see file-pool.ts). */
+  | { type: 'ping' }
   /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap). */
   | { type: 'forkMode'; diskPath: string }
   /** The fork's file half, as journalled by beginFork, from wherever it stopped (core/fork-progress.ts). */
@@ -31,6 +33,7 @@ export type FileTask =
   | { type: 'removeBoxDir'; home: string; boxId: string };
 
 export interface FileTaskResults {
+  ping: null;
   forkMode: 'move' | 'flatten';
   fork: DiskInfo & { parentPath: string | null };
   undoFork: boolean;

@@ -30,6 +30,8 @@ function makeFreshBoxDir(boxDir: string, disk: string): void {
 
 function run(task: FileTask): unknown {
   switch (task.type) {
+    case 'ping':
+      return null;
     case 'forkMode':
       return forkModeFor(task.diskPath);
     case 'fork':

@@ -16,7 +16,7 @@ import { failedReason } from '../producers/failed-reason.js';
 import { GC_JOB_OPTIONS, gcJobId, queueName } from '../producers/queues.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
-import { createFilePool, type FileRunner } from './file-pool.js';
+import { startFilePool, type FileRunner } from './file-pool.js';
 import type { JobContext } from './jobs/context.js';
 import { runJob } from './jobs/index.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -66,7 +66,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const recovery = recover(o.layout.home, { repair: true });
   const writer = await startDbWriter(o.layout.home);
   const reader = openDatabase(o.layout.dbPath, { readonly: true });
-  const files: FileRunner = createFilePool(o.poolSize);
+  const files: FileRunner = await startFilePool(o.poolSize);
   const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
   const gcQueue = new Queue(queueName(o.homeId, 'gc'), { connection, prefix: o.prefix });
   // Unlistened 'error' events end the process; Redis hiccups are logged and ioredis reconnects.
