@@ -4,7 +4,7 @@
  * Payloads are validated here too, so a caller's mistake is reported before
  * anything is queued.
  */
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
@@ -91,71 +91,63 @@ export class Forkpoint {
   async enqueue<N extends JobName, T = unknown>(name: N, input: JobInput<N>): Promise<JobHandle<T>> {
     const payload = parseJobPayload(name, input) as Record<string, unknown>;
     const role = queueRoleOf(name);
-    const jobId =
-      name === 'gc' ? gcJobId(String(payload.baseId)) : name === 'sweep' ? SWEEP_JOB_ID : 'op' in payload ? opJobId(name, String(payload.op)) : undefined;
+    // Every job has an id (repeats collapse): its op, its base for gc, one id for manual sweeps.
+    const jobId = name === 'gc' ? gcJobId(String(payload.baseId)) : name === 'sweep' ? SWEEP_JOB_ID : opJobId(name, String(payload.op));
     // Listen before adding: a job removed as soon as it completes (gc, sweep) could otherwise finish
     // before anyone waits for it, and BullMQ's waitUntilFinished then fails on the missing key.
     const finish = this.finishOf<T>(role, jobId);
-    let job: Job;
     try {
-      job = await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+      await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
+      // Same id: BullMQ keeps the job already stored under it (add() only echoes our data), so
+      // read the stored one back, once, for both checks below.
+      const stored = await this.queues[role].getJob(jobId);
+      // Joining the first job is the point for a retried request, but only for the same request:
+      // another payload under a reused op would get the first one's result.
+      if (stored && name !== 'gc' && canonicalJson(stored.data) !== canonicalJson(payload)) {
+        throw new ForkpointError(ErrorCodes.CONFLICT, `op ${String(payload.op)} was already used for another ${name} request; use a new op`, {
+          field: 'op',
+          op: String(payload.op),
+        });
+      }
+      // A job joined by id may have ended before we listened: gone (removed when it completed), or finished.
+      if (!stored) finish.settle(undefined, null);
+      else if (stored.finishedOn) finish.settle(stored.returnvalue, (await stored.isFailed()) ? (stored.failedReason ?? 'unknown failure') : null);
     } catch (err) {
       finish.dispose();
       throw err;
     }
-    // Same op, same job id: BullMQ keeps the job already stored under it (and add() echoes our data,
-    // so read the stored one back). Joining the first job is the point for a retried request, but
-    // only for the same request: another payload under a reused op would get the first one's result.
-    const stored = jobId !== undefined && name !== 'gc' ? await this.queues[role].getJob(jobId) : undefined;
-    if (stored && canonicalJson(stored.data) !== canonicalJson(payload)) {
-      finish.dispose();
-      throw new ForkpointError(ErrorCodes.CONFLICT, `op ${String(payload.op)} was already used for another ${name} request; use a new op`, {
-        field: 'op',
-        op: String(payload.op),
-      });
-    }
-    // A job joined by id may have ended before we listened: its state says so.
-    const state = await job.getState();
-    if (state === 'completed' || state === 'failed' || state === 'unknown') await finish.settleFrom(this.queues[role], state);
-    return this.handle<T>(job.id!, role, name, finish.promise);
+    return this.handle<T>(jobId, role, name, finish.promise);
   }
 
   /**
    * The end of job `jobId`, from the queue's events (registered before the job is added), or,
-   * for a job that had already ended, from its stored state. A job removed when it completed
-   * ('unknown') resolves with no result.
+   * for a job that had already ended, from its stored state (`settle`).
    */
-  private finishOf<T>(role: QueueRole, jobId: string | undefined) {
+  private finishOf<T>(role: QueueRole, jobId: string) {
     let resolve!: (v: T) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined); // a handle nobody awaits must not become an unhandled rejection
     const events = this.events[role];
-    const onCompleted = ({ jobId: id, returnvalue }: { jobId: string; returnvalue: unknown }) => {
-      if (id === jobId) done(() => resolve(returnvalue as T));
-    };
-    const onFailed = ({ jobId: id, failedReason }: { jobId: string; failedReason: string }) => {
-      if (id === jobId) done(() => reject(errorFromFailedReason(failedReason)));
-    };
     const dispose = () => {
       events.off('completed', onCompleted);
       events.off('failed', onFailed);
     };
-    const done = (settle: () => void) => {
+    /** Settle once, with a result or a failed reason. */
+    const settle = (result: unknown, failedReason: string | null) => {
       dispose();
-      settle();
+      if (failedReason === null) resolve(result as T);
+      else reject(errorFromFailedReason(failedReason));
+    };
+    const onCompleted = ({ jobId: id, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+      if (id === jobId) settle(returnvalue, null);
+    };
+    const onFailed = ({ jobId: id, failedReason }: { jobId: string; failedReason: string }) => {
+      if (id === jobId) settle(undefined, failedReason);
     };
     events.on('completed', onCompleted);
     events.on('failed', onFailed);
-    return {
-      promise,
-      dispose,
-      async settleFrom(queue: Queue, state: string) {
-        const stored = jobId === undefined ? undefined : await queue.getJob(jobId);
-        if (state === 'failed' && stored) done(() => reject(errorFromFailedReason(stored.failedReason ?? 'unknown failure')));
-        else done(() => resolve((stored?.returnvalue ?? undefined) as T));
-      },
-    };
+    return { promise, dispose, settle };
   }
 
   createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string } | { rootfs: string }, op = newOp()) {
