@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideGcClaim } from '../../src/db/rules/gcClaim.js';
 import { decideSnapshotRemoval } from '../../src/db/rules/snapshotRemoval.js';
+import type { ReaderKind } from '../../src/db/sql/firstReader.js';
 import type { BaseDiskRecord } from '../../src/db/types.js';
 
 const base = (over: Partial<BaseDiskRecord> = {}): BaseDiskRecord => ({
@@ -18,17 +19,22 @@ const base = (over: Partial<BaseDiskRecord> = {}): BaseDiskRecord => ({
   createdAt: 0,
   ...over,
 });
-const none = { refs: 0, boxes: 0, children: 0 };
+const none = () => null;
+const reader = (kind: ReaderKind) => () => kind;
+/** Fails the test if the rule asks for readers when the row alone decides. */
+const notAsked = () => {
+  throw new Error('the rule asked for readers although the base row decides');
+};
 
 describe('rules: decideGcClaim', () => {
   it.each([
-    ['gone', null, none, 'gone'],
-    ['snapshot', base({ kind: 'snapshot', name: 's' }), none, 'snapshot'],
-    ['rootfs', base({ kind: 'rootfs', name: 'k' }), none, 'rootfs'],
-    ['creating', base({ state: 'creating' }), none, 'not_ready'],
-    ['a ref', base(), { ...none, refs: 1 }, 'has_refs'],
-    ['a box row', base(), { ...none, boxes: 1 }, 'has_refs'],
-    ['a child base', base(), { ...none, children: 1 }, 'has_children'],
+    ['gone', null, notAsked, 'gone'],
+    ['snapshot', base({ kind: 'snapshot', name: 's' }), notAsked, 'snapshot'],
+    ['rootfs', base({ kind: 'rootfs', name: 'k' }), notAsked, 'rootfs'],
+    ['creating', base({ state: 'creating' }), notAsked, 'not_ready'],
+    ['a ref', base(), reader('ref'), 'has_refs'],
+    ['a box row', base(), reader('box'), 'has_refs'],
+    ['a child base', base(), reader('child'), 'has_children'],
   ] as const)('keeps a base with %s', (_label, b, readers, reason) => {
     expect(decideGcClaim(b, readers)).toEqual({ action: 'keep', reason });
   });
@@ -36,7 +42,7 @@ describe('rules: decideGcClaim', () => {
   it('claims an unread clone base or tombstoned snapshot, and re-claims a deleting one', () => {
     expect(decideGcClaim(base(), none)).toEqual({ action: 'claim' });
     expect(decideGcClaim(base({ kind: 'snapshot', name: 's', tombstoned: true }), none)).toEqual({ action: 'claim' });
-    expect(decideGcClaim(base({ state: 'deleting' }), none)).toEqual({ action: 'reclaim' });
+    expect(decideGcClaim(base({ state: 'deleting' }), notAsked)).toEqual({ action: 'reclaim' });
     expect(decideGcClaim(base({ kind: 'rootfs', name: 'k' }), none, { explicit: true })).toEqual({ action: 'claim' });
   });
 });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectGarbage } from '../core/gc.js';
 import { decideGcClaim } from '../rules/gcClaim.js';
-import { countReaders } from '../sql/countReaders.js';
+import { firstReader } from '../sql/firstReader.js';
 import { findBox } from '../sql/findBox.js';
 import { listBases } from '../sql/listBases.js';
 import { item, type RecoveryContext, type RecoveryItem } from './context.js';
@@ -40,7 +40,7 @@ export function collectUnread(ctx: RecoveryContext): RecoveryItem[] {
   const candidates = [...listBases(ctx.db, { kind: 'clone_base', state: 'ready' }), ...listBases(ctx.db, { kind: 'snapshot', state: 'ready', includeTombstoned: true })];
   for (const base of candidates) {
     if (ctx.collected.includes(base.id)) continue;
-    if (decideGcClaim(base, countReaders(ctx.db, base.id)).action !== 'claim') continue;
+    if (decideGcClaim(base, () => firstReader(ctx.db, base.id)).action !== 'claim') continue;
     out.push(act(ctx, { subject: 'base', id: base.id, path: base.basePath, problem: `base ${base.id} is read by nothing but was never collected`, action: 'collect it (and its unread parents)' }, () => {
       ctx.collected.push(...collectGarbage(ctx.writer!, base.id, { fsync: ctx.fsync }));
     }));

@@ -5,7 +5,7 @@
  * deleting, so nothing can start reading the base between decision and mark.
  */
 import type { BaseDiskRecord, GcKeptReason } from '../types.js';
-import type { ReaderCounts } from '../sql/countReaders.js';
+import type { ReaderKind } from '../sql/firstReader.js';
 
 export type GcClaimDecision =
   /** Mark it deleting now. */
@@ -19,9 +19,13 @@ export interface GcClaimOptions {
   explicit?: boolean;
 }
 
+/**
+ * `firstReader` is asked only when the base row alone does not decide: the
+ * reader lookups are the part of a claim that costs more as the home grows.
+ */
 export function decideGcClaim(
   base: BaseDiskRecord | null,
-  readers: ReaderCounts,
+  firstReader: () => ReaderKind | null,
   options: GcClaimOptions = {},
 ): GcClaimDecision {
   if (base === null) return { action: 'keep', reason: 'gone' };
@@ -32,7 +36,8 @@ export function decideGcClaim(
     if (base.kind === 'snapshot' && !base.tombstoned) return { action: 'keep', reason: 'snapshot' };
   }
   if (base.state !== 'ready') return { action: 'keep', reason: 'not_ready' };
-  if (readers.refs > 0 || readers.boxes > 0) return { action: 'keep', reason: 'has_refs' };
-  if (readers.children > 0) return { action: 'keep', reason: 'has_children' };
+  const reader = firstReader();
+  if (reader === 'ref' || reader === 'box') return { action: 'keep', reason: 'has_refs' };
+  if (reader === 'child') return { action: 'keep', reason: 'has_children' };
   return { action: 'claim' };
 }
