@@ -11,7 +11,7 @@ import { MAX_CHAIN_DEPTH } from './constants.js';
 import { resolveBackingPath } from './backing-path.js';
 import { unsupported } from './image-errors.js';
 import { probeImage, readHeader, type ProbedImage } from './read-header.js';
-import type { BackingChainEntry, ImageFormat, Qcow2Header } from './types.js';
+import type { BackingChainEntry, ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
 
 function fileIdentity(path: string, referrer: string, stored: string | null): string {
   try {
@@ -45,11 +45,12 @@ export interface ChainLayer {
 /**
  * The image itself followed by every backing file (nearest first). The
  * first layer must be qcow2; the returned list has at most MAX_CHAIN_DEPTH + 1 layers.
+ * `topHeader`: the image's header when the caller has already read it (saves a read).
  */
-export function readChainLayers(path: string): ChainLayer[] {
+export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): ChainLayer[] {
   const top = resolve(path);
   const seen = new Map<string, string>([[fileIdentity(top, top, null), top]]);
-  const first = readHeader(top);
+  const first = topHeader ?? readHeader(top);
   const layers: ChainLayer[] = [{ path: top, image: { format: 'qcow2', ...first } }];
   let current: { path: string; header: Qcow2Header } = { path: top, header: first.header };
   while (current.header.backingFile !== null) {

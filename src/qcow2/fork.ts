@@ -3,9 +3,9 @@
  * becomes an immutable base (0444); a fresh COW child backed by it takes the
  * old path, so the box keeps its disk path and sees the same bytes.
  *
- *   validate source ─ refuse existing dest ─ move ─ [fork:after-move] ─ chmod 0444
- *   ─ [fork:after-chmod] ─ fsync dest folder ─ child at source (fsynced) ─ fsync source folder
- *   ─ [fork:after-child]
+ *   validate source and its backing chain ─ refuse existing dest ─ move ─ [fork:after-move]
+ *   ─ chmod 0444 ─ [fork:after-chmod] ─ fsync dest folder ─ child at source (fsynced)
+ *   ─ fsync source folder ─ [fork:after-child]
  *
  * Everything is checked before the move, and a failure after it is undone
  * (child removed, disk moved back, mode restored): a failed fork changes nothing.
@@ -14,15 +14,16 @@
  */
 import { chmodSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import { fsyncFolder, removeQuietly } from './durable.js';
 import { assertAbsent, moveFile } from './move-file.js';
 import { resolveBackingPath } from './backing-path.js';
+import { readChainLayers } from './chain.js';
 import { childClusterBits, planChild } from './child-layout.js';
 import { readHeader } from './read-header.js';
 import { writePlannedChild } from './write-cow-child.js';
-import type { ForkResult } from './types.js';
+import type { ForkResult, ImageHeaderInfo } from './types.js';
 
 export const BASE_FILE_MODE = 0o444;
 
@@ -45,7 +46,9 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   if (!st.isFile()) {
     throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${src}: not a regular file (a symlink or folder cannot be forked)`, { path: src });
   }
-  const { header } = readHeader(src);
+  const image = readHeader(src);
+  const { header } = image;
+  assertChainReadable(image);
   assertAbsent(dst, 'fork destination');
   let destDir: string;
   try {
@@ -93,6 +96,22 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   }
   const based = statSync(basePath);
   return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: based.blocks * 512 };
+}
+
+/**
+ * The base keeps the source's backing chain, so a chain that cannot be read (a
+ * missing file, a loop, deeper than MAX_CHAIN_DEPTH) would become a base that
+ * cannot be opened, found only after the move. One header read per level, once
+ * per fork; the source's own header is passed in, not read again.
+ */
+function assertChainReadable(source: ImageHeaderInfo): void {
+  try {
+    readChainLayers(source.path, source);
+  } catch (err) {
+    // The walker names the layer it stopped at; when that is not the source, say whose chain it is.
+    if (!isForkpointError(err) || err.details.path === source.path) throw err;
+    throw new ForkpointError(err.code, `${source.path}: cannot fork, its backing chain is broken: ${err.message}`, { ...err.details, source: source.path }, { cause: err });
+  }
 }
 
 interface UndoState {
