@@ -21,6 +21,7 @@ import { assertAbsent, moveFile } from './move-file.js';
 import { resolveBackingPath } from './backing-path.js';
 import { readChainLayers } from './chain.js';
 import { childClusterBits, planChild } from './child-layout.js';
+import { MAX_CHAIN_DEPTH } from './constants.js';
 import { readHeader } from './read-header.js';
 import { writePlannedChild } from './write-cow-child.js';
 import type { ForkResult, ImageHeaderInfo } from './types.js';
@@ -101,16 +102,25 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
 /**
  * The base keeps the source's backing chain, so a chain that cannot be read (a
  * missing file, a loop, deeper than MAX_CHAIN_DEPTH) would become a base that
- * cannot be opened, found only after the move. One header read per level, once
- * per fork; the source's own header is passed in, not read again.
+ * cannot be opened, found only after the move. The child adds one level, so a
+ * source already at the cap is refused too (the pipeline flattens instead).
+ * One header read per level, once per fork; the source's header is not read again.
  */
 function assertChainReadable(source: ImageHeaderInfo): void {
+  let backingFiles: number;
   try {
-    readChainLayers(source.path, source);
+    backingFiles = readChainLayers(source.path, source).length - 1;
   } catch (err) {
     // The walker names the layer it stopped at; when that is not the source, say whose chain it is.
     if (!isForkpointError(err) || err.details.path === source.path) throw err;
     throw new ForkpointError(err.code, `${source.path}: cannot fork, its backing chain is broken: ${err.message}`, { ...err.details, source: source.path }, { cause: err });
+  }
+  if (backingFiles >= MAX_CHAIN_DEPTH) {
+    throw new ForkpointError(
+      ErrorCodes.CHAIN_TOO_DEEP,
+      `${source.path}: cannot fork, it already reads ${backingFiles} backing files and its child would read ${backingFiles + 1} (at most ${MAX_CHAIN_DEPTH}); flatten it first`,
+      { path: source.path, maxDepth: MAX_CHAIN_DEPTH },
+    );
   }
 }
 

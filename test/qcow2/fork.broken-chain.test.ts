@@ -95,6 +95,23 @@ describe('forkQcow2 on a broken backing chain', () => {
     qemuCreate(h.disk, { backing: below, backingFormat: 'qcow2' });
     expectRefusedUntouched(h, ErrorCodes.CHAIN_TOO_DEEP, []);
   });
+
+  it(`refuses a source with exactly ${MAX_CHAIN_DEPTH} backing files: its child would read one more than the cap`, () => {
+    const h = home();
+    let below = join(h.bases, 'l1.qcow2');
+    qemuCreate(below, { size: '4M' });
+    for (let i = 2; i <= MAX_CHAIN_DEPTH; i++) {
+      const next = join(h.bases, `l${i}.qcow2`);
+      qemuCreate(next, { backing: below, backingFormat: 'qcow2' });
+      below = next;
+    }
+    qemuCreate(h.disk, { backing: below, backingFormat: 'qcow2' });
+    // The source itself is within the cap (qemu and our walker read it)...
+    expect(readBackingChain(h.disk)).toHaveLength(MAX_CHAIN_DEPTH);
+    // ...but the fork would leave its child one level over it.
+    const err = expectRefusedUntouched(h, ErrorCodes.CHAIN_TOO_DEEP, ['flatten it first']);
+    expect(err).toMatchObject({ details: { path: h.disk, maxDepth: MAX_CHAIN_DEPTH } });
+  });
 });
 
 describe('forkQcow2 on a healthy chain', () => {
