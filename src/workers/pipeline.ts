@@ -19,6 +19,7 @@ import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { startFilePool, type FileRunner } from './file-pool.js';
 import type { JobContext } from './jobs/context.js';
 import { runJob } from './jobs/index.js';
+import { ActiveWork } from './active-work.js';
 import { KeyedLock } from './keyed-lock.js';
 
 export interface PipelineOptions {
@@ -57,6 +58,8 @@ export interface Pipeline {
   writer: DbWriterClient;
   /** Emits 'job-finished' for every job this pipeline ran. */
   events: EventEmitter<PipelineEvents>;
+  /** What the jobs running right now work on (a live check marks those items as in flight). */
+  active: ActiveWork;
   /** Stop taking jobs, let active ones finish (bounded), then close pool, writer and DB. */
   close(): Promise<void>;
 }
@@ -82,6 +85,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
 
   const events = new EventEmitter<PipelineEvents>();
   const boxLock = new KeyedLock();
+  const active = new ActiveWork();
   const processor = async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     const ctx: JobContext = {
@@ -97,6 +101,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     };
     const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
     const started = performance.now();
+    const key = `${queue}:${job.id ?? ''}`;
+    active.start(key, job.data);
     const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
       events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });
     try {
@@ -109,6 +115,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         throw new UnrecoverableError(failedReason(err));
       }
       throw err;
+    } finally {
+      active.finish(key);
     }
   };
 
@@ -133,6 +141,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     recovery,
     writer,
     events,
+    active,
     close() {
       closing ??= (async () => {
         const grace = o.shutdownGraceMs ?? 30_000;

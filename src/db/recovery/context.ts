@@ -13,6 +13,32 @@ export interface RecoveryItem {
   action: string;
   /** True when the action was carried out. */
   repaired: boolean;
+  /** The operation whose record this is about, when the record names one (forks). */
+  op?: string;
+  /**
+   * Set only by a check on a live home (`markInFlight`): a job running right
+   * now is working on this subject, so this is its progress, not a problem.
+   */
+  inFlight?: boolean;
+}
+
+/** `inFlight` items (a live check only) count in `found` and in no other count. */
+export interface RecoverySummary {
+  found: number;
+  repaired: number;
+  needsAttention: number;
+  collected: number;
+  inFlight: number;
+}
+
+export function summarize(problems: RecoveryItem[], collected: string[]): RecoverySummary {
+  return {
+    found: problems.length,
+    repaired: problems.filter((p) => p.repaired).length,
+    needsAttention: problems.filter((p) => p.action === 'none' && !p.inFlight).length,
+    collected: collected.length,
+    inFlight: problems.filter((p) => p.inFlight).length,
+  };
 }
 
 export interface RecoveryContext {

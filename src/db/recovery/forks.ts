@@ -17,7 +17,7 @@ export function recoverForks(ctx: RecoveryContext): RecoveryItem[] {
     if (base.state !== 'creating') continue;
     const entry = findOp(ctx.db, base.opId, 'beginFork');
     if (!entry) {
-      out.push(item({ subject: 'base', id: base.id, path: base.basePath, problem: `creating base with no beginFork journal (op ${base.opId})`, action: 'none' }, false));
+      out.push(item({ subject: 'base', id: base.id, path: base.basePath, op: base.opId, problem: `creating base with no beginFork journal (op ${base.opId})`, action: 'none' }, false));
       continue;
     }
     out.push(recoverFork(ctx, base, entry.result as BeginForkResult));
@@ -27,7 +27,7 @@ export function recoverForks(ctx: RecoveryContext): RecoveryItem[] {
 
 /** Finish or undo one creating fork, by what the files say (core/fork-progress.ts decides). */
 function recoverFork(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginForkResult): RecoveryItem {
-  const at = { subject: 'base' as const, id: base.id, path: base.basePath };
+  const at = { subject: 'base' as const, id: base.id, path: base.basePath, op: base.opId };
   const progress = forkProgress(begun);
   switch (progress.stage) {
     case 'not-started':

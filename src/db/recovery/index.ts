@@ -11,12 +11,13 @@ import { openDatabase } from '../open.js';
 import { canonicalHome, openWriter } from '../writer.js';
 import { recoverBoxes } from './boxes.js';
 import { checkOrphanFiles, checkRecords } from './consistency.js';
-import type { RecoveryContext, RecoveryItem } from './context.js';
+import { summarize, type RecoveryContext, type RecoveryItem, type RecoverySummary } from './context.js';
 import { recoverDeleting } from './deleting.js';
 import { recoverForks } from './forks.js';
 import { collectUnread, finishBoxRemovals } from './leftovers.js';
 
 export type { RecoveryItem } from './context.js';
+export { markInFlight, type InFlightWork } from './in-flight.js';
 
 export interface RecoverOptions {
   /** Orphan files in bases/ younger than this are reported, never deleted. Default 24 h. */
@@ -35,19 +36,11 @@ export interface RecoveryReport {
   /** Bases garbage-collected by cascades the repairs started. */
   collected: string[];
   /** Counts for a one-line log. */
-  summary: { found: number; repaired: number; needsAttention: number; collected: number };
+  summary: RecoverySummary;
   /** Settled journal entries older than the retention, dropped (repair only). */
   journalPruned: number;
 }
 
-function summarize(problems: RecoveryItem[], collected: string[]): RecoveryReport['summary'] {
-  return {
-    found: problems.length,
-    repaired: problems.filter((p) => p.repaired).length,
-    needsAttention: problems.filter((p) => p.action === 'none').length,
-    collected: collected.length,
-  };
-}
 
 export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
 /** How long a settled operation stays in the journal (a retry of it within this time is a no-op). */
@@ -89,10 +82,11 @@ export function recover(home: string, options: RecoverOptions = {}): RecoveryRep
 /** The CLI's text form of a report. */
 export function formatRecoveryReport(report: RecoveryReport): string {
   if (report.problems.length === 0) return `${report.home}: consistent, nothing to recover`;
+  const inFlight = report.summary.inFlight ? `, ${report.summary.inFlight} of them in flight` : '';
   const lines = report.problems.map((p) => {
-    const what = p.action === 'none' ? 'needs attention' : p.repaired ? `repaired: ${p.action}` : `would ${p.action}`;
+    const what = p.inFlight ? 'in flight: a running job is on it' : p.action === 'none' ? 'needs attention' : p.repaired ? `repaired: ${p.action}` : `would ${p.action}`;
     return `  ${p.subject} ${p.id ?? p.path ?? ''}: ${p.problem} — ${what}`;
   });
   const collected = report.collected.length ? [`  collected ${report.collected.length} bases: ${report.collected.join(', ')}`] : [];
-  return [`${report.home}: ${report.problems.length} problem(s)${report.repair ? '' : ' (dry run)'}`, ...lines, ...collected].join('\n');
+  return [`${report.home}: ${report.problems.length} problem(s)${inFlight}${report.repair ? '' : ' (dry run)'}`, ...lines, ...collected].join('\n');
 }

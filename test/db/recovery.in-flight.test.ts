@@ -1,0 +1,82 @@
+/**
+ * A check on a live home marks what running jobs are working on as in flight
+ * (progress, not problems), and counts only the rest as needing attention.
+ * The half-done state is real: an operation stopped at a fault point.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { armFault, disarmFaults, InjectedFault } from '../../src/faults.js';
+import { formatRecoveryReport, markInFlight, recover, type InFlightWork } from '../../src/db/recovery/index.js';
+import { ActiveWork } from '../../src/workers/active-work.js';
+import { makeBox, useManagers } from './support/home.js';
+
+const { newHome, open } = useManagers();
+afterEach(() => disarmFaults());
+
+const none: InFlightWork = { ops: new Set(), boxes: new Set(), bases: new Set() };
+
+/** A home with a clone of S stopped after its disk moved: a creating base (with its op) and two creating targets. */
+function homeWithHalfDoneClone(): { home: string; op: string; baseId: string } {
+  const home = newHome();
+  const m = open(home);
+  makeBox(m, 'S');
+  armFault('fork:after-move', 'throw');
+  expect(() => m.clone('S', ['C1', 'C2'])).toThrow(InjectedFault);
+  disarmFaults();
+  const base = m.writer.connection.prepare("SELECT id, op_id FROM base_disk WHERE state = 'creating'").get() as { id: string; op_id: string };
+  return { home, op: base.op_id, baseId: base.id };
+}
+
+describe('recovery: a check on a live home', () => {
+  it('with nothing running, the half-done clone is a problem that needs recovery', () => {
+    const { home, op, baseId } = homeWithHalfDoneClone();
+    const report = markInFlight(recover(home, { repair: false }), none);
+    expect(report.problems.map((p) => [p.subject, p.id, p.inFlight ?? false])).toEqual([
+      ['base', baseId, false],
+      ['box', 'C1', false],
+      ['box', 'C2', false],
+    ]);
+    expect(report.problems[0]!.op).toBe(op);
+    expect(report.summary).toMatchObject({ found: 3, inFlight: 0 });
+  });
+
+  it("while the clone's job runs, its base (by op) and its targets (by id) are in flight, and nothing needs attention", () => {
+    const { home, op, baseId } = homeWithHalfDoneClone();
+    const active = new ActiveWork();
+    active.start('ops:1', { op, source: 'S', targets: ['C1', 'C2'] });
+    const report = markInFlight(recover(home, { repair: false }), active.snapshot());
+    expect(report.problems.map((p) => [p.id, p.inFlight])).toEqual([
+      [baseId, true],
+      ['C1', true],
+      ['C2', true],
+    ]);
+    expect(report.summary).toEqual({ found: 3, repaired: 0, needsAttention: 0, collected: 0, inFlight: 3 });
+    expect(formatRecoveryReport(report)).toContain('3 problem(s), 3 of them in flight (dry run)');
+    expect(formatRecoveryReport(report)).toContain('in flight: a running job is on it');
+
+    // Once that job is over, the same state is a problem again.
+    active.finish('ops:1');
+    expect(markInFlight(recover(home, { repair: false }), active.snapshot()).summary.inFlight).toBe(0);
+  });
+
+  it('another job on other boxes does not hide the half-done clone', () => {
+    const { home } = homeWithHalfDoneClone();
+    const active = new ActiveWork();
+    active.start('ops:2', { op: 'someone-else', boxId: 'X' });
+    active.start('gc:3', { baseId: 'Zzzzzzzz' });
+    expect(markInFlight(recover(home, { repair: false }), active.snapshot()).summary).toMatchObject({ found: 3, inFlight: 0 });
+  });
+});
+
+describe('ActiveWork', () => {
+  it('collects the op, boxes and bases every running payload names, and forgets a finished job', () => {
+    const active = new ActiveWork();
+    active.start('ops:1', { op: 'o1', source: 'S', targets: ['A', 'B'] });
+    active.start('ops:2', { op: 'o2', name: 'snap', boxId: 'K', target: 'T' });
+    active.start('gc:3', { baseId: 'Abcdefgh' });
+    active.start('gc:4', null);
+    expect(active.snapshot()).toEqual({ ops: new Set(['o1', 'o2']), boxes: new Set(['S', 'A', 'B', 'K', 'T']), bases: new Set(['Abcdefgh']) });
+    active.finish('ops:1');
+    expect(active.snapshot().boxes).toEqual(new Set(['K', 'T']));
+    expect(active.size).toBe(2);
+  });
+});
