@@ -4,7 +4,7 @@
  * then shut down in order: stop taking jobs, let active ones finish (bounded),
  * close the pool, drain the writer, close the DB, release the home.
  */
-import { lockHomeOrThrow } from '../runtime/home-lock.js';
+import { homeBusyError, readOwner, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
 import type { Config } from '../runtime/config.js';
@@ -16,7 +16,11 @@ export interface ServiceOptions {
   homeId: string;
   log: (line: string) => void;
   shutdownGraceMs?: number;
+  /** How long to wait for a CLI command that holds the home to finish (ms; default 60 s). Another service is refused at once. */
+  homeWaitMs?: number;
 }
+
+export const DEFAULT_HOME_WAIT_MS = 60_000;
 
 export interface RunningService {
   pipeline: Pipeline;
@@ -25,11 +29,14 @@ export interface RunningService {
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
-  const lock = lockHomeOrThrow(
-    o.layout.runDir,
-    { pid: process.pid, kind: 'serve', redisUrl: '', homeId: o.homeId, startedAt: new Date().toISOString() },
-    o.layout.home,
-  );
+  const me: OwnerInfo = { pid: process.pid, kind: 'serve', redisUrl: '', homeId: o.homeId, startedAt: new Date().toISOString() };
+  const lock = await waitForHomeLock(o.layout.runDir, me, {
+    waitMs: o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS,
+    // Two services for one home is a deployment mistake, not a wait: say so now.
+    giveUpIf: (holder) => holder?.kind === 'serve',
+    onWait: (holder) => o.log(`home ${o.layout.home} is busy with a forkpoint command (pid ${holder?.pid ?? '?'}); waiting for it to finish`),
+  });
+  if (!lock) throw homeBusyError(o.layout.home, readOwner(o.layout.runDir));
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
   try {
     redis = await resolveRedis(o.config, o.layout.runDir, o.log);

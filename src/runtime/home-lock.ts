@@ -71,13 +71,49 @@ export function readOwner(runDir: string): OwnerInfo | null {
   }
 }
 
-export function lockHomeOrThrow(runDir: string, owner: OwnerInfo, home: string): HomeLock {
-  const lock = tryLockHome(runDir, owner);
-  if (lock) return lock;
-  const holder = readOwner(runDir);
+/** The refusal when `holder` (or another process) keeps the home. */
+export function homeBusyError(home: string, holder: OwnerInfo | null): ForkpointError {
   const who = holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'} (pid ${holder.pid}, since ${holder.startedAt})` : 'another process';
-  throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${home} is already owned by ${who}; only one pipeline may own a home`, {
+  return new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${home} is already owned by ${who}; only one pipeline may own a home`, {
     path: home,
     pid: holder?.pid,
   });
+}
+
+export function lockHomeOrThrow(runDir: string, owner: OwnerInfo, home: string): HomeLock {
+  const lock = tryLockHome(runDir, owner);
+  if (lock) return lock;
+  throw homeBusyError(home, readOwner(runDir));
+}
+
+export interface WaitForHomeOptions {
+  /** Give up after this long (ms). */
+  waitMs: number;
+  /** Stop waiting at once when the holder is one that will not go away soon (e.g. a service). */
+  giveUpIf?: (holder: OwnerInfo | null) => boolean;
+  /** Called once, the first time the lock is found taken (to say that we wait, and for whom). */
+  onWait?: (holder: OwnerInfo | null) => void;
+  pollMs?: number;
+}
+
+/**
+ * Take the lock, waiting while someone else holds it: a CLI command holds a
+ * home only for as long as it runs, so waiting for it beats refusing. Returns
+ * null when the wait ran out or `giveUpIf` said so; the caller decides what
+ * that means (readOwner says who is there).
+ */
+export async function waitForHomeLock(runDir: string, owner: OwnerInfo, o: WaitForHomeOptions): Promise<HomeLock | null> {
+  const deadline = Date.now() + o.waitMs;
+  let told = false;
+  for (;;) {
+    const lock = tryLockHome(runDir, owner);
+    if (lock) return lock;
+    const holder = readOwner(runDir);
+    if (o.giveUpIf?.(holder) || Date.now() >= deadline) return null;
+    if (!told) {
+      told = true;
+      o.onWait?.(holder);
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
+  }
 }

@@ -1,13 +1,15 @@
 /**
- * One pipeline per home: a second `serve` is refused; a CLI command while
+ * One pipeline per home: a second `serve` is refused; a `serve` started
+ * while a CLI command holds the home waits for it; a CLI command while
  * `serve` runs goes through the service; without one, the CLI runs an
  * embedded pipeline (on the given Redis, or on a private redis-server it
  * starts and stops itself).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
+import { readOwner, tryLockHome } from '../../src/runtime/home-lock.js';
 import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -58,6 +60,30 @@ describe('cli: who owns a home', () => {
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('a serve started while a CLI command holds the home waits for it, then owns the home', { timeout: 90_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const runDir = homeLayout(home).runDir;
+    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    let released = false;
+    try {
+      const serve = await startServe(home, inject('redisUrl'), [], { waitReady: false });
+      killAtEnd(serve);
+      await serve.waitForStderr(new RegExp(`busy with a forkpoint command \\(pid ${process.pid}\\); waiting`));
+      // Still ours while it waits: it neither took the home nor gave up.
+      expect(readOwner(runDir)).toMatchObject({ pid: process.pid, kind: 'cli' });
+      expect(serve.child.exitCode).toBeNull();
+      cli.release();
+      released = true;
+      await serve.waitForStderr(/listening on http/);
+      expect(readOwner(runDir)).toMatchObject({ pid: serve.pid, kind: 'serve' });
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      if (!released) cli.release();
+    }
   });
 
   it('without serve, runs an embedded pipeline on the given Redis', async () => {

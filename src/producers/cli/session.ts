@@ -10,7 +10,7 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
 import { readOrMintHomeId } from '../../runtime/home-id.js';
-import type { HomeLock } from '../../runtime/home-lock.js';
+import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
 import type { Forkpoint } from '../client.js';
 
 export interface GlobalFlags extends ConfigFlags {
@@ -40,22 +40,17 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const lock = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() });
-    if (lock) return lock;
-    // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
-    const owner = readOwner(layout.runDir);
-    if (owner?.kind === 'serve' && owner.redisUrl !== '') return 'service';
-    if (Date.now() > deadline) {
-      const owner = readOwner(layout.runDir);
-      throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${owner?.pid ?? '?'}); try again`, {
-        path: layout.home,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { readOwner, waitForHomeLock } = await import('../../runtime/home-lock.js');
+  // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
+  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '';
+  const me: OwnerInfo = { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() };
+  const lock = await waitForHomeLock(layout.runDir, me, { waitMs, giveUpIf: isReadyService });
+  if (lock) return lock;
+  const owner = readOwner(layout.runDir);
+  if (isReadyService(owner)) return 'service';
+  throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${owner?.pid ?? '?'}); try again`, {
+    path: layout.home,
+  });
 }
 
 /**
