@@ -39,6 +39,8 @@ export const ErrorCodes = {
   // the HTTP API: a token is configured and the request did not carry it
   UNAUTHORIZED: 'E_UNAUTHORIZED',
   FORBIDDEN: 'E_FORBIDDEN',
+  // the HTTP API: every slot for long-lived requests (event streams, ?wait=1) is taken; retry later
+  BUSY: 'E_BUSY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -49,6 +51,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.IO,
   ErrorCodes.SHUTTING_DOWN,
   ErrorCodes.IMAGE_IN_USE,
+  ErrorCodes.BUSY,
 ]);
 
 /** HTTP status per code, used by the API layer; anything absent is a 500. */
@@ -76,6 +79,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_HOME_LOCKED: 409,
   E_REDIS_UNAVAILABLE: 503,
   E_SHUTTING_DOWN: 503,
+  E_BUSY: 503,
   E_NO_SPACE: 507,
   E_UNAUTHORIZED: 401,
   E_FORBIDDEN: 403,

@@ -43,6 +43,8 @@ const cases: Case[] = [
   { what: 'create: the reserved id', method: 'POST', path: '/api/boxes', body: { boxId: '__global__', sizeBytes: 1 << 20 }, status: 400, code: 'E_INVALID_NAME', field: 'boxId' },
   { what: 'create: both sizes', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, fromImage: '/a' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'sizeBytes' },
   { what: 'create: negative size', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: -5 }, status: 400, code: 'E_BAD_PAYLOAD', field: 'sizeBytes' },
+  { what: 'create: missing image', method: 'POST', path: '/api/boxes', body: { boxId: 'x', fromImage: '/nonexistent-forkpoint-test/no-such-image.qcow2' }, status: 422, code: 'E_NOT_FOUND', field: 'fromImage' },
+  { what: 'create: missing image, waiting', method: 'POST', path: '/api/boxes?wait=1', body: { boxId: 'x', fromImage: '/nonexistent-forkpoint-test/no-such-image.qcow2' }, status: 422, code: 'E_NOT_FOUND', field: 'fromImage' },
   { what: 'create: relative image path', method: 'POST', path: '/api/boxes', body: { boxId: 'x', fromImage: 'img.qcow2' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'fromImage' },
   { what: 'create: unknown field', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, colour: 'red' }, status: 400, code: 'E_BAD_PAYLOAD' },
   { what: 'create: existing box', method: 'POST', path: '/api/boxes', body: { boxId: 'c1', sizeBytes: 1 << 20 }, status: 409, code: 'E_ALREADY_EXISTS', field: 'boxId' },

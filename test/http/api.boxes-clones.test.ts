@@ -1,5 +1,5 @@
 /** The box and clone routes, job polling, and a batch clone whose SSE progress reaches N/N. */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
 import { qemuCheck, qemuInfo } from '../helpers/qemu.js';
@@ -71,17 +71,20 @@ describe('boxes over HTTP', () => {
   });
 
   it('streams a failed job to its `failed` event, and ?wait=1 answers with the job\'s typed error', async () => {
-    // Only the job can find out that the image is missing: the API queues it, the job fails.
-    const body = { boxId: 'from-nothing', fromImage: `${s.dir}/no-such-image.qcow2` };
+    // Only the job can find out that the file is not a qcow2 image (a missing one the API refuses
+    // itself, see api.bad-input): the API queues it, the job fails.
+    const image = `${s.dir}/not-an-image.qcow2`;
+    writeFileSync(image, 'this is not a disk image\n');
+    const body = { boxId: 'from-nothing', fromImage: image };
     const r = await call(s.url, 'POST', '/api/boxes', { body });
     expect(r.status).toBe(202);
     const { events } = await readSse(s.url, r.body.links.events);
-    expect(events.at(-1)).toMatchObject({ event: 'failed', data: { jobId: r.body.jobId, error: { code: 'E_NOT_FOUND' } } });
+    expect(events.at(-1)).toMatchObject({ event: 'failed', data: { jobId: r.body.jobId, error: { code: 'E_NOT_QCOW2' } } });
     const job = await call(s.url, 'GET', r.body.links.self);
-    expect(job.body).toMatchObject({ state: 'failed', error: { code: 'E_NOT_FOUND' } });
+    expect(job.body).toMatchObject({ state: 'failed', error: { code: 'E_NOT_QCOW2' } });
     const waited = await call(s.url, 'POST', '/api/boxes?wait=1', { body: { ...body, boxId: 'from-nothing-2' } });
-    expect(waited.status).toBe(404);
-    expect(waited.body.error.code).toBe('E_NOT_FOUND');
+    expect(waited.status).toBe(422);
+    expect(waited.body.error.code).toBe('E_NOT_QCOW2');
     expect((await call(s.url, 'GET', '/api/boxes/from-nothing')).status).toBe(404);
   });
 

@@ -10,6 +10,7 @@ import type { HomeLayout } from '../../layout.js';
 import type { Pipeline } from '../../workers/pipeline.js';
 import type { Forkpoint } from '../client.js';
 import type { SseStream } from './sse.js';
+import type { StreamSlots } from './stream-slots.js';
 
 export interface HttpContext {
   layout: HomeLayout;
@@ -27,6 +28,8 @@ export interface HttpContext {
   probes: { redis(): Promise<string | null> };
   /** Open server-sent-event streams, ended when the server closes (they would hold it open). */
   streams: Set<SseStream>;
+  /** The cap on open streams and `?wait=1` requests together; every such route takes a slot first. */
+  slots: StreamSlots;
   /** Set when shutdown begins: /readyz turns 503 and live streams end. */
   stopping: boolean;
 }

@@ -1,6 +1,8 @@
 /**
  * The one place HTTP errors are made: every failure leaves as
- * `{ error: { code, message, details } }` with the ForkpointError's status.
+ * `{ error: { code, message, details } }` with the ForkpointError's status
+ * (or the one a route gave that error with `withHttpStatus`), and a
+ * `Retry-After` header when `details.retryAfterSeconds` says when to retry.
  * Framework errors (bad JSON, wrong content type, body too large) become
  * E_BAD_PAYLOAD; anything unexpected is a 500 that is logged with its stack.
  */
@@ -18,12 +20,34 @@ export function toForkpointError(err: unknown): ForkpointError {
   return new ForkpointError(ErrorCodes.IO, `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
+const statusOverrides = new WeakMap<ForkpointError, number>();
+
+/**
+ * Answer this error with `status` instead of its code's: for a route where the
+ * code stays right but its usual status would mislead (a file named in the
+ * body that does not exist is E_NOT_FOUND, as everywhere, but not a 404: the
+ * URL was fine). Returns the same error, to throw.
+ */
+export function withHttpStatus(err: ForkpointError, status: number): ForkpointError {
+  statusOverrides.set(err, status);
+  return err;
+}
+
+function httpStatusOf(err: ForkpointError): number {
+  return statusOverrides.get(err) ?? err.httpStatus;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const fp = toForkpointError(err);
-    if (fp.httpStatus >= 500) request.log.error({ err }, `${request.method} ${request.url} failed`);
+    const status = httpStatusOf(fp);
+    // A refusal at the stream cap is load, not a fault: one line, no stack.
+    if (fp.code === ErrorCodes.BUSY) request.log.warn({ code: fp.code, details: fp.details }, `${request.method} ${request.url}: ${fp.message}`);
+    else if (status >= 500) request.log.error({ err }, `${request.method} ${request.url} failed`);
     else request.log.info({ code: fp.code, details: fp.details }, `${request.method} ${request.url}: ${fp.message}`);
-    void reply.code(fp.httpStatus).send({ error: fp.toJSON() });
+    const retryAfter = fp.details.retryAfterSeconds;
+    if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0) void reply.header('retry-after', String(Math.ceil(retryAfter)));
+    void reply.code(status).send({ error: fp.toJSON() });
   });
   app.setNotFoundHandler((request, reply) => {
     const fp = new ForkpointError(ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url.split('?')[0]}`, { path: request.url });

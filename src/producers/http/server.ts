@@ -28,6 +28,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { rootfsRoutes } from './routes/rootfs.js';
 import { snapshotRoutes } from './routes/snapshots.js';
+import { DEFAULT_MAX_STREAMS, createStreamSlots } from './stream-slots.js';
 import { logJobFinished } from './logging.js';
 
 export const DEFAULT_PORT = 7420;
@@ -80,6 +81,11 @@ export interface HttpServerOptions {
   token?: string | null;
   /** Override readiness probes (tests). */
   probes?: HttpContext['probes'];
+  /**
+   * How many SSE streams and `?wait=1` requests may be open at once (default
+   * DEFAULT_MAX_STREAMS); past it they are refused with 503 E_BUSY and `Retry-After`.
+   */
+  maxStreams?: number;
 }
 
 export interface HttpServer {
@@ -123,6 +129,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const host = o.host ?? DEFAULT_HOST;
   const token = o.token || null;
   assertBindAllowed(host, token);
+  const slots = createStreamSlots(o.maxStreams ?? DEFAULT_MAX_STREAMS); // checks the number before anything opens
   const client = await Forkpoint.connect({ redisUrl: o.redisUrl, homeId: o.homeId, prefix: o.prefix });
   const reader = openReader(o.layout.home);
   const redisTarget = parseRedisUrl(o.redisUrl);
@@ -137,6 +144,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     lastRecovery: o.pipeline.recovery,
     probes: o.probes ?? { redis: () => pingRedis(redisTarget) },
     streams: new Set(),
+    slots,
     stopping: false,
   };
   const onFinished = (e: Parameters<typeof logJobFinished>[1]) => logJobFinished(o.log, e);

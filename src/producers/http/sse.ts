@@ -53,8 +53,10 @@ export function openSse(reply: FastifyReply, registry: Set<SseStream>): SseStrea
       else cleanups.push(fn);
     },
   };
-  // The response's 'close' fires when the client goes away (or after end()).
+  // The response's 'close' fires when the client goes away (or after end()). A client that left
+  // before the stream opened had its 'close' already: end at once, or the route's listeners would stay.
   raw.on('close', finish);
   registry.add(stream);
+  if (raw.closed) finish();
   return stream;
 }

@@ -14,6 +14,7 @@ interface ServeFlags {
   host: string;
   port: string;
   token?: string;
+  maxStreams: string;
 }
 
 function parsePort(value: string): number {
@@ -22,6 +23,15 @@ function parsePort(value: string): number {
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--port must be an integer from 0 to 65535 (0 picks a free one), got "${value}"`, { field: 'port' });
   }
   return port;
+}
+
+/** --max-streams: the cap on open SSE streams and ?wait=1 requests (the limits live with the HTTP side). */
+function parseMaxStreams(value: string, max: number): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--max-streams must be an integer from 1 to ${max}, got "${value}"`, { field: 'max-streams' });
+  }
+  return n;
 }
 
 /** setTimeout holds at most 2^31-1 ms; beyond that Node fires after 1 ms, which would cut the grace to nothing. */
@@ -43,6 +53,7 @@ export function registerServeCommand(program: Command): void {
     .option('--grace <seconds>', 'on shutdown, how long active jobs may run before they are handed back', '30')
     .option('--host <host>', 'address to listen on (anything but loopback needs a token)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '7420')
+    .option('--max-streams <n>', 'how many event streams and ?wait=1 requests may be open at once (more get 503 E_BUSY)', '256')
     .addOption(new Option('--token <token>', 'bearer token every route but /healthz requires').env('FORKPOINT_TOKEN'))
     .addHelpText('after', '\nExamples:\n  forkpoint serve\n  forkpoint serve --port 0 --json\n  FORKPOINT_TOKEN=s3cret forkpoint serve --host 0.0.0.0')
     .action(
@@ -51,6 +62,8 @@ export function registerServeCommand(program: Command): void {
         const port = parsePort(o.port);
         const shutdownGraceMs = parseGrace(o.grace);
         const token = o.token || null;
+        const { MAX_MAX_STREAMS } = await import('../../http/stream-slots.js');
+        const maxStreams = parseMaxStreams(o.maxStreams, MAX_MAX_STREAMS);
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
         const { config, layout, homeId } = openHome(flags);
@@ -72,6 +85,7 @@ export function registerServeCommand(program: Command): void {
             host: o.host,
             port,
             token,
+            maxStreams,
           });
         } catch (err) {
           // The pipeline is up and holds the home lock: stop it, and report why the HTTP side failed.

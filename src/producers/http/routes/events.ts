@@ -10,6 +10,7 @@ import { openSse } from '../sse.js';
 
 export function eventRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/events', async (_request, reply) => {
+    ctx.slots.take(reply);
     const stream = openSse(reply, ctx.streams);
     const onFinished = (e: JobFinishedEvent) =>
       stream.send('job-finished', { queue: e.queue, name: e.name, jobId: e.jobId, ok: e.ok, durationMs: e.durationMs, error: e.error ?? null });

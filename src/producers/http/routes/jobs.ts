@@ -40,6 +40,7 @@ export function jobRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/jobs/:queue/:id/events', async (request, reply) => {
     const { queue, id } = parseRequest(jobParams, request.params, 'params');
     await requireJob(queue, id); // a 404 is still a plain JSON answer
+    ctx.slots.take(reply); // so is a 503 at the stream cap
     const stream: SseStream = openSse(reply, ctx.streams);
     const end = (event: 'completed' | 'failed', data: object) => {
       stream.send(event, { jobId: id, ...data });

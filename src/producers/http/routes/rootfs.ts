@@ -30,13 +30,13 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/api/rootfs', async (request, reply) => {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(importBody, request.body, 'body');
-    return replyWithJob(reply, await ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : [])), wait);
+    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : [])));
   });
 
   app.delete('/api/rootfs/:key', async (request, reply) => {
     const { key } = parseRequest(keyParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     requireRootfs(ctx.reader, key, 'key');
-    return replyWithJob(reply, await ctx.client.removeRootfs(key), wait);
+    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.removeRootfs(key));
   });
 }
