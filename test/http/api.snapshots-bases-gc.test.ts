@@ -1,5 +1,5 @@
 /** Snapshots, bases and refs, GC (dry run and real), the forest, the recovery report. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
@@ -144,5 +144,24 @@ describe('bases, forest, GC over HTTP', () => {
     expect(existsSync(orphan)).toBe(true); // a report never repairs
     const metrics = await call(s.url, 'GET', '/metrics');
     expect(metrics.text).toMatch(/^forkpoint_orphan_files 1$/m);
+    unlinkSync(orphan);
+  });
+
+  it("marks what a running job works on as in flight, not as a problem that needs attention", async () => {
+    // A box folder with no record is what a box-create shows between its folder and its record.
+    mkdirSync(join(s.tp.layout.boxesDir, 'being-made'));
+    try {
+      const idle = await call(s.url, 'GET', '/api/check');
+      expect(idle.body.problems).toEqual([expect.objectContaining({ subject: 'box', id: 'being-made', action: 'none' })]);
+      expect(idle.body.summary).toMatchObject({ found: 1, needsAttention: 1, inFlight: 0 });
+      // The pipeline's own record of its running jobs: register one on that box, as its processor does.
+      s.tp.pipeline.active.start('ops:check-test', { op: 'check-test', boxId: 'being-made' });
+      const busy = await call(s.url, 'GET', '/api/check');
+      expect(busy.body.problems).toEqual([expect.objectContaining({ subject: 'box', id: 'being-made', inFlight: true })]);
+      expect(busy.body.summary).toMatchObject({ found: 1, needsAttention: 0, inFlight: 1 });
+    } finally {
+      s.tp.pipeline.active.finish('ops:check-test');
+      rmSync(join(s.tp.layout.boxesDir, 'being-made'), { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * for a missing image (E_NOT_FOUND), the field and the path, and nothing
  * changed: no box row, no box folder, no job. A missing file further down
  * (the image's backing file) is only found by the job; waiting for it gives
- * the same 422.
+ * the same 422. `POST /api/rootfs { image }` is held to the same rule.
  */
 import { existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,5 +86,20 @@ describe('POST /api/boxes with a fromImage that does not exist', () => {
     const r = await call(s.url, 'POST', '/api/boxes?wait=1', { body: { boxId: 'from-good', fromImage: good } });
     expect(r.status).toBe(200);
     expect(r.body.result.boxId).toBe('from-good');
+  });
+});
+
+describe('POST /api/rootfs with an image that does not exist', () => {
+  it.each(['', '?wait=1'])('answers 422 E_NOT_FOUND naming the field, and imports nothing (query %j)', async (query) => {
+    for (const [what, image] of missing) {
+      const before = homePicture(s.tp.layout.home);
+      const countsBefore = await allJobCounts();
+      const r = await call(s.url, 'POST', `/api/rootfs${query}`, { body: { key: 'missing-rootfs', image } });
+      expect(r.status, what).toBe(422);
+      expect(r.body.error).toMatchObject({ code: 'E_NOT_FOUND', details: { field: 'image', in: 'body', path: image } });
+      expect((await call(s.url, 'GET', '/api/rootfs')).body.rootfs).toEqual([]);
+      expect(homePicture(s.tp.layout.home)).toEqual(before);
+      expect(await allJobCounts()).toEqual(countsBefore);
+    }
   });
 });

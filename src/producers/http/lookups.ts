@@ -1,7 +1,9 @@
 /** "Does it exist?" checks routes make before queueing, so an unknown id is a 404 and nothing is queued. */
+import { stat } from 'node:fs/promises';
 import type { DbReader } from '../../db/reader.js';
 import type { BaseDiskRecord, BoxRecord } from '../../db/types.js';
-import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
+import { withHttpStatus } from './errors.js';
 
 export function requireBox(reader: DbReader, id: string, field = 'id'): BoxRecord {
   const box = reader.findBox(id);
@@ -34,4 +36,36 @@ export function requireSnapshot(reader: DbReader, name: string, boxId?: string):
     throw new ForkpointError(ErrorCodes.UNKNOWN_SNAPSHOT, `no snapshot "${name}"${of}`, { field: 'name', id: name });
   }
   return found;
+}
+
+/**
+ * A server file named in the body (`fromImage`, a rootfs `image`) that is not
+ * there is refused before anything is queued. The code stays E_NOT_FOUND, the
+ * one the CLI and the job give for a missing image (scripts switch on codes),
+ * but the answer is 422, not its code's 404: a 404 says the URL names nothing,
+ * and here the URL is fine and the body names a file the server cannot use (the
+ * status a bad image gets too). Only absence is checked here; everything else
+ * about the file (a folder, the wrong format, a missing backing file) is the job's
+ * to find, as for the CLI.
+ */
+const MISSING_BODY_FILE_STATUS = 422;
+
+export async function withBodyFile<T>(field: string, path: string, queue: () => Promise<T>): Promise<T> {
+  try {
+    await stat(path);
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') {
+      const missing = new ForkpointError(ErrorCodes.NOT_FOUND, `bad request body: ${field}: ${path}: no such file on the server`, { field, in: 'body', path }, { cause: err });
+      throw withHttpStatus(missing, MISSING_BODY_FILE_STATUS);
+    }
+  }
+  try {
+    return await queue();
+  } catch (err) {
+    // With ?wait=1 the job's own E_NOT_FOUND (the file went between this check and the job, or a
+    // file in its backing chain is missing) is the same problem with the body: the same 422.
+    if (isForkpointError(err, ErrorCodes.NOT_FOUND)) throw withHttpStatus(err, MISSING_BODY_FILE_STATUS);
+    throw err;
+  }
 }

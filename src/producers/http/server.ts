@@ -73,7 +73,7 @@ export interface HttpServerOptions {
   homeId: string;
   redisUrl: string;
   prefix: string;
-  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery'>;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active'>;
   log: Logger;
   host?: string;
   /** 0 picks a free port. */

@@ -7,17 +7,15 @@
  *   POST   /api/boxes/:id/clones    { targets: [...] | count, prefix?, op? }
  * Mutations answer 202 with the job (or, with ?wait=1, 200 with its result).
  */
-import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ErrorCodes, ForkpointError, isForkpointError } from '../../../errors.js';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { nameProblem } from '../../../names.js';
 import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
 import type { HttpContext } from '../context.js';
-import { withHttpStatus } from '../errors.js';
 import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../jobs.js';
 import { replyWithJob } from '../job-reply.js';
-import { refuseExistingBox, requireBox, requireRootfs } from '../lookups.js';
+import { refuseExistingBox, requireBox, requireRootfs, withBodyFile } from '../lookups.js';
 import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
@@ -41,28 +39,6 @@ const cloneBody = z
   .refine((b) => b.targets === undefined || new Set(b.targets).size === b.targets.length, { message: 'targets must be unique', path: ['targets'] })
   .refine((b) => b.prefix === undefined || b.count !== undefined, { message: 'prefix goes with count', path: ['prefix'] });
 
-/**
- * A `fromImage` that does not exist is refused before anything is queued. The code stays
- * E_NOT_FOUND, the one the CLI and the job give for a missing image (scripts switch on codes,
- * and "that file is not there" is what happened; E_INVALID_ARGUMENT would hide it), but the
- * answer is 422, not its code's 404: a 404 says the URL names nothing, and here the URL is fine
- * and the body names a file the server cannot use — the status a bad image gets too.
- * Only absence is checked here; everything else about the file (a folder, not qcow2, a missing
- * backing file, unreadable) is the job's to find, as for the CLI.
- */
-const MISSING_IMAGE_STATUS = 422;
-
-async function refuseMissingImage(path: string): Promise<void> {
-  try {
-    await stat(path);
-  } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).code;
-    if (errno !== 'ENOENT' && errno !== 'ENOTDIR') return;
-    const missing = new ForkpointError(ErrorCodes.NOT_FOUND, `bad request body: fromImage: ${path}: no such file on the server`, { field: 'fromImage', in: 'body', path }, { cause: err });
-    throw withHttpStatus(missing, MISSING_IMAGE_STATUS);
-  }
-}
-
 export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/boxes', async () => ({ boxes: ctx.reader.listBoxes() }));
 
@@ -77,17 +53,10 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = parseRequest(createBody, request.body, 'body');
     refuseExistingBox(ctx.reader, body.boxId, 'boxId');
     if (body.rootfs !== undefined) requireRootfs(ctx.reader, body.rootfs);
-    if (body.fromImage !== undefined) await refuseMissingImage(body.fromImage);
     const from =
       body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
-    try {
-      return await replyWithJob(ctx.slots, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
-    } catch (err) {
-      // With ?wait=1 the job's own E_NOT_FOUND (the image went between the check and the job, or
-      // a file in its backing chain is missing) is the same problem with the body: the same 422.
-      if (body.fromImage !== undefined && isForkpointError(err, ErrorCodes.NOT_FOUND)) throw withHttpStatus(err, MISSING_IMAGE_STATUS);
-      throw err;
-    }
+    const queue = () => replyWithJob(ctx.slots, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
+    return body.fromImage !== undefined ? withBodyFile('fromImage', body.fromImage, queue) : queue();
   });
 
   app.delete('/api/boxes/:id', async (request, reply) => {

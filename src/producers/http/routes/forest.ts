@@ -1,10 +1,11 @@
 /**
  * Read-only views of the whole home.
  *   GET /api/forest   bases as a forest, boxes under the base they read, totals (what `forkpoint tree` prints)
- *   GET /api/check    the recovery report, as a dry run (what `forkpoint check` prints; nothing is repaired)
+ *   GET /api/check    the recovery report, as a dry run (what `forkpoint check` prints; nothing is repaired),
+ *                     with what running jobs are working on marked in flight rather than counted as problems
  */
 import type { FastifyInstance } from 'fastify';
-import { recover } from '../../../db/recovery/index.js';
+import { markInFlight, recover } from '../../../db/recovery/index.js';
 import { readForest } from '../../home-view.js';
 import type { HttpContext } from '../context.js';
 
@@ -12,7 +13,10 @@ export function forestRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/forest', async () => readForest(ctx.reader));
 
   app.get('/api/check', async () => {
-    const report = recover(ctx.layout.home, { repair: false });
+    // Taken before the check reads anything: a job that starts meanwhile may still show as a problem,
+    // but one that was running is never reported as one.
+    const running = ctx.pipeline.active.snapshot();
+    const report = markInFlight(recover(ctx.layout.home, { repair: false }), running);
     ctx.lastRecovery = report;
     return report;
   });

@@ -1,14 +1,14 @@
 /**
  * The rootfs cache: raw images boxes start from.
  *   GET    /api/rootfs
- *   POST   /api/rootfs          { key, image, op? }   image: an absolute path on the server
+ *   POST   /api/rootfs          { key, image, op? }   image: an absolute path on the server (422 if absent)
  *   DELETE /api/rootfs/:key                           refused (409) while a box reads it
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { replyWithJob } from '../job-reply.js';
-import { requireRootfs } from '../lookups.js';
+import { requireRootfs, withBodyFile } from '../lookups.js';
 import { rootfsKeyField, serverPathField } from '../../fields.js';
 import { flagField, opField, parseRequest } from '../validate.js';
 
@@ -30,7 +30,9 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/api/rootfs', async (request, reply) => {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(importBody, request.body, 'body');
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : [])));
+    return withBodyFile('image', body.image, () =>
+      replyWithJob(ctx.slots, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : []))),
+    );
   });
 
   app.delete('/api/rootfs/:key', async (request, reply) => {
