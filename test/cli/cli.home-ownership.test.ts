@@ -86,6 +86,22 @@ describe('cli: who owns a home', () => {
     }
   });
 
+  it('a serve that waited --home-wait for a CLI command gives up with exit 3, naming the holder, and leaves the home to it', { timeout: 60_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const runDir = homeLayout(home).runDir;
+    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    try {
+      const serve = await startServe(home, inject('redisUrl'), ['--home-wait', '0.3'], { waitReady: false });
+      killAtEnd(serve);
+      expect((await serve.exited).code, serve.stderr()).toBe(3);
+      expect(serve.stderr()).toMatch(new RegExp(`already owned by a forkpoint command \\(pid ${process.pid}, since .*\\[E_HOME_LOCKED\\]`));
+      expect(readOwner(runDir)).toMatchObject({ pid: process.pid, kind: 'cli' });
+    } finally {
+      cli.release();
+    }
+  });
+
   it('without serve, runs an embedded pipeline on the given Redis', async () => {
     const dir = tmp();
     const home = join(dir, 'home');

@@ -99,14 +99,17 @@ describe('listen failures', () => {
   });
 });
 
-describe('serve --grace', () => {
-  it.each(['abc', '', '-1', 'Infinity', '1e12'])('`--grace %j` exits 2 with one line naming grace, before the home is touched', async (grace) => {
-    const home = join(dir, `grace-${Math.random().toString(36).slice(2)}`);
-    const r = await serve(home, ['--port', '0', '--grace', grace]);
-    expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toMatch(/^forkpoint: --grace must be a number of seconds .*\[E_INVALID_ARGUMENT\]$/);
-    expect(existsSync(home)).toBe(false);
-  });
+describe('serve --grace and --home-wait', () => {
+  it.each(['grace', 'home-wait'].flatMap((flag) => ['abc', '', '-1', 'Infinity', '1e12'].map((value) => [flag, value])))(
+    '`--%s %j` exits 2 with one line naming the flag, before the home is touched',
+    async (flag, value) => {
+      const home = join(dir, `${flag}-${Math.random().toString(36).slice(2)}`);
+      const r = await serve(home, ['--port', '0', `--${flag}`, value!]);
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toMatch(new RegExp(`^forkpoint: --${flag} must be a number of seconds .*\\[E_INVALID_ARGUMENT\\]$`));
+      expect(existsSync(home)).toBe(false);
+    },
+  );
 
   it('`--grace abc --json` reports the field on stdout for scripts', async () => {
     const home = join(dir, 'grace-json');

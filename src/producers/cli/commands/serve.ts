@@ -11,6 +11,7 @@ import { openHome, type GlobalFlags } from '../session.js';
 
 interface ServeFlags {
   grace: string;
+  homeWait: string;
   host: string;
   port: string;
   token?: string;
@@ -35,13 +36,13 @@ function parseMaxStreams(value: string, max: number): number {
 }
 
 /** setTimeout holds at most 2^31-1 ms; beyond that Node fires after 1 ms, which would cut the grace to nothing. */
-const MAX_GRACE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-/** --grace in seconds (fractions allowed) to milliseconds. */
-function parseGrace(value: string): number {
+/** A flag in seconds (fractions allowed) to milliseconds: --grace, --home-wait. */
+function parseSeconds(flag: string, value: string): number {
   const seconds = /^\s*$/.test(value) ? Number.NaN : Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_GRACE_SECONDS) {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--grace must be a number of seconds from 0 to ${MAX_GRACE_SECONDS}, got "${value}"`, { field: 'grace' });
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_TIMER_SECONDS) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--${flag} must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${value}"`, { field: flag });
   }
   return Math.round(seconds * 1000);
 }
@@ -51,6 +52,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('own the home: take jobs from its queues and serve the HTTP API, page and dashboard until SIGINT/SIGTERM')
     .option('--grace <seconds>', 'on shutdown, how long active jobs may run before they are handed back', '30')
+    .option('--home-wait <seconds>', 'how long to wait for a forkpoint command that holds the home to finish (another serve is refused at once)', '60')
     .option('--host <host>', 'address to listen on (anything but loopback needs a token)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '7420')
     .option('--max-streams <n>', 'how many event streams and ?wait=1 requests may be open at once (more get 503 E_BUSY)', '256')
@@ -60,7 +62,8 @@ export function registerServeCommand(program: Command): void {
       action(async (o: ServeFlags, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const port = parsePort(o.port);
-        const shutdownGraceMs = parseGrace(o.grace);
+        const shutdownGraceMs = parseSeconds('grace', o.grace);
+        const homeWaitMs = parseSeconds('home-wait', o.homeWait);
         const token = o.token || null;
         const { MAX_MAX_STREAMS } = await import('../../http/stream-slots.js');
         const maxStreams = parseMaxStreams(o.maxStreams, MAX_MAX_STREAMS);
@@ -72,7 +75,7 @@ export function registerServeCommand(program: Command): void {
         const log = (line: string) => logger.info(line);
         const { startService } = await import('../../service.js');
         const { startHttpServer } = await import('../../http/server.js');
-        const service = await startService({ config, layout, homeId, log, shutdownGraceMs });
+        const service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs });
         let http: Awaited<ReturnType<typeof startHttpServer>>;
         try {
           http = await startHttpServer({
