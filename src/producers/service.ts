@@ -25,6 +25,8 @@ export const DEFAULT_HOME_WAIT_MS = 60_000;
 export interface RunningService {
   pipeline: Pipeline;
   redisUrl: string;
+  /** Write the HTTP address into the owner file, so CLI commands can ask the service (`forkpoint check`). */
+  advertise(httpUrl: string): void;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,9 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     return {
       pipeline,
       redisUrl: redis.url,
+      advertise(httpUrl) {
+        lock.update({ httpUrl });
+      },
       stop() {
         stopping ??= (async () => {
           await pipeline.close();

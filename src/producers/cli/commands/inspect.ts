@@ -5,6 +5,7 @@ import { readForest, withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
+import type { RecoveryReport } from '../../../db/recovery/index.js';
 
 const EMPTY_FOREST = buildForest([], [], new Map());
 
@@ -76,15 +77,23 @@ export function registerInspectCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { layout, homeId } = openHome(flags);
         const { recover, formatRecoveryReport } = await import('../../../db/recovery/index.js');
+        const { askServiceForCheck } = await import('../live-check.js');
         const { lockHomeOrThrow } = await import('../../../runtime/home-lock.js');
         // Repair writes: it needs the home to itself. A report only reads.
         const lock = o.repair
           ? lockHomeOrThrow(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() }, layout.home)
           : null;
         try {
-          const report = recover(layout.home, { repair: o.repair ?? false });
-          printResult(report, flags, formatRecoveryReport);
-          if (!o.repair && report.problems.length > 0) process.exitCode = 1;
+          let report: RecoveryReport & { checkedBy?: string };
+          const live = o.repair ? null : await askServiceForCheck(layout);
+          if (live?.report) {
+            report = { ...live.report, checkedBy: live.checkedBy };
+          } else {
+            if (live?.why) process.stderr.write(`forkpoint: ${live.why}; reading the files instead, where jobs running now may show as problems\n`);
+            report = recover(layout.home, { repair: o.repair ?? false });
+          }
+          printResult(report, flags, (r) => (r.checkedBy ? `${formatRecoveryReport(r)}\n(checked by forkpoint serve at ${r.checkedBy}: jobs running now are marked in flight)` : formatRecoveryReport(r)));
+          if (!o.repair && report.summary.found - report.summary.inFlight > 0) process.exitCode = 1;
         } finally {
           lock?.release();
         }

@@ -95,6 +95,7 @@ export function registerServeCommand(program: Command): void {
           await service.stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping after a failed start failed'));
           throw err;
         }
+        service.advertise(http.url);
         logger.info({ home: layout.home, homeId, redis: service.redisUrl, recovery: service.pipeline.recovery.summary, url: http.url }, 'serving');
         process.stderr.write(`forkpoint: listening on ${http.url}\n`);
         if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);

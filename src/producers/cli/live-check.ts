@@ -1,0 +1,35 @@
+/**
+ * `forkpoint check` while `forkpoint serve` owns the home: the files show the
+ * half-done state of the jobs running right now, and only the service knows
+ * which those are. So a report asks the service (`GET /api/check`, which marks
+ * them in flight); if it cannot, it falls back to reading the files itself and
+ * says that running jobs may show up as problems.
+ */
+import type { RecoveryReport } from '../../db/recovery/index.js';
+import type { HomeLayout } from '../../layout.js';
+
+export type LiveCheck = { report: RecoveryReport; checkedBy: string } | { report: null; why: string | null };
+
+/** How long to wait for the service's answer before reading the files instead. */
+const ASK_TIMEOUT_MS = 30_000;
+
+export async function askServiceForCheck(layout: HomeLayout): Promise<LiveCheck> {
+  const { readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
+  const owner = readOwner(layout.runDir);
+  if (owner?.kind !== 'serve' || !owner.httpUrl) return { report: null, why: null };
+  // owner.json outlives a killed service: only a held lock means someone is there to ask.
+  const probe = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: owner.homeId, startedAt: new Date().toISOString() });
+  if (probe) {
+    probe.release();
+    return { report: null, why: null };
+  }
+  const url = `${owner.httpUrl}/api/check`;
+  const token = process.env.FORKPOINT_TOKEN;
+  try {
+    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+    if (!res.ok) return { report: null, why: `forkpoint serve at ${owner.httpUrl} answered ${res.status}${res.status === 401 ? ' (set FORKPOINT_TOKEN)' : ''}` };
+    return { report: (await res.json()) as RecoveryReport, checkedBy: owner.httpUrl };
+  } catch (err) {
+    return { report: null, why: `forkpoint serve at ${owner.httpUrl} did not answer (${(err as Error).message})` };
+  }
+}
