@@ -93,6 +93,7 @@ export class BaseDiskManager {
     const removed = this.writer.apply({ type: 'removeBox', op: newOp('remove'), boxId });
     faultPoint('remove:after-record');
     rmSync(boxDir(this.layout, removed.boxId), { recursive: true, force: true });
+    this.writer.apply({ type: 'finishRemoveBox', boxId: removed.boxId });
     return collectAll(this.writer, removed.touchedBases, this.steps);
   }
 

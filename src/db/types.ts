@@ -87,8 +87,13 @@ export type WriterCommand =
   | { type: 'abortFork'; op: string }
   /** Add refs (clone targets whose children exist now); refused if the base is deleting or missing. */
   | { type: 'addRefs'; op: string; baseId: string; boxIds: string[] }
-  /** Drop every ref of a box and its row; returns the bases that lost a ref (GC candidates). */
+  /**
+   * Drop every ref of a box and mark its row removing (the row keeps the id and
+   * the folder reserved until finishRemoveBox); returns the bases that lost a ref.
+   */
   | { type: 'removeBox'; op: string; boxId: string }
+  /** The removing box's folder is gone: delete its row (a no-op if there is none or it is not removing). */
+  | { type: 'finishRemoveBox'; boxId: string }
   /** The GC decision, in one transaction (DESIGN.md invariant 1). */
   | { type: 'claimGc'; baseId: string }
   /** The claimed base's file is gone: delete its row; returns the parent to try next. */
@@ -142,6 +147,7 @@ export interface WriterResults {
   abortFork: { baseId: string | null };
   addRefs: { baseId: string; added: number };
   removeBox: RemoveBoxResult;
+  finishRemoveBox: { boxId: string; removed: boolean };
   claimGc: ClaimGcResult;
   finishGc: { baseId: string; parentId: string | null };
   removeSnapshot: { baseId: string; action: 'claimed' | 'tombstoned'; claim?: ClaimGcResult };

@@ -94,7 +94,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       files,
       reader,
       requestGc,
-      progress: (p) => job.updateProgress(p),
+      // Progress is for watchers: a Redis hiccup while reporting it must not fail work that is done.
+      progress: (p) => job.updateProgress(p).catch((err: Error) => o.log?.(`job ${job.id}: progress not recorded: ${err.message}`)),
       parallelism: o.poolSize * 2,
       fsync,
       boxLock,

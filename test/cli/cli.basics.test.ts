@@ -115,7 +115,10 @@ describe('cli: a home through the CLI (embedded pipeline on the test Redis)', ()
     const { baseId } = JSON.parse(r0.stdout) as { baseId: string };
     const writer = openWriter(home);
     try {
-      for (const id of ['z1', 'z2', 'gone']) writer.apply({ type: 'removeBox', op: `test-rm-${id}`, boxId: id });
+      for (const id of ['z1', 'z2', 'gone']) {
+        writer.apply({ type: 'removeBox', op: `test-rm-${id}`, boxId: id });
+        writer.apply({ type: 'finishRemoveBox', boxId: id });
+      }
     } finally {
       writer.close();
     }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { nextOp, readyBox, useWriters } from './support/writer.js';
 import { addRefs } from '../../src/db/commands/addRefs.js';
 import { claimGc } from '../../src/db/commands/claimGc.js';
+import { finishRemoveBox } from '../../src/db/commands/finishRemoveBox.js';
 import { removeBox } from '../../src/db/commands/removeBox.js';
 import { beginFork } from '../../src/db/commands/beginFork.js';
 import { mintBaseId } from '../../src/ids.js';
@@ -46,7 +47,7 @@ function explain(db: Database, sql: string): unknown[] {
 }
 
 describe('store: the hot queries are indexed', () => {
-  it('claimGc, addRefs, removeBox and beginFork never scan a table', () => {
+  it('claimGc, addRefs, removeBox, finishRemoveBox and beginFork never scan a table', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const ctx = { layout: homeLayout(w.layout.home), now: Date.now, mintId: mintBaseId };
@@ -58,6 +59,7 @@ describe('store: the hot queries are indexed', () => {
         db.prepare("UPDATE base_disk SET state = 'ready' WHERE id = ?").run(b.baseId);
         addRefs(db, { type: 'addRefs', op: nextOp(), baseId: b.baseId, boxIds: ['x'] }, ctx);
         removeBox(db, { type: 'removeBox', op: nextOp(), boxId: 'x' }, ctx);
+        finishRemoveBox(db, { type: 'finishRemoveBox', boxId: 'x' }, ctx);
         claimGc(db, { type: 'claimGc', baseId: b.baseId }, ctx);
       })();
     });

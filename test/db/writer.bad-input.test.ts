@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { isForkpointError } from '../../src/errors.js';
-import { forkRecords, nextOp, readyBox, useWriters } from './support/writer.js';
+import { forkRecords, nextOp, readyBox, useWriters, removeBoxRecords } from './support/writer.js';
 
 const newWriter = useWriters();
 
@@ -57,7 +57,7 @@ describe('writer: bad input gets a clear error and changes nothing', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const b = forkRecords(w, 'src');
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
+    removeBoxRecords(w, 'src');
     w.apply({ type: 'claimGc', baseId: b });
     expect(() => w.apply({ type: 'createBox', op: nextOp(), boxId: 'late', baseId: b })).toThrow(/being deleted/);
   });

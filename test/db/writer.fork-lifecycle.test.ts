@@ -105,7 +105,7 @@ describe('writer: fork lifecycle', () => {
     expect(dependentBoxes(w.connection, begun.baseId)).toEqual(['a', 'b', 'src']);
   });
 
-  it('removeBox drops refs and the row and names the bases that lost a ref', () => {
+  it('removeBox drops refs, keeps the row removing (the id stays taken) until finishRemoveBox, and names the bases that lost a ref', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const b1 = forkRecords(w, 'src', { targets: ['c'] });
@@ -113,8 +113,23 @@ describe('writer: fork lifecycle', () => {
     const removed = w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
     expect(removed.touchedBases).toEqual([b1, b2].sort());
     expect(removed.diskPath).toBe(`${w.layout.boxesDir}/src/disks/container.qcow2`);
-    expect(findBox(w.connection, 'src')).toBeNull();
+    expect(findBox(w.connection, 'src')).toMatchObject({ state: 'removing' });
     expect(dependentBoxes(w.connection, b1)).toEqual(['c']);
+    // While it is removing, nothing can take the id or use the box.
+    expect(() => w.apply({ type: 'createBox', op: nextOp(), boxId: 'src', baseId: null })).toThrow(/already exists/);
+    expect(() => w.apply({ type: 'commitBox', op: nextOp(), boxId: 'src' })).toThrow();
+    // A second removal of it is accepted (it finishes the same removal).
+    expect(w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' }).touchedBases).toEqual([b2]);
+    expect(w.apply({ type: 'finishRemoveBox', boxId: 'src' })).toEqual({ boxId: 'src', removed: true });
+    expect(findBox(w.connection, 'src')).toBeNull();
+    expect(w.apply({ type: 'finishRemoveBox', boxId: 'src' })).toEqual({ boxId: 'src', removed: false });
     expect(() => w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' })).toThrow(/unknown box src/);
+  });
+
+  it('finishRemoveBox leaves a box that is not removing alone', () => {
+    const w = newWriter();
+    readyBox(w, 'live');
+    expect(w.apply({ type: 'finishRemoveBox', boxId: 'live' })).toEqual({ boxId: 'live', removed: false });
+    expect(findBox(w.connection, 'live')).toMatchObject({ state: 'ready' });
   });
 });

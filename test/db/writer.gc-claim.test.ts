@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isForkpointError } from '../../src/errors.js';
 import { findBaseById } from '../../src/db/sql/findBaseById.js';
-import { forkRecords, nextOp, readyBox, useWriters } from './support/writer.js';
+import { forkRecords, nextOp, readyBox, useWriters, removeBoxRecords } from './support/writer.js';
 
 const newWriter = useWriters();
 
@@ -12,9 +12,9 @@ describe('writer: claimGc / finishGc', () => {
     const b1 = forkRecords(w, 'src', { targets: ['c1'] });
     const b2 = forkRecords(w, 'src', { parentId: b1 });
     expect(w.apply({ type: 'claimGc', baseId: b2 })).toEqual({ claimed: false, baseId: b2, reason: 'has_refs' });
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
+    removeBoxRecords(w, 'src');
     expect(w.apply({ type: 'claimGc', baseId: b1 })).toEqual({ claimed: false, baseId: b1, reason: 'has_refs' });
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'c1' });
+    removeBoxRecords(w, 'c1');
     // b1 is unreferenced now but b2 reads it through its backing chain
     expect(w.apply({ type: 'claimGc', baseId: b1 })).toEqual({ claimed: false, baseId: b1, reason: 'has_children' });
     const claim = w.apply({ type: 'claimGc', baseId: b2 });
@@ -34,7 +34,7 @@ describe('writer: claimGc / finishGc', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const snap = forkRecords(w, 'src', { kind: 'snapshot', name: 's' });
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
+    removeBoxRecords(w, 'src');
     expect(w.apply({ type: 'claimGc', baseId: snap })).toMatchObject({ claimed: false, reason: 'snapshot' });
     const rootfs = w.apply({
       type: 'registerRootfs',
@@ -54,7 +54,7 @@ describe('writer: claimGc / finishGc', () => {
     const op = nextOp();
     const begun = w.apply({ type: 'beginFork', op, sourceBox: 'src', kind: 'clone_base', targets: ['t'] });
     w.apply({ type: 'commitFork', op, disk: { basePath: begun.basePath, containerDiskBytes: 1, sizeBytes: 1 }, parentId: null });
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
+    removeBoxRecords(w, 'src');
     // t's child is being written right now: its row points at the base, so the base stays
     expect(w.apply({ type: 'claimGc', baseId: begun.baseId })).toMatchObject({ claimed: false, reason: 'has_refs' });
   });
@@ -72,7 +72,7 @@ describe('writer: claimGc vs addRefs, both orders', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const base = forkRecords(w, 'src');
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' }); // the base is garbage now
+    removeBoxRecords(w, 'src'); // the base is garbage now
     return { w, base };
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isForkpointError } from '../../src/errors.js';
 import { findBaseById } from '../../src/db/sql/findBaseById.js';
 import { listBases } from '../../src/db/sql/listBases.js';
-import { forkRecords, nextOp, readyBox, useWriters } from './support/writer.js';
+import { forkRecords, nextOp, readyBox, useWriters, removeBoxRecords } from './support/writer.js';
 
 const newWriter = useWriters();
 
@@ -42,7 +42,7 @@ describe('writer: removeSnapshot', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const snap = forkRecords(w, 'src', { kind: 'snapshot', name: 'v1' });
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'src' });
+    removeBoxRecords(w, 'src');
     const out = w.apply({ type: 'removeSnapshot', op: nextOp(), baseId: snap, force: false });
     expect(out).toMatchObject({ action: 'claimed', claim: { claimed: true, baseId: snap } });
     expect(findBaseById(w.connection, snap)!.state).toBe('deleting');
@@ -60,7 +60,7 @@ describe('writer: rootfs', () => {
     ).toThrow(/already registered as base Alpine01/);
     readyBox(w, 'vm', 'Alpine01');
     expect(() => w.apply({ type: 'removeRootfs', op: nextOp(), baseId: 'Alpine01' })).toThrow(/read by box vm/);
-    w.apply({ type: 'removeBox', op: nextOp(), boxId: 'vm' });
+    removeBoxRecords(w, 'vm');
     expect(w.apply({ type: 'removeRootfs', op: nextOp(), baseId: 'Alpine01' })).toMatchObject({ claimed: true });
   });
 });

@@ -10,6 +10,7 @@ import { commitFork } from './commitFork.js';
 import type { CommandHandler } from './context.js';
 import { createBox } from './createBox.js';
 import { finishGc } from './finishGc.js';
+import { finishRemoveBox } from './finishRemoveBox.js';
 import { registerRootfs } from './registerRootfs.js';
 import { pruneJournal } from './pruneJournal.js';
 import { releaseRefs } from './releaseRefs.js';
@@ -26,6 +27,7 @@ export const handlers: { [T in WriterCommandType]: CommandHandler<T> } = {
   abortFork,
   addRefs,
   removeBox,
+  finishRemoveBox,
   claimGc,
   finishGc,
   removeSnapshot,

@@ -1,10 +1,16 @@
-/** Forget a box: every ref it holds and its row. Its disk is deleted by the caller, then GC runs on touchedBases. */
+/**
+ * Forget a box: every ref it holds goes, and its row turns `removing`. The row
+ * stays until the caller has deleted the folder (finishRemoveBox): while it
+ * exists no new box can take the id, so the folder the caller deletes is
+ * always this box's, never a new box's made under the same name. Then GC runs
+ * on touchedBases.
+ */
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { boxDiskPath } from '../../layout.js';
 import { parseBoxId } from '../../names.js';
-import { deleteBox } from '../sql/deleteBox.js';
 import { findBox } from '../sql/findBox.js';
 import { removeAllRefsForBox } from '../sql/removeAllRefsForBox.js';
+import { updateBox } from '../sql/updateBox.js';
 import type { CommandHandler } from './context.js';
 import { refuseForkInProgress, uniqueSorted } from './guards.js';
 
@@ -20,7 +26,8 @@ export const removeBox: CommandHandler<'removeBox'> = (db, cmd, ctx) => {
   const touched = removeAllRefsForBox(db, boxId);
   // Refs without a box row are accepted (boxes this home does not manage); nothing at all is an unknown box.
   if (!box && touched.length === 0) throw new ForkpointError(ErrorCodes.UNKNOWN_BOX, `unknown box ${boxId}`, { id: boxId });
-  if (box) deleteBox(db, boxId);
+  // A box already removing (a second request for it) stays so: whichever runs first finishes it.
+  if (box) updateBox(db, boxId, 'removing', box.baseId);
   return {
     boxId,
     diskPath: box?.diskPath ?? boxDiskPath(ctx.layout, boxId),

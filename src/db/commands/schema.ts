@@ -33,6 +33,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('abortFork'), op }),
   z.strictObject({ type: z.literal('addRefs'), op, baseId: id, boxIds: z.array(id).min(1).max(100_000) }),
   z.strictObject({ type: z.literal('removeBox'), op, boxId: id }),
+  z.strictObject({ type: z.literal('finishRemoveBox'), boxId: id }),
   z.strictObject({ type: z.literal('claimGc'), baseId: id }),
   z.strictObject({ type: z.literal('finishGc'), baseId: id }),
   z.strictObject({ type: z.literal('removeSnapshot'), op, baseId: id, force: z.boolean() }),

@@ -1,36 +1,37 @@
 /**
  * What a crash between an operation's last record change and its file work
- * leaves: a box folder whose removal was recorded but not carried out, and
- * clone bases (or tombstoned snapshots) nothing reads any more whose GC never
- * ran. Both are finished here; a box folder with no journalled removal is
- * only reported (it may not be ours).
+ * leaves: a box whose removal was recorded (row `removing`) but whose folder
+ * may remain, and clone bases (or tombstoned snapshots) nothing reads any more
+ * whose GC never ran. Both are finished here. A box folder with no row at all
+ * is only reported: it is not ours (a removal keeps its row until the folder
+ * is gone, so a removed box never leaves a folder without a row).
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectGarbage } from '../core/gc.js';
+import { boxDir } from '../../layout.js';
+import { collectAll, collectGarbage } from '../core/gc.js';
 import { decideGcClaim } from '../rules/gcClaim.js';
 import { firstReader } from '../sql/firstReader.js';
 import { findBox } from '../sql/findBox.js';
 import { listBases } from '../sql/listBases.js';
+import { listBoxes } from '../sql/listBoxes.js';
 import { item, type RecoveryContext, type RecoveryItem } from './context.js';
 import { act } from './forks.js';
 
 export function finishBoxRemovals(ctx: RecoveryContext): RecoveryItem[] {
-  if (!existsSync(ctx.layout.boxesDir)) return [];
-  const removed = ctx.db.prepare(
-    "SELECT 1 FROM op WHERE command = 'removeBox' AND json_extract(payload_json, '$.boxId') = ? LIMIT 1",
-  );
   const out: RecoveryItem[] = [];
+  for (const box of listBoxes(ctx.db, { state: 'removing' })) {
+    const path = boxDir(ctx.layout, box.id);
+    out.push(act(ctx, { subject: 'box', id: box.id, path, problem: `box ${box.id} was being removed`, action: 'delete its folder and its record' }, () => {
+      rmSync(path, { recursive: true, force: true });
+      ctx.writer!.apply({ type: 'finishRemoveBox', boxId: box.id });
+      ctx.collected.push(...collectAll(ctx.writer!, box.baseId ? [box.baseId] : [], { fsync: ctx.fsync }));
+    }));
+  }
+  if (!existsSync(ctx.layout.boxesDir)) return out;
   for (const name of readdirSync(ctx.layout.boxesDir).sort()) {
     if (findBox(ctx.db, name)) continue;
-    const path = join(ctx.layout.boxesDir, name);
-    if (!removed.get(name)) {
-      out.push(item({ subject: 'box', id: name, path, problem: `folder ${name} in boxes/ has no record`, action: 'none' }, false));
-      continue;
-    }
-    out.push(act(ctx, { subject: 'box', id: name, path, problem: `box ${name} was removed but its folder remains`, action: 'delete the folder' }, () =>
-      rmSync(path, { recursive: true, force: true }),
-    ));
+    out.push(item({ subject: 'box', id: name, path: join(ctx.layout.boxesDir, name), problem: `folder ${name} in boxes/ has no record`, action: 'none' }, false));
   }
   return out;
 }

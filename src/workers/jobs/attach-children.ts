@@ -5,18 +5,23 @@
  * so a retried job only finishes what is left.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
-import { boxDiskPath } from '../../layout.js';
+import { boxDir, boxDiskPath } from '../../layout.js';
 import { mapLimit, type JobContext } from './context.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */
 export const CHILDREN_PER_TASK = 32;
 
-/** A short op id for a sub-step, stable for the same set of boxes. */
+/**
+ * A short op id for a sub-step, stable for the same op and set of boxes. The
+ * hash covers the whole op: two ops that share their first 40 characters must
+ * not share sub-ops, or the second would replay the first's commands.
+ */
 export const subOp = (op: string, tag: string, parts: string[]): string =>
-  `${op.slice(0, 40)}-${tag}${createHash('sha256').update(parts.join('\0')).digest('base64url').slice(0, 12)}`;
+  `${op.slice(0, 40)}-${tag}${createHash('sha256').update([op, ...parts].join('\0')).digest('base64url').slice(0, 16)}`;
 
 /**
  * The boxes still to do. A target row is this job's when this op made it (beginFork of a clone,
@@ -40,11 +45,39 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
   return { todo, missing };
 }
 
+/**
+ * Boxes about to get their first record must not have a folder yet: a folder
+ * no record owns is someone else's (box-create refuses it the same way), and
+ * writing a disk into it would let a later removal delete their files. Checked
+ * before the rows are made; once a row of ours exists, its folder is ours.
+ */
+export function refuseUnownedFolders(ctx: JobContext, boxIds: string[]): void {
+  for (const id of boxIds) {
+    if (findBox(ctx.reader, id) === null && existsSync(boxDir(ctx.layout, id))) {
+      throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box folder ${boxDir(ctx.layout, id)} exists but no box record owns it; not writing into it`, {
+        id,
+        field: 'target',
+        path: boxDir(ctx.layout, id),
+      });
+    }
+  }
+}
+
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
   const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
+  refuseUnownedFolders(ctx, missing);
   for (const id of missing) {
     // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
-    await ctx.writer.apply({ type: 'createBox', op: subOp(op, 'b', [id]), boxId: id, baseId: base.id });
+    const boxOp = subOp(op, 'b', [id]);
+    await ctx.writer.apply({ type: 'createBox', op: boxOp, boxId: id, baseId: base.id });
+    // A replayed createBox makes no row: the box this op made was removed since (by its owner, after
+    // an earlier attempt finished it). Writing its disk again would leave a disk nothing records.
+    if (findBox(ctx.reader, id)?.opId !== boxOp) {
+      throw new ForkpointError(ErrorCodes.CONFLICT, `box ${id} was made by this operation (${op}) and removed since; submit a new request to make it again`, {
+        id,
+        op,
+      });
+    }
   }
   const chunks: string[][] = [];
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));

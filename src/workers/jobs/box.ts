@@ -18,6 +18,12 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   const box = await ctx.writer.apply({ type: 'createBox', op: p.op, boxId: p.boxId, baseId: null });
   const disk = boxDiskPath(ctx.layout, p.boxId);
   const folder = boxDir(ctx.layout, p.boxId);
+  if (existing?.state === 'creating' && existing.opId === p.op) {
+    // A retry: an earlier attempt of this op made the row, then its folder (the file step makes it
+    // only after the row, and refuses one that exists), and failed before the commit. The folder is
+    // this op's and its disk may be half-written: start the file step over.
+    await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
+  }
   try {
     if (p.fromImage !== undefined) {
       // flatten writes a standalone copy: the new box never reads the image it came from.
@@ -41,11 +47,16 @@ export function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>) {
 }
 
 async function removeBox(ctx: JobContext, p: JobPayload<'remove-box'>) {
-  // Records first: once the refs are gone nothing hands this disk out, and a
-  // crash before the folder goes leaves only an orphan folder, never a live
-  // record pointing at a missing disk.
+  // Records first: once the refs are gone nothing hands this disk out. The row stays, `removing`,
+  // until the folder is gone, so no new box can take the id meanwhile, and a crash in between
+  // leaves a row recovery finishes, never a live record pointing at a missing disk.
   const removed = await ctx.writer.apply({ type: 'removeBox', op: p.op, boxId: p.boxId });
-  await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
+  // A retry replays removeBox. If the row is no longer removing, an earlier attempt finished the
+  // removal, and a box with this id now (if any) is a new one whose folder is not ours to delete.
+  if (findBox(ctx.reader, p.boxId)?.state === 'removing') {
+    await ctx.files.run({ type: 'removeBoxDir', home: ctx.layout.home, boxId: p.boxId });
+    await ctx.writer.apply({ type: 'finishRemoveBox', boxId: p.boxId });
+  }
   await ctx.requestGc(removed.touchedBases);
   return { boxId: p.boxId, touchedBases: removed.touchedBases };
 }

@@ -51,3 +51,10 @@ export function forkRecords(
   if (opts.targets?.length) w.apply({ type: 'addRefs', op: `${op}-refs`, baseId: begun.baseId, boxIds: opts.targets });
   return begun.baseId;
 }
+
+/** Remove a box's records the way the remove-box job does (removeBox, the folder, finishRemoveBox), minus the folder. */
+export function removeBoxRecords(w: DbWriter, boxId: string) {
+  const removed = w.apply({ type: 'removeBox', op: nextOp('remove'), boxId });
+  w.apply({ type: 'finishRemoveBox', boxId });
+  return removed;
+}

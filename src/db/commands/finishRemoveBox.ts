@@ -1,0 +1,16 @@
+/**
+ * The removing box's folder is gone: delete its row, which frees the id.
+ * Idempotent (a box already gone is a no-op, so the step can re-run); a box
+ * that is not removing is left alone (it is not the one that was removed).
+ */
+import { parseBoxId } from '../../names.js';
+import { deleteBox } from '../sql/deleteBox.js';
+import { findBox } from '../sql/findBox.js';
+import type { CommandHandler } from './context.js';
+
+export const finishRemoveBox: CommandHandler<'finishRemoveBox'> = (db, cmd) => {
+  const boxId = parseBoxId(cmd.boxId);
+  if (findBox(db, boxId)?.state !== 'removing') return { boxId, removed: false };
+  deleteBox(db, boxId);
+  return { boxId, removed: true };
+};
