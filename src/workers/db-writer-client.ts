@@ -16,6 +16,11 @@ export interface WriterPort {
 export interface DbWriterClient extends WriterPort {
   /** Commands applied so far (for metrics). */
   readonly applied: number;
+  /**
+   * Called once if the thread dies (an uncaught error, or an exit nobody asked
+   * for). Every waiting and later command fails; the pipeline must stop.
+   */
+  onFailure(listener: (err: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +31,14 @@ export async function startDbWriter(home: string): Promise<DbWriterClient> {
   let applied = 0;
   let failure: Error | null = null;
   let onClosed: (() => void) | null = null;
+  const failureListeners: Array<(err: Error) => void> = [];
+  const fail = (err: Error) => {
+    if (failure) return;
+    failure = err;
+    for (const entry of waiting.values()) entry.reject(err);
+    waiting.clear();
+    for (const listener of failureListeners) listener(err);
+  };
 
   const ready = new Promise<void>((resolveReady, rejectReady) => {
     worker.on('message', (msg: WriterSignal) => {
@@ -40,10 +53,14 @@ export async function startDbWriter(home: string): Promise<DbWriterClient> {
     });
     // A thread that dies (e.g. the DB cannot open) fails start-up and every waiting command.
     worker.on('error', (err) => {
-      failure = err;
       rejectReady(err);
-      for (const entry of waiting.values()) entry.reject(err);
-      waiting.clear();
+      fail(new ForkpointError(ErrorCodes.IO, `the database writer thread died: ${err.message}`, {}, { cause: err }));
+    });
+    worker.on('exit', (code) => {
+      if (onClosed) return; // asked to close
+      const err = new ForkpointError(ErrorCodes.IO, `the database writer thread exited unexpectedly (code ${code})`);
+      rejectReady(err);
+      fail(err);
     });
   });
   await ready;
@@ -51,6 +68,10 @@ export async function startDbWriter(home: string): Promise<DbWriterClient> {
   return {
     get applied() {
       return applied;
+    },
+    onFailure(listener) {
+      if (failure) listener(failure);
+      else failureListeners.push(listener);
     },
     apply<C extends WriterCommand>(command: C): Promise<ResultOf<C>> {
       if (failure) return Promise.reject(failure);

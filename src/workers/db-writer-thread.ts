@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ErrorCodes, ForkpointError } from '../errors.js';
+import { faultPoint } from '../faults.js';
 import { openWriter } from '../db/writer.js';
 import type { WriterCommand } from '../db/types.js';
 import type { WriterReply, WriterRequest } from './db-writer-protocol.js';
@@ -26,6 +27,8 @@ function toErrorJson(err: unknown) {
 
 function flush(): void {
   scheduled = false;
+  // Outside the try below on purpose: a test's way to make this thread die (as a native crash would).
+  faultPoint('writer:flush');
   while (pending.length > 0) {
     const batch = pending.slice(0, MAX_BATCH);
     pending = pending.slice(MAX_BATCH);

@@ -51,6 +51,11 @@ export interface JobFinishedEvent {
 
 export interface PipelineEvents {
   'job-finished': [JobFinishedEvent];
+  /**
+   * The pipeline cannot go on (its DB writer thread died): whoever owns it must
+   * close it and exit, so the next start's recovery finishes what was cut off.
+   */
+  fatal: [Error];
 }
 
 export interface Pipeline {
@@ -84,6 +89,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
 
   const events = new EventEmitter<PipelineEvents>();
+  // The owner (serve, a CLI session) reports it and stops.
+  writer.onFailure((err) => events.emit('fatal', err));
   const boxLock = new KeyedLock();
   const active = new ActiveWork();
   const processor = async (job: Job) => {

@@ -115,10 +115,20 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     lock.update({ redisUrl: redis.url });
     pipeline = await startPipeline({ layout, homeId, redisUrl: redis.url, prefix: config.prefix, poolSize: config.poolSize, log: say });
     client = await Forkpoint.connect({ redisUrl: redis.url, homeId, prefix: config.prefix });
-    const result = await run({ config, layout, homeId, client, mode: 'embedded' });
-    // Let the GC cascade this command started finish before the pipeline goes away.
-    while ((await client.pending('gc')) > 0) await new Promise((r) => setTimeout(r, 20));
-    return result;
+    const started = pipeline;
+    const connected = client;
+    // The pipeline dying (its DB writer thread) ends the command at once; what it cut off stays
+    // queued, and the next owner's recovery and retries finish it.
+    const fatal = new Promise<never>((_, reject) => started.events.once('fatal', reject));
+    return await Promise.race([
+      fatal,
+      (async () => {
+        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded' });
+        // Let the GC cascade this command started finish before the pipeline goes away.
+        while ((await connected.pending('gc')) > 0) await new Promise((r) => setTimeout(r, 20));
+        return result;
+      })(),
+    ]);
   } finally {
     await client?.close();
     await pipeline?.close();

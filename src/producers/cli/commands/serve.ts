@@ -99,17 +99,24 @@ export function registerServeCommand(program: Command): void {
         logger.info({ home: layout.home, homeId, redis: service.redisUrl, recovery: service.pipeline.recovery.summary, url: http.url }, 'serving');
         process.stderr.write(`forkpoint: listening on ${http.url}\n`);
         if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);
-        await new Promise<void>((resolve) => {
+        const fatal = await new Promise<Error | null>((resolve) => {
           const onSignal = (signal: string) => {
             logger.info({ signal }, 'stopping: no new requests or jobs; active jobs finish');
-            resolve();
+            resolve(null);
           };
           process.once('SIGINT', onSignal);
           process.once('SIGTERM', onSignal);
+          // Going on without a DB writer would only fail every job: stop, and let a supervisor's
+          // restart run recovery. Jobs cut off stay queued and are retried then.
+          service.pipeline.events.once('fatal', (err) => {
+            logger.error({ err }, 'stopping: the pipeline cannot go on');
+            resolve(err);
+          });
         });
         // Together: closing HTTP first would let the workers take new jobs while it drains.
         await Promise.all([http.close(), service.stop()]);
         logger.info('stopped');
+        if (fatal) throw fatal;
       }),
     );
 }
