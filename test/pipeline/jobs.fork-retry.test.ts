@@ -5,63 +5,24 @@
  * job handlers in-process (inline file steps, the writer called directly),
  * so faults armed here reach the file steps.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/open.js';
-import { openWriter, type DbWriter } from '../../src/db/writer.js';
-import type { WriterCommand } from '../../src/db/types.js';
 import { armFault, disarmFaults } from '../../src/faults.js';
-import { boxDiskPath } from '../../src/layout.js';
-import { inlineFileRunner } from '../../src/workers/file-pool.js';
 import { cloneJob } from '../../src/workers/jobs/clone.js';
 import { forkBox } from '../../src/workers/jobs/fork.js';
-import type { JobContext } from '../../src/workers/jobs/context.js';
 import { snapshotCloneJob } from '../../src/workers/jobs/snapshot.js';
-import { KeyedLock } from '../../src/workers/keyed-lock.js';
+import { readySourceBox, useInProcessJobs, type InProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
-import { qemuImg } from '../helpers/qemu.js';
-import { useTmpDirs } from '../helpers/tmp.js';
 
-const tmp = useTmpDirs('fp-retry-');
-const open: { close(): void }[] = [];
-afterEach(() => {
-  disarmFaults();
-  for (const x of open.splice(0)) x.close();
-});
-
-function inProcess(home: string): { ctx: JobContext; writer: DbWriter; gcRequests: string[] } {
-  const writer = openWriter(home);
-  const reader = openDatabase(writer.layout.dbPath, { readonly: true });
-  open.push(reader, writer);
-  const gcRequests: string[] = [];
-  const ctx: JobContext = {
-    layout: writer.layout,
-    writer: { apply: async <C extends WriterCommand>(cmd: C) => writer.apply(cmd) },
-    files: inlineFileRunner(),
-    reader,
-    requestGc: async (ids) => void gcRequests.push(...ids),
-    progress: () => undefined,
-    parallelism: 2,
-    fsync: false,
-    boxLock: new KeyedLock(),
-  };
-  return { ctx, writer, gcRequests };
-}
+const jobs = useInProcessJobs('fp-retry-');
+afterEach(() => disarmFaults());
 
 /** A home with one ready box `src` whose disk is a copy of a golden image. */
-function homeWithSource(): { golden: string; env: ReturnType<typeof inProcess> } {
-  const dir = tmp();
-  const golden = goldenImage(join(dir, 'golden.qcow2'), 0x3c);
-  const home = join(dir, 'home');
-  mkdirSync(home);
-  const env = inProcess(home);
-  mkdirSync(env.writer.layout.basesDir, { recursive: true });
-  const disk = boxDiskPath(env.writer.layout, 'src');
-  mkdirSync(join(disk, '..'), { recursive: true });
-  qemuImg(['convert', '-O', 'qcow2', golden, disk]);
-  env.writer.apply({ type: 'createBox', op: 'mk-src', boxId: 'src', baseId: null });
-  env.writer.apply({ type: 'commitBox', op: 'mk-src', boxId: 'src' });
+function homeWithSource(): { golden: string; env: InProcessJobs } {
+  const env = jobs();
+  const golden = goldenImage(join(env.dir, 'golden.qcow2'), 0x3c);
+  readySourceBox(env, 'src', golden);
   return { golden, env };
 }
 
