@@ -28,6 +28,18 @@ function home(): Home {
   return { dir, bases: join(dir, 'bases'), disk: join(dir, 'box', 'disks', 'container.qcow2'), dest: join(dir, 'bases', 'Ab12Cd34.qcow2') };
 }
 
+/** The box disk on top of `backingFiles` images in bases/, each backed by the one before. */
+function diskOverChain(h: Home, backingFiles: number): void {
+  let below = join(h.bases, 'l1.qcow2');
+  qemuCreate(below, { size: '4M' });
+  for (let i = 2; i <= backingFiles; i++) {
+    const next = join(h.bases, `l${i}.qcow2`);
+    qemuCreate(next, { backing: below, backingFormat: 'qcow2' });
+    below = next;
+  }
+  qemuCreate(h.disk, { backing: below, backingFormat: 'qcow2' });
+}
+
 /** Every entry under `dir` with its mode and content hash: equal snapshots mean nothing moved, changed or appeared. */
 function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -85,27 +97,13 @@ describe('forkQcow2 on a broken backing chain', () => {
 
   it(`refuses a source with more than ${MAX_CHAIN_DEPTH} backing files with E_CHAIN_TOO_DEEP, and moves nothing`, () => {
     const h = home();
-    let below = join(h.bases, 'l0.qcow2');
-    qemuCreate(below, { size: '4M' });
-    for (let i = 1; i <= MAX_CHAIN_DEPTH; i++) {
-      const next = join(h.bases, `l${i}.qcow2`);
-      qemuCreate(next, { backing: below, backingFormat: 'qcow2' });
-      below = next;
-    }
-    qemuCreate(h.disk, { backing: below, backingFormat: 'qcow2' });
+    diskOverChain(h, MAX_CHAIN_DEPTH + 1);
     expectRefusedUntouched(h, ErrorCodes.CHAIN_TOO_DEEP, []);
   });
 
   it(`refuses a source with exactly ${MAX_CHAIN_DEPTH} backing files: its child would read one more than the cap`, () => {
     const h = home();
-    let below = join(h.bases, 'l1.qcow2');
-    qemuCreate(below, { size: '4M' });
-    for (let i = 2; i <= MAX_CHAIN_DEPTH; i++) {
-      const next = join(h.bases, `l${i}.qcow2`);
-      qemuCreate(next, { backing: below, backingFormat: 'qcow2' });
-      below = next;
-    }
-    qemuCreate(h.disk, { backing: below, backingFormat: 'qcow2' });
+    diskOverChain(h, MAX_CHAIN_DEPTH);
     // The source itself is within the cap (qemu and our walker read it)...
     expect(readBackingChain(h.disk)).toHaveLength(MAX_CHAIN_DEPTH);
     // ...but the fork would leave its child one level over it.
