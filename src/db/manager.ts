@@ -13,6 +13,7 @@ import { basePath as basePathOf, boxDir, boxDiskPath, type HomeLayout } from '..
 import { parseBoxId, parseSnapshotName } from '../names.js';
 import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
+import { refuseUnownedFolders } from './core/box-folders.js';
 import { collectAll, collectGarbage, finishClaim } from './core/gc.js';
 import { findParentBase, identifyLayer } from './core/paths.js';
 import { resumeForkStep, undoIfNothingMoved } from './core/fork-progress.js';
@@ -74,6 +75,7 @@ export class BaseDiskManager {
 
   /** A new box whose disk is a COW child of a base (a rootfs, or a snapshot to start from). */
   createBoxFromBase(boxId: string, baseId: string): BoxRecord {
+    refuseUnownedFolders(this.layout, this.db, [parseBoxId(boxId)]);
     const op = newOp('box');
     const box = this.writer.apply({ type: 'createBox', op, boxId, baseId }); // takes the ref first
     const base = findBaseById(this.db, box.baseId!)!;
@@ -142,6 +144,7 @@ export class BaseDiskManager {
     if (targets.length === 0) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `clone of ${sourceBox} needs at least one target box`, { field: 'targets' });
     }
+    refuseUnownedFolders(this.layout, this.db, targets.map(parseBoxId));
     const base = this.createBaseDisk(sourceBox, 'clone_base', undefined, targets);
     const disks = targets.map((t) => boxDiskPath(this.layout, parseBoxId(t)));
     try {

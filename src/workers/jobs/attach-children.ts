@@ -5,11 +5,11 @@
  * so a retried job only finishes what is left.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { refuseUnownedFolders } from '../../db/core/box-folders.js';
 import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
-import { boxDir, boxDiskPath } from '../../layout.js';
+import { boxDiskPath } from '../../layout.js';
 import { mapLimit, type JobContext } from './context.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */
@@ -45,27 +45,9 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
   return { todo, missing };
 }
 
-/**
- * Boxes about to get their first record must not have a folder yet: a folder
- * no record owns is someone else's (box-create refuses it the same way), and
- * writing a disk into it would let a later removal delete their files. Checked
- * before the rows are made; once a row of ours exists, its folder is ours.
- */
-export function refuseUnownedFolders(ctx: JobContext, boxIds: string[]): void {
-  for (const id of boxIds) {
-    if (findBox(ctx.reader, id) === null && existsSync(boxDir(ctx.layout, id))) {
-      throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box folder ${boxDir(ctx.layout, id)} exists but no box record owns it; not writing into it`, {
-        id,
-        field: 'target',
-        path: boxDir(ctx.layout, id),
-      });
-    }
-  }
-}
-
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
   const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
-  refuseUnownedFolders(ctx, missing);
+  refuseUnownedFolders(ctx.layout, ctx.reader, missing);
   for (const id of missing) {
     // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
     const boxOp = subOp(op, 'b', [id]);
