@@ -2,10 +2,15 @@
  * Named crash points for recovery tests. Code calls `faultPoint('fork:after-move')`
  * between steps that must survive a crash; in production this is one env
  * lookup. A test arms a point in-process (`armFault(name, 'throw')`) or in a
- * child process (`FORKPOINT_FAULT=name:kill` or `name:throw`), where `kill`
- * sends SIGKILL to the process itself: the closest thing to pulling the plug.
+ * child process (`FORKPOINT_FAULT=name:kill`, `name:throw` or `name:fail`):
+ *   - `kill` sends SIGKILL to the process itself: the closest thing to pulling the plug;
+ *   - `throw` raises an InjectedFault, which code treats as a crash (no clean-up runs);
+ *   - `fail` raises an ordinary retryable error (E_IO): the clean-up path of a failed step.
  */
-export type FaultAction = 'throw' | 'kill';
+import { ErrorCodes, ForkpointError } from './errors.js';
+
+export type FaultAction = 'throw' | 'kill' | 'fail';
+const ACTIONS: ReadonlySet<string> = new Set<FaultAction>(['throw', 'kill', 'fail']);
 
 const armed = new Map<string, FaultAction>();
 
@@ -31,8 +36,8 @@ function fromEnv(point: string): FaultAction | undefined {
   for (const item of spec.split(',')) {
     const cut = item.lastIndexOf(':');
     const action = item.slice(cut + 1);
-    const name = action === 'throw' || action === 'kill' ? item.slice(0, cut) : item;
-    if (name === point) return action === 'throw' ? 'throw' : 'kill';
+    const name = ACTIONS.has(action) ? item.slice(0, cut) : item;
+    if (name === point) return ACTIONS.has(action) ? (action as FaultAction) : 'kill';
   }
   return undefined;
 }
@@ -41,5 +46,6 @@ export function faultPoint(point: string): void {
   const action = armed.get(point) ?? fromEnv(point);
   if (action === undefined) return;
   if (action === 'kill') process.kill(process.pid, 'SIGKILL');
+  if (action === 'fail') throw new ForkpointError(ErrorCodes.IO, `injected failure at ${point}`, { point });
   throw new InjectedFault(point);
 }

@@ -13,7 +13,6 @@ import { basePath as basePathOf, boxDir, boxDiskPath, type HomeLayout } from '..
 import { parseBoxId, parseSnapshotName } from '../names.js';
 import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
-import { refuseUnownedFolders } from './core/box-folders.js';
 import { collectAll, collectGarbage, finishClaim } from './core/gc.js';
 import { findParentBase, identifyLayer } from './core/paths.js';
 import { resumeForkStep, undoIfNothingMoved } from './core/fork-progress.js';
@@ -69,13 +68,12 @@ export class BaseDiskManager {
     const id = parseBoxId(boxId);
     readHeader(boxDiskPath(this.layout, id)); // a disk that is not qcow2 fails here, before any record
     const op = newOp('adopt');
-    this.writer.apply({ type: 'createBox', op, boxId: id, baseId: null });
+    this.writer.apply({ type: 'createBox', op, boxId: id, baseId: null, adopt: true });
     return this.writer.apply({ type: 'commitBox', op, boxId: id });
   }
 
   /** A new box whose disk is a COW child of a base (a rootfs, or a snapshot to start from). */
   createBoxFromBase(boxId: string, baseId: string): BoxRecord {
-    refuseUnownedFolders(this.layout, this.db, [parseBoxId(boxId)]);
     const op = newOp('box');
     const box = this.writer.apply({ type: 'createBox', op, boxId, baseId }); // takes the ref first
     const base = findBaseById(this.db, box.baseId!)!;
@@ -84,7 +82,10 @@ export class BaseDiskManager {
       writeCowChild(base.basePath, box.diskPath, { fsync: this.steps.fsync });
       faultPoint('box:after-child');
     } catch (err) {
-      if (!isCrash(err)) this.writer.apply({ type: 'abortBox', op, boxId: box.id });
+      if (isCrash(err)) throw err;
+      // createBox refused an existing folder, so this one is ours: undo it with the row.
+      rmSync(boxDir(this.layout, box.id), { recursive: true, force: true });
+      this.writer.apply({ type: 'abortBox', op, boxId: box.id });
       throw err;
     }
     return this.writer.apply({ type: 'commitBox', op, boxId: box.id });
@@ -94,8 +95,11 @@ export class BaseDiskManager {
   removeBox(boxId: string): string[] {
     const removed = this.writer.apply({ type: 'removeBox', op: newOp('remove'), boxId });
     faultPoint('remove:after-record');
-    rmSync(boxDir(this.layout, removed.boxId), { recursive: true, force: true });
-    this.writer.apply({ type: 'finishRemoveBox', boxId: removed.boxId });
+    // Only a box with a row (now removing) has a folder that is ours; refs alone name boxes we do not manage.
+    if (findBox(this.db, removed.boxId)?.state === 'removing') {
+      rmSync(boxDir(this.layout, removed.boxId), { recursive: true, force: true });
+      this.writer.apply({ type: 'finishRemoveBox', boxId: removed.boxId });
+    }
     return collectAll(this.writer, removed.touchedBases, this.steps);
   }
 
@@ -132,9 +136,8 @@ export class BaseDiskManager {
     faultPoint('fork:after-commit');
     if (mode === 'flatten') {
       // The source now reads only the flattened base: its old chain is garbage unless something else reads it.
-      const released = this.writer.apply({ type: 'releaseRefs', op: `${op}:release`, boxId: sourceBox, keepBaseId: base.id });
-      const previous = source?.baseId ? [source.baseId] : [];
-      collectAll(this.writer, [...new Set([...released.touchedBases, ...previous])], this.steps);
+      // commitFork dropped the source's refs to its old chain; GC from its previous base cascades down it.
+      collectAll(this.writer, source?.baseId ? [source.baseId] : [], this.steps);
     }
     return base;
   }
@@ -144,7 +147,6 @@ export class BaseDiskManager {
     if (targets.length === 0) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `clone of ${sourceBox} needs at least one target box`, { field: 'targets' });
     }
-    refuseUnownedFolders(this.layout, this.db, targets.map(parseBoxId));
     const base = this.createBaseDisk(sourceBox, 'clone_base', undefined, targets);
     const disks = targets.map((t) => boxDiskPath(this.layout, parseBoxId(t)));
     try {
@@ -152,7 +154,11 @@ export class BaseDiskManager {
       faultPoint('clone:after-children');
     } catch (err) {
       if (isCrash(err)) throw err;
-      for (const t of targets) this.writer.apply({ type: 'abortBox', op: newOp('clone-abort'), boxId: t });
+      // beginFork refused existing target folders, so these are ours: undo them with their rows.
+      for (const t of targets) {
+        rmSync(boxDir(this.layout, parseBoxId(t)), { recursive: true, force: true });
+        this.writer.apply({ type: 'abortBox', op: newOp('clone-abort'), boxId: t });
+      }
       throw err;
     }
     this.writer.apply({ type: 'addRefs', op: newOp('clone-refs'), baseId: base.id, boxIds: targets });

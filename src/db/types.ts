@@ -58,7 +58,7 @@ export type GcKeptReason = 'has_refs' | 'has_children' | 'snapshot' | 'rootfs' |
 
 export type WriterCommand =
   /** Register a box whose container disk is about to be written (state creating). */
-  | { type: 'createBox'; op: string; boxId: string; baseId: string | null }
+  | { type: 'createBox'; op: string; boxId: string; baseId: string | null; adopt?: boolean }
   /** The box's disk is on disk and valid: creating → ready. */
   | { type: 'commitBox'; op: string; boxId: string }
   | { type: 'abortBox'; op: string; boxId: string }
@@ -102,11 +102,6 @@ export type WriterCommand =
   | { type: 'removeSnapshot'; op: string; baseId: string; force: boolean }
   | { type: 'registerRootfs'; op: string; key: string; disk: DiskInfo }
   | { type: 'removeRootfs'; op: string; baseId: string }
-  /**
-   * After a flattening fork the source box no longer reads its old bases: drop
-   * its refs to every base but `keepBaseId`; returns those bases (GC candidates).
-   */
-  | { type: 'releaseRefs'; op: string; boxId: string; keepBaseId: string }
   /** Forget settled journal entries last touched before `before` (ms): retries never reach back that far. */
   | { type: 'pruneJournal'; before: number };
 
@@ -153,7 +148,6 @@ export interface WriterResults {
   removeSnapshot: { baseId: string; action: 'claimed' | 'tombstoned'; claim?: ClaimGcResult };
   registerRootfs: BaseDiskRecord;
   removeRootfs: ClaimGcResult;
-  releaseRefs: { boxId: string; touchedBases: string[] };
 }
 
 export type ResultOf<C extends WriterCommand> = WriterResults[C['type']];

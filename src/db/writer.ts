@@ -71,6 +71,29 @@ export class DbWriter {
   }
 
   /**
+   * Apply commands that must land together, in one transaction: all of them or
+   * (the first refusal is thrown) none. For repairs made of two commands, where
+   * a crash between them would leave a state that no later pass revisits.
+   */
+  applyAll(commands: readonly WriterCommand[]): unknown[] {
+    this.assertOpen();
+    const cmds = commands.map((c) => parseCommand(c));
+    let current: WriterCommand | undefined;
+    try {
+      return this.connection
+        .transaction(() =>
+          cmds.map((cmd) => {
+            current = cmd;
+            return runJournaled(this.connection, cmd, this.ctx);
+          }),
+        )
+        .immediate();
+    } catch (err) {
+      throw asCommandError(err, current);
+    }
+  }
+
+  /**
    * Apply many commands in one transaction, in order. Each runs in its own
    * savepoint: a refused command is rolled back and reported, the others
    * commit. Results are positional.

@@ -118,7 +118,7 @@ export function readySourceBox(env: InProcessJobs, id: string, golden: string): 
   const disk = boxDiskPath(env.layout, id);
   mkdirSync(join(disk, '..'), { recursive: true });
   qemuImg(['convert', '-O', 'qcow2', golden, disk]);
-  env.writer.apply({ type: 'createBox', op: `mk-${id}`, boxId: id, baseId: null });
+  env.writer.apply({ type: 'createBox', op: `mk-${id}`, boxId: id, baseId: null, adopt: true });
   env.writer.apply({ type: 'commitBox', op: `mk-${id}`, boxId: id });
   return disk;
 }

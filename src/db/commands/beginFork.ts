@@ -12,7 +12,7 @@ import { findSnapshot } from '../sql/findSnapshot.js';
 import { insertBase } from '../sql/insertBase.js';
 import { insertBox } from '../sql/insertBox.js';
 import type { CommandHandler } from './context.js';
-import { refuseForkInProgress } from './guards.js';
+import { refuseForkInProgress, refuseUnownedFolder } from './guards.js';
 
 export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
   const sourceBox = parseBoxId(cmd.sourceBox);
@@ -46,6 +46,7 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
     if (findBox(db, target)) {
       throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `clone target box ${target} already exists`, { id: target });
     }
+    refuseUnownedFolder(ctx.layout, target);
   }
 
   let id = ctx.mintId();

@@ -1,8 +1,15 @@
-/** The fork's files are in place: base ready, the source box reads (and refs) it. */
+/**
+ * The fork's files are in place: base ready, the source box reads (and refs)
+ * it. After a flattening fork the source reads only the new base, so its refs
+ * to its old chain go in the same transaction: a crash just after the commit
+ * must not leave the source holding bases it no longer reads (they would never
+ * be collected). The caller then asks for GC of the source's previous base.
+ */
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { addRef } from '../sql/addRef.js';
 import { findBaseById } from '../sql/findBaseById.js';
 import { markBaseReady } from '../sql/markBaseReady.js';
+import { removeRefsForBoxExcept } from '../sql/removeRefsForBoxExcept.js';
 import { settleOp } from '../sql/settleOp.js';
 import { updateBox } from '../sql/updateBox.js';
 import type { BaseDiskRecord } from '../types.js';
@@ -25,8 +32,9 @@ export const commitFork: CommandHandler<'commitFork'> = (db, cmd, ctx) => {
     }
     requireReadableBase(db, cmd.parentId);
   }
-  const sourceBox = (begun.payload as { sourceBox: string }).sourceBox;
+  const { sourceBox, mode } = begun.payload as { sourceBox: string; mode?: 'move' | 'flatten' };
   markBaseReady(db, base.id, cmd.disk, cmd.parentId);
+  if (mode === 'flatten') removeRefsForBoxExcept(db, sourceBox, base.id);
   addRef(db, base.id, sourceBox, ctx.now());
   updateBox(db, sourceBox, 'ready', base.id);
   settleOp(db, cmd.op, 'beginFork', 'done', ctx.now());

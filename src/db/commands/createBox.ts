@@ -11,11 +11,12 @@ import { findBox } from '../sql/findBox.js';
 import { insertBox } from '../sql/insertBox.js';
 import type { BoxRecord } from '../types.js';
 import type { CommandHandler } from './context.js';
-import { requireReadableBase } from './guards.js';
+import { refuseUnownedFolder, requireReadableBase } from './guards.js';
 
 export const createBox: CommandHandler<'createBox'> = (db, cmd, ctx) => {
   const boxId = parseBoxId(cmd.boxId);
   if (findBox(db, boxId)) throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box ${boxId} already exists`, { id: boxId });
+  if (!cmd.adopt) refuseUnownedFolder(ctx.layout, boxId);
   const base = cmd.baseId === null ? null : requireReadableBase(db, cmd.baseId);
   const now = ctx.now();
   const record: BoxRecord = {

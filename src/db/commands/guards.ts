@@ -1,7 +1,9 @@
 /** Lookups that either return a usable record or throw the error a caller can act on. */
 import type { Database } from 'better-sqlite3';
+import { lstatSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { parseBaseId } from '../../ids.js';
+import { boxDir, type HomeLayout } from '../../layout.js';
 import { findBaseById } from '../sql/findBaseById.js';
 import { listBases } from '../sql/listBases.js';
 import type { BaseDiskRecord } from '../types.js';
@@ -29,6 +31,34 @@ export function refuseForkInProgress(db: Database, boxId: string, doing: string)
       `cannot ${doing} box ${boxId}: a fork of it is in progress (op ${pending[0]!.opId}, base ${pending[0]!.id})`,
       { id: boxId },
     );
+  }
+}
+
+/**
+ * A box about to get its first row must not have a folder yet. A folder no row
+ * owns is someone else's: writing a disk into it would let a later removal, or
+ * recovery undoing a half-made box, delete their files. Checked in the same
+ * transaction that makes the row, so while the row exists its folder is ours
+ * (except for `adopt`, which registers a disk already there).
+ */
+export function refuseUnownedFolder(layout: HomeLayout, boxId: string): void {
+  const folder = boxDir(layout, boxId);
+  if (pathTaken(folder)) {
+    throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box folder ${folder} exists but no box record owns it; not writing into it`, {
+      id: boxId,
+      path: folder,
+    });
+  }
+}
+
+/** Anything at `path`, a dangling symlink included (existsSync follows links and says no). */
+function pathTaken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR'; // cannot tell (e.g. EACCES): not free to write into
   }
 }
 

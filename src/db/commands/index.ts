@@ -13,7 +13,6 @@ import { finishGc } from './finishGc.js';
 import { finishRemoveBox } from './finishRemoveBox.js';
 import { registerRootfs } from './registerRootfs.js';
 import { pruneJournal } from './pruneJournal.js';
-import { releaseRefs } from './releaseRefs.js';
 import { removeBox } from './removeBox.js';
 import { removeRootfs } from './removeRootfs.js';
 import { removeSnapshot } from './removeSnapshot.js';
@@ -33,7 +32,6 @@ export const handlers: { [T in WriterCommandType]: CommandHandler<T> } = {
   removeSnapshot,
   registerRootfs,
   removeRootfs,
-  releaseRefs,
   pruneJournal,
 };
 

@@ -17,7 +17,7 @@ const disk = z.strictObject({
 });
 
 export const commandSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('createBox'), op, boxId: id, baseId: id.nullable() }),
+  z.strictObject({ type: z.literal('createBox'), op, boxId: id, baseId: id.nullable(), adopt: z.boolean().optional() }),
   z.strictObject({ type: z.literal('commitBox'), op, boxId: id }),
   z.strictObject({ type: z.literal('abortBox'), op, boxId: id }),
   z.strictObject({
@@ -39,7 +39,6 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('removeSnapshot'), op, baseId: id, force: z.boolean() }),
   z.strictObject({ type: z.literal('registerRootfs'), op, key: z.string(), disk }),
   z.strictObject({ type: z.literal('removeRootfs'), op, baseId: id }),
-  z.strictObject({ type: z.literal('releaseRefs'), op, boxId: id, keepBaseId: id }),
   z.strictObject({ type: z.literal('pruneJournal'), before: z.number().int().nonnegative() }),
 ]);
 

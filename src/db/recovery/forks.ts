@@ -9,7 +9,7 @@ import { findBaseByPath } from '../sql/findBaseByPath.js';
 import { findOp } from '../sql/findOp.js';
 import { listUnsettledBases } from '../sql/listUnsettledBases.js';
 import type { BaseDiskRecord, BeginForkResult, DiskInfo } from '../types.js';
-import { item, repairOp, type RecoveryContext, type RecoveryItem } from './context.js';
+import { item, type RecoveryContext, type RecoveryItem } from './context.js';
 
 export function recoverForks(ctx: RecoveryContext): RecoveryItem[] {
   const out: RecoveryItem[] = [];
@@ -41,10 +41,8 @@ function recoverFork(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginFor
       return act(ctx, { ...at, problem: progress.stage === 'moved' ? `fork ${base.opId} moved the disk but its child is missing or half-written` : `fork ${base.opId} finished on disk but was not committed`, action: progress.stage === 'moved' ? 'write the child and commit' : 'commit the fork' }, () => {
         const disk = resumeForkStep(ctx.layout, begun, { fsync: ctx.fsync });
         const previous = commit(ctx, base, begun, disk);
-        if (begun.mode === 'flatten') {
-          const released = ctx.writer!.apply({ type: 'releaseRefs', op: repairOp('release', base.id, base.opId), boxId: base.sourceBoxId, keepBaseId: base.id });
-          ctx.collected.push(...collectAll(ctx.writer!, [...new Set([...released.touchedBases, ...previous])], { fsync: ctx.fsync }));
-        }
+        // commitFork of a flatten dropped the source's refs to its old chain: collect down it.
+        if (begun.mode === 'flatten') ctx.collected.push(...collectAll(ctx.writer!, previous, { fsync: ctx.fsync }));
       });
     case 'stuck':
       return item({ ...at, problem: `fork ${base.opId}: ${progress.why}`, action: 'none' }, false);

@@ -5,7 +5,8 @@
  * (they decide the fate of their target boxes), then boxes, then deletions,
  * then the consistency checks over what is left.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { homeLayout } from '../../layout.js';
 import { openDatabase } from '../open.js';
 import { canonicalHome, openWriter } from '../writer.js';
@@ -47,9 +48,12 @@ export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
 export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export function recover(home: string, options: RecoverOptions = {}): RecoveryReport {
-  const layout = homeLayout(canonicalHome(home));
   const repair = options.repair ?? true;
-  if (!repair && !existsSync(layout.dbPath)) return { home: layout.home, repair, problems: [], collected: [], summary: summarize([], []), journalPruned: 0 };
+  // A dry run changes nothing, not even by making the home's folder (a mistyped path stays absent).
+  if (!repair && !existsSync(homeLayout(resolve(home)).dbPath)) {
+    return { home: resolve(home), repair, problems: [], collected: [], summary: summarize([], []), journalPruned: 0 };
+  }
+  const layout = homeLayout(repair ? canonicalHome(home) : realpathSync(home));
   const writer = repair ? openWriter(layout.home) : null;
   const db = writer ? writer.connection : openDatabase(layout.dbPath, { readonly: true });
   const ctx: RecoveryContext = {

@@ -22,7 +22,8 @@ export function finishBoxRemovals(ctx: RecoveryContext): RecoveryItem[] {
   const out: RecoveryItem[] = [];
   for (const box of listBoxes(ctx.db, { state: 'removing' })) {
     const path = boxDir(ctx.layout, box.id);
-    out.push(act(ctx, { subject: 'box', id: box.id, path, problem: `box ${box.id} was being removed`, action: 'delete its folder and its record' }, () => {
+    const then = box.baseId ? `, then collect base ${box.baseId} (and its parents) if nothing else reads it` : '';
+    out.push(act(ctx, { subject: 'box', id: box.id, path, problem: `box ${box.id} was being removed`, action: `delete its folder and its record${then}` }, () => {
       rmSync(path, { recursive: true, force: true });
       ctx.writer!.apply({ type: 'finishRemoveBox', boxId: box.id });
       ctx.collected.push(...collectAll(ctx.writer!, box.baseId ? [box.baseId] : [], { fsync: ctx.fsync }));

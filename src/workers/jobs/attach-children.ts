@@ -5,7 +5,6 @@
  * so a retried job only finishes what is left.
  */
 import { createHash } from 'node:crypto';
-import { refuseUnownedFolders } from '../../db/core/box-folders.js';
 import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
@@ -47,7 +46,6 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
 
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
   const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
-  refuseUnownedFolders(ctx.layout, ctx.reader, missing);
   for (const id of missing) {
     // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
     const boxOp = subOp(op, 'b', [id]);

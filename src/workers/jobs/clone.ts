@@ -1,6 +1,5 @@
 /** clone: one fork of the source box, then a COW child of that base for every target. */
 import type { JobPayload } from '../../producers/jobs.js';
-import { refuseUnownedFolders } from '../../db/core/box-folders.js';
 import { attachChildren } from './attach-children.js';
 import type { JobContext } from './context.js';
 import { forkBox } from './fork.js';
@@ -12,8 +11,6 @@ export interface CloneResult {
 }
 
 export async function cloneJob(ctx: JobContext, p: JobPayload<'clone'>): Promise<CloneResult> {
-  // beginFork registers the targets; before that, a target folder with no record is not ours.
-  refuseUnownedFolders(ctx.layout, ctx.reader, p.targets);
   const base = await forkBox(ctx, { op: p.op, sourceBox: p.source, kind: 'clone_base', targets: p.targets });
   await attachChildren(ctx, p.op, base, p.targets);
   return { baseId: base.id, source: p.source, targets: p.targets };

@@ -11,7 +11,6 @@ import { findBox } from '../../db/sql/findBox.js';
 import { findOp } from '../../db/sql/findOp.js';
 import type { BaseDiskRecord, BeginForkResult, BoxRecord } from '../../db/types.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
-import { subOp } from './attach-children.js';
 import type { JobContext } from './context.js';
 
 export interface ForkRequest {
@@ -45,7 +44,7 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
   const existing = findBaseById(ctx.reader, begun.baseId);
   if (existing?.state === 'ready') {
     // Committed by an earlier attempt or by recovery; a flatten's clean-up may still be owed (it is idempotent).
-    await releaseOldChain(ctx, req, begun, existing, source);
+    await releaseOldChain(ctx, begun, existing, source);
     return existing;
   }
   if (existing?.state !== 'creating') {
@@ -64,13 +63,15 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
   }
   const { parentPath, ...disk } = forked;
   const base = await ctx.writer.apply({ type: 'commitFork', op: req.op, disk, parentId: parentPath ? baseIdOfPath(ctx.layout, parentPath) : null });
-  await releaseOldChain(ctx, req, begun, base, source);
+  await releaseOldChain(ctx, begun, base, source);
   return base;
 }
 
-/** After a flatten the source reads only the new base: its old chain is garbage unless something else reads it. */
-async function releaseOldChain(ctx: JobContext, req: ForkRequest, begun: BeginForkResult, base: BaseDiskRecord, source: BoxRecord | null): Promise<void> {
+/**
+ * After a flatten the source reads only the new base: commitFork dropped its refs to the old
+ * chain, which is garbage unless something else reads it. GC from the previous base cascades down.
+ */
+async function releaseOldChain(ctx: JobContext, begun: BeginForkResult, base: BaseDiskRecord, source: BoxRecord | null): Promise<void> {
   if (begun.mode !== 'flatten') return;
-  const released = await ctx.writer.apply({ type: 'releaseRefs', op: subOp(req.op, 'x', [req.sourceBox]), boxId: req.sourceBox, keepBaseId: base.id });
-  await ctx.requestGc([...released.touchedBases, ...(source?.baseId && source.baseId !== base.id ? [source.baseId] : [])]);
+  await ctx.requestGc(source?.baseId && source.baseId !== base.id ? [source.baseId] : []);
 }
