@@ -73,9 +73,26 @@ export function registerServeCommand(program: Command): void {
         const { createLogger } = await import('../../http/logging.js');
         const logger = createLogger();
         const log = (line: string) => logger.info(line);
+        // Listen for SIGINT/SIGTERM before anything starts: one arriving during start-up (recovery,
+        // the pipeline, listening) would otherwise kill the process the hard way, mid-job. It is
+        // acted on as soon as the start is complete. A dead DB writer resolves it too (below).
+        let requestStop!: (fatal: Error | null) => void;
+        const stopRequested = new Promise<Error | null>((resolve) => (requestStop = resolve));
+        const onSignal = (signal: string) => {
+          logger.info({ signal }, 'stopping: no new requests or jobs; active jobs finish');
+          requestStop(null);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         const { startService } = await import('../../service.js');
         const { startHttpServer } = await import('../../http/server.js');
         const service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs });
+        // Going on without a DB writer would only fail every job: stop, and let a supervisor's
+        // restart run recovery. Jobs cut off stay queued and are retried then.
+        service.pipeline.events.once('fatal', (err) => {
+          logger.error({ err }, 'stopping: the pipeline cannot go on');
+          requestStop(err);
+        });
         let http: Awaited<ReturnType<typeof startHttpServer>>;
         try {
           http = await startHttpServer({
@@ -99,20 +116,7 @@ export function registerServeCommand(program: Command): void {
         logger.info({ home: layout.home, homeId, redis: service.redisUrl, recovery: service.pipeline.recovery.summary, url: http.url }, 'serving');
         process.stderr.write(`forkpoint: listening on ${http.url}\n`);
         if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);
-        const fatal = await new Promise<Error | null>((resolve) => {
-          const onSignal = (signal: string) => {
-            logger.info({ signal }, 'stopping: no new requests or jobs; active jobs finish');
-            resolve(null);
-          };
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-          // Going on without a DB writer would only fail every job: stop, and let a supervisor's
-          // restart run recovery. Jobs cut off stay queued and are retried then.
-          service.pipeline.events.once('fatal', (err) => {
-            logger.error({ err }, 'stopping: the pipeline cannot go on');
-            resolve(err);
-          });
-        });
+        const fatal = await stopRequested;
         // Together: closing HTTP first would let the workers take new jobs while it drains.
         await Promise.all([http.close(), service.stop()]);
         logger.info('stopped');
