@@ -1,10 +1,11 @@
 /**
- * Making a box on a base through attachChildren (snapshot-clone, box-create
- * --rootfs) journals the box under a sub-op derived from the whole op. A retry
+ * Making a box on a base through attachChildren (clone, snapshot-clone,
+ * box-create --rootfs) journals the box (beginFork's targets, or a sub-op
+ * derived from the whole op). A retry
  * of the same op (BullMQ, after the attempt failed at its last await) whose
  * box was removed since does not make the box again: the journalled createBox
- * replays without a row, and the job fails with E_CONFLICT before writing any
- * disk. A disk written there would read the snapshot with nothing recording
+ * replays without a row (or the journal shows the removal), and the job fails
+ * with E_CONFLICT before writing any disk. A disk written there would read the snapshot with nothing recording
  * it, so removing the snapshot would delete a file that disk reads.
  * Two different ops never share sub-ops, however long a prefix they share.
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
 import { removeBoxJob } from '../../src/workers/jobs/box.js';
+import { cloneJob } from '../../src/workers/jobs/clone.js';
 import { forkBox } from '../../src/workers/jobs/fork.js';
 import { snapshotCloneJob, snapshotRemoveJob } from '../../src/workers/jobs/snapshot.js';
 import { readySourceBox, useInProcessJobs, type InProcessJobs } from '../helpers/in-process-jobs.js';
@@ -37,6 +39,20 @@ function boxState(env: InProcessJobs, id: string) {
 }
 
 describe('jobs: attachChildren retried for a box that was removed since', () => {
+  it('a retried clone fails with E_CONFLICT and does not make the removed target again', async () => {
+    const env = jobs();
+    readySourceBox(env, 'src', goldenImage(join(env.dir, 'golden.qcow2'), 0x2f));
+    const payload = { op: 'cl-1', source: 'src', targets: ['t', 'u'] };
+    env.failOnce('progress:final');
+    await expect(cloneJob(env.ctx, payload)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    await removeBoxJob(env.ctx, { op: 'rm-t', boxId: 't' });
+
+    await expect(cloneJob(env.ctx, payload)).rejects.toMatchObject({ code: 'E_CONFLICT', details: { id: 't' } });
+    expect(boxState(env, 't')).toEqual({ row: null, refs: [], disk: false });
+    expect(boxState(env, 'u').row).toMatchObject({ state: 'ready' }); // the other target is untouched
+    expect(await auditHome(env.layout)).toEqual([]);
+  });
+
   it('a retried snapshot-clone fails with E_CONFLICT and writes no disk', async () => {
     const { env, golden, snapId } = await homeWithSnapshot();
     const payload = { op: 'sc-1', name: 's', boxId: 'src', target: 't' };

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { findBox } from '../../db/sql/findBox.js';
+import { findOp } from '../../db/sql/findOp.js';
+import { removedSince } from '../../db/sql/removedSince.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
@@ -33,6 +35,7 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
   for (const id of boxIds) {
     const row = findBox(ctx.reader, id);
     if (!row) {
+      refuseIfRemovedSince(ctx, op, id);
       missing.push(id);
       todo.push(id);
       continue;
@@ -42,6 +45,22 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
     if (row.state !== 'ready') todo.push(id);
   }
   return { todo, missing };
+}
+
+/**
+ * A box this op made once (a clone target of its beginFork, or its own createBox) and no
+ * longer finds was either undone by recovery (its disk was half-written: make it again) or
+ * removed by its owner after it was finished: making that one again would bring back a box
+ * someone removed. The journal tells them apart.
+ */
+function refuseIfRemovedSince(ctx: JobContext, op: string, id: string): void {
+  const made = findOp(ctx.reader, op, 'beginFork') ?? findOp(ctx.reader, subOp(op, 'b', [id]), 'createBox');
+  if (made && removedSince(ctx.reader, id, made.createdAt)) {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `box ${id} was made by this operation (${op}) and removed since; submit a new request to make it again`, {
+      id,
+      op,
+    });
+  }
 }
 
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
