@@ -121,6 +121,12 @@ export interface BeginForkResult {
   targets: { boxId: string; diskPath: string }[];
   /** As journalled: how the base file is made. */
   mode: 'move' | 'flatten';
+  /**
+   * The base the source read before this fork. After a flatten its whole old
+   * chain is released, and GC starts here (journalled, so a retry or recovery
+   * after the commit still knows where).
+   */
+  previousBaseId?: string | null;
 }
 
 export interface RemoveBoxResult {

@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { armFault, disarmFaults } from '../../src/faults.js';
 import { cloneJob } from '../../src/workers/jobs/clone.js';
 import { forkBox } from '../../src/workers/jobs/fork.js';
-import { snapshotCloneJob } from '../../src/workers/jobs/snapshot.js';
+import { removeBoxJob } from '../../src/workers/jobs/box.js';
+import { snapshotCloneJob, snapshotCreateJob } from '../../src/workers/jobs/snapshot.js';
 import { readySourceBox, useInProcessJobs, type InProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 
@@ -68,5 +69,22 @@ describe('jobs: a failed fork retried under the same op', () => {
     expect(taken).not.toBe(snap.id);
     const goldenOf = new Map(['src', 'taken'].map((id) => [id, golden]));
     expect(await auditHome(env.writer.layout, { goldenOf })).toEqual([]);
+  });
+
+  it('a flatten retried after its commit (its GC request failed) still asks for GC of the old chain', async () => {
+    const { env } = homeWithSource();
+    const chain: string[] = [];
+    for (let i = 1; i <= 8; i++) {
+      chain.push((await cloneJob(env.ctx, { op: `c${i}`, source: 'src', targets: [`t${i}`] })).baseId);
+      await removeBoxJob(env.ctx, { op: `r${i}`, boxId: `t${i}` });
+    }
+    env.gcRequests.length = 0;
+    env.failOnce('requestGc');
+    const payload = { op: 'snap-deep', boxId: 'src', name: 'deep' };
+    await expect(snapshotCreateJob(env.ctx, payload)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    const mode = env.reader.prepare(`SELECT json_extract(payload_json, '$.mode') FROM op WHERE op_id = 'snap-deep' AND command = 'beginFork'`).pluck().get();
+    expect(mode).toBe('flatten'); // the ninth level: the fork flattened, and it committed before the failure
+    await snapshotCreateJob(env.ctx, payload);
+    expect(env.gcRequests).toEqual([chain[7]]); // the source's previous base: GC cascades down the chain from it
   });
 });

@@ -71,5 +71,5 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
   for (const t of targetDisks) {
     insertBox(db, { id: t.boxId, state: 'creating', diskPath: t.diskPath, baseId: id, opId: cmd.op, createdAt: now });
   }
-  return { baseId: id, basePath: path, sourceDiskPath: source.diskPath, targets: targetDisks, mode: cmd.mode ?? 'move' };
+  return { baseId: id, basePath: path, sourceDiskPath: source.diskPath, targets: targetDisks, mode: cmd.mode ?? 'move', previousBaseId: source.baseId };
 };

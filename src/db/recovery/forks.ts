@@ -6,6 +6,7 @@
 import { forkProgress, removeForkLeftovers, resumeForkStep } from '../core/fork-progress.js';
 import { collectAll } from '../core/gc.js';
 import { findBaseByPath } from '../sql/findBaseByPath.js';
+import { findBox } from '../sql/findBox.js';
 import { findOp } from '../sql/findOp.js';
 import { listUnsettledBases } from '../sql/listUnsettledBases.js';
 import type { BaseDiskRecord, BeginForkResult, DiskInfo } from '../types.js';
@@ -53,9 +54,10 @@ function recoverFork(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginFor
 function commit(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginForkResult, disk: DiskInfo & { parentPath: string | null }): string[] {
   const { parentPath, ...info } = disk;
   const parentId = parentPath ? (findBaseByPath(ctx.db, parentPath)?.id ?? null) : null;
-  const source = ctx.db.prepare('SELECT base_id FROM box WHERE id = ?').get(base.sourceBoxId) as { base_id: string | null } | undefined;
+  // Journals from before previousBaseId was recorded: the source row still names it until the commit.
+  const previous = begun.previousBaseId !== undefined ? begun.previousBaseId : (findBox(ctx.db, base.sourceBoxId)?.baseId ?? null);
   ctx.writer!.apply({ type: 'commitFork', op: base.opId, disk: info, parentId });
-  return source?.base_id ? [source.base_id] : [];
+  return previous ? [previous] : [];
 }
 
 /** Report `i`; when repairing, carry it out. A repair that fails is reported, and the other passes still run. */

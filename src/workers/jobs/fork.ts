@@ -73,5 +73,7 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
  */
 async function releaseOldChain(ctx: JobContext, begun: BeginForkResult, base: BaseDiskRecord, source: BoxRecord | null): Promise<void> {
   if (begun.mode !== 'flatten') return;
-  await ctx.requestGc(source?.baseId && source.baseId !== base.id ? [source.baseId] : []);
+  // The journalled previous base: on a retry after the commit, the source row already names the new one.
+  const previous = begun.previousBaseId !== undefined ? begun.previousBaseId : (source?.baseId ?? null);
+  await ctx.requestGc(previous && previous !== base.id ? [previous] : []);
 }
