@@ -4,7 +4,8 @@
  * then shut down in order: stop taking jobs, let active ones finish (bounded),
  * close the pool, drain the writer, close the DB, release the home.
  */
-import { homeBusyError, readOwner, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import { homeBusyError, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
 import type { Config } from '../runtime/config.js';
@@ -18,6 +19,8 @@ export interface ServiceOptions {
   shutdownGraceMs?: number;
   /** How long to wait for a CLI command that holds the home to finish (ms; default 60 s). Another service is refused at once. */
   homeWaitMs?: number;
+  /** Aborting it ends the wait for the home: startService then throws E_SHUTTING_DOWN, having started nothing. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_HOME_WAIT_MS = 60_000;
@@ -32,13 +35,18 @@ export interface RunningService {
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
   const me: OwnerInfo = { pid: process.pid, kind: 'serve', redisUrl: '', homeId: o.homeId, startedAt: new Date().toISOString() };
-  const lock = await waitForHomeLock(o.layout.runDir, me, {
+  const waited = await waitForHomeLock(o.layout.runDir, me, {
     waitMs: o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS,
     // Two services for one home is a deployment mistake, not a wait: say so now.
     giveUpIf: (holder) => holder?.kind === 'serve',
     onWait: (holder) => o.log(`home ${o.layout.home} is busy with a forkpoint command (pid ${holder?.pid ?? '?'}); waiting for it to finish`),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
-  if (!lock) throw homeBusyError(o.layout.home, readOwner(o.layout.runDir));
+  if (!waited.lock) {
+    if (waited.aborted) throw new ForkpointError(ErrorCodes.SHUTTING_DOWN, `stopped while waiting for home ${o.layout.home}; nothing was started`, { path: o.layout.home });
+    throw homeBusyError(o.layout.home, waited.holder);
+  }
+  const lock = waited.lock;
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
   try {
     redis = await resolveRedis(o.config, o.layout.runDir, o.log);

@@ -93,23 +93,28 @@ export interface WaitForHomeOptions {
   giveUpIf?: (holder: OwnerInfo | null) => boolean;
   /** Called once, the first time the lock is found taken (to say that we wait, and for whom). */
   onWait?: (holder: OwnerInfo | null) => void;
+  /** Stop waiting when this aborts (a signal to the waiting process). */
+  signal?: AbortSignal;
   pollMs?: number;
 }
 
+export type HomeLockWait = { lock: HomeLock } | { lock: null; holder: OwnerInfo | null; aborted: boolean };
+
 /**
  * Take the lock, waiting while someone else holds it: a CLI command holds a
- * home only for as long as it runs, so waiting for it beats refusing. Returns
- * null when the wait ran out or `giveUpIf` said so; the caller decides what
- * that means (readOwner says who is there).
+ * home only for as long as it runs, so waiting for it beats refusing. Without
+ * the lock (the wait ran out, `giveUpIf` said so, or `signal` aborted) it
+ * returns the holder it gave up on, as read then, for the caller to decide.
  */
-export async function waitForHomeLock(runDir: string, owner: OwnerInfo, o: WaitForHomeOptions): Promise<HomeLock | null> {
+export async function waitForHomeLock(runDir: string, owner: OwnerInfo, o: WaitForHomeOptions): Promise<HomeLockWait> {
   const deadline = Date.now() + o.waitMs;
   let told = false;
   for (;;) {
     const lock = tryLockHome(runDir, owner);
-    if (lock) return lock;
+    if (lock) return { lock };
     const holder = readOwner(runDir);
-    if (o.giveUpIf?.(holder) || Date.now() >= deadline) return null;
+    const aborted = o.signal?.aborted ?? false;
+    if (aborted || o.giveUpIf?.(holder) || Date.now() >= deadline) return { lock: null, holder, aborted };
     if (!told) {
       told = true;
       o.onWait?.(holder);

@@ -102,6 +102,26 @@ describe('cli: who owns a home', () => {
     }
   });
 
+  it('SIGTERM to a serve waiting for the home stops it at once, cleanly (exit 0), without taking the home', { timeout: 60_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const runDir = homeLayout(home).runDir;
+    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    try {
+      // A wait far longer than the test: had the signal waited for it to end, the test would time out
+      // (or, with the home still held, end in exit 3 E_HOME_LOCKED).
+      const serve = await startServe(home, inject('redisUrl'), ['--home-wait', '3600'], { waitReady: false });
+      killAtEnd(serve);
+      await serve.waitForStderr(/waiting for it to finish/);
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited, serve.stderr()).toEqual({ code: 0, signal: null });
+      expect(serve.stderr()).toMatch(/stopped before starting/);
+      expect(readOwner(runDir)).toMatchObject({ pid: process.pid, kind: 'cli' });
+    } finally {
+      cli.release();
+    }
+  });
+
   it('without serve, runs an embedded pipeline on the given Redis', async () => {
     const dir = tmp();
     const home = join(dir, 'home');

@@ -40,15 +40,15 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { readOwner, waitForHomeLock } = await import('../../runtime/home-lock.js');
+  const { waitForHomeLock } = await import('../../runtime/home-lock.js');
   // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
   const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '';
   const me: OwnerInfo = { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() };
-  const lock = await waitForHomeLock(layout.runDir, me, { waitMs, giveUpIf: isReadyService });
-  if (lock) return lock;
-  const owner = readOwner(layout.runDir);
-  if (isReadyService(owner)) return 'service';
-  throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${owner?.pid ?? '?'}); try again`, {
+  const waited = await waitForHomeLock(layout.runDir, me, { waitMs, giveUpIf: isReadyService });
+  if (waited.lock) return waited.lock;
+  // Decided on the holder the wait gave up on: reading owner.json again could find it gone already.
+  if (isReadyService(waited.holder)) return 'service';
+  throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${waited.holder?.pid ?? '?'}); try again`, {
     path: layout.home,
   });
 }

@@ -5,7 +5,7 @@
  * (bounded by --grace), and the pool, writer and DB close.
  */
 import { Option, type Command } from 'commander';
-import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../../errors.js';
 import { action } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
 
@@ -78,15 +78,27 @@ export function registerServeCommand(program: Command): void {
         // acted on as soon as the start is complete. A dead DB writer resolves it too (below).
         let requestStop!: (fatal: Error | null) => void;
         const stopRequested = new Promise<Error | null>((resolve) => (requestStop = resolve));
+        const beforeStart = new AbortController(); // a signal while waiting for the home ends the wait
         const onSignal = (signal: string) => {
           logger.info({ signal }, 'stopping: no new requests or jobs; active jobs finish');
+          beforeStart.abort();
           requestStop(null);
         };
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         const { startService } = await import('../../service.js');
         const { startHttpServer } = await import('../../http/server.js');
-        const service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs });
+        let service: Awaited<ReturnType<typeof startService>>;
+        try {
+          service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs, signal: beforeStart.signal });
+        } catch (err) {
+          // Asked to stop before anything started: that is a clean stop, not a failure.
+          if (beforeStart.signal.aborted && isForkpointError(err, ErrorCodes.SHUTTING_DOWN)) {
+            logger.info('stopped before starting');
+            return;
+          }
+          throw err;
+        }
         // Going on without a DB writer would only fail every job: stop, and let a supervisor's
         // restart run recovery. Jobs cut off stay queued and are retried then.
         service.pipeline.events.once('fatal', (err) => {
