@@ -57,7 +57,8 @@ export async function startDbWriter(home: string): Promise<DbWriterClient> {
       fail(new ForkpointError(ErrorCodes.IO, `the database writer thread died: ${err.message}`, {}, { cause: err }));
     });
     worker.on('exit', (code) => {
-      if (onClosed) return; // asked to close
+      // Asked to close: a thread that died before saying 'closed' must not leave close() waiting.
+      if (onClosed) return onClosed();
       const err = new ForkpointError(ErrorCodes.IO, `the database writer thread exited unexpectedly (code ${code})`);
       rejectReady(err);
       fail(err);

@@ -51,11 +51,6 @@ export interface JobFinishedEvent {
 
 export interface PipelineEvents {
   'job-finished': [JobFinishedEvent];
-  /**
-   * The pipeline cannot go on (its DB writer thread died): whoever owns it must
-   * close it and exit, so the next start's recovery finishes what was cut off.
-   */
-  fatal: [Error];
 }
 
 export interface Pipeline {
@@ -65,6 +60,12 @@ export interface Pipeline {
   events: EventEmitter<PipelineEvents>;
   /** What the jobs running right now work on (a live check marks those items as in flight). */
   active: ActiveWork;
+  /**
+   * Called once if the pipeline cannot go on (its DB writer thread died), at
+   * once if that already happened: whoever owns it must close it and exit, so
+   * the next start's recovery finishes what was cut off.
+   */
+  onFatal(listener: (err: Error) => void): void;
   /** Stop taking jobs, let active ones finish (bounded), then close pool, writer and DB. */
   close(): Promise<void>;
 }
@@ -89,8 +90,6 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
 
   const events = new EventEmitter<PipelineEvents>();
-  // The owner (serve, a CLI session) reports it and stops.
-  writer.onFailure((err) => events.emit('fatal', err));
   const boxLock = new KeyedLock();
   const active = new ActiveWork();
   const processor = async (job: Job) => {
@@ -150,6 +149,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     writer,
     events,
     active,
+    // The writer's failure is sticky, so an owner that subscribes late still hears of it.
+    onFatal: (listener) => writer.onFailure(listener),
     close() {
       closing ??= (async () => {
         const grace = o.shutdownGraceMs ?? 30_000;

@@ -119,7 +119,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     const connected = client;
     // The pipeline dying (its DB writer thread) ends the command at once; what it cut off stays
     // queued, and the next owner's recovery and retries finish it.
-    const fatal = new Promise<never>((_, reject) => started.events.once('fatal', reject));
+    const fatal = new Promise<never>((_, reject) => started.onFatal(reject));
     return await Promise.race([
       fatal,
       (async () => {

@@ -101,7 +101,7 @@ export function registerServeCommand(program: Command): void {
         }
         // Going on without a DB writer would only fail every job: stop, and let a supervisor's
         // restart run recovery. Jobs cut off stay queued and are retried then.
-        service.pipeline.events.once('fatal', (err) => {
+        service.pipeline.onFatal((err) => {
           logger.error({ err }, 'stopping: the pipeline cannot go on');
           requestStop(err);
         });
