@@ -5,7 +5,7 @@
  * close the pool, drain the writer, close the DB, release the home.
  */
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { homeBusyError, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
+import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
 import type { Config } from '../runtime/config.js';
@@ -34,9 +34,9 @@ export interface RunningService {
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
-  const me: OwnerInfo = { pid: process.pid, kind: 'serve', redisUrl: '', homeId: o.homeId, startedAt: new Date().toISOString() };
-  const waited = await waitForHomeLock(o.layout.runDir, me, {
-    waitMs: o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS,
+  const waitMs = o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS;
+  const waited = await waitForHomeLock(o.layout.runDir, ownerNow('serve', o.homeId), {
+    waitMs,
     // Two services for one home is a deployment mistake, not a wait: say so now.
     giveUpIf: (holder) => holder?.kind === 'serve',
     onWait: (holder) => o.log(`home ${o.layout.home} is busy with a forkpoint command (pid ${holder?.pid ?? '?'}); waiting for it to finish`),
@@ -44,7 +44,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   });
   if (!waited.lock) {
     if (waited.aborted) throw new ForkpointError(ErrorCodes.SHUTTING_DOWN, `stopped while waiting for home ${o.layout.home}; nothing was started`, { path: o.layout.home });
-    throw homeBusyError(o.layout.home, waited.holder);
+    throw homeBusyError(o.layout.home, waited.holder, waited.holder?.kind === 'serve' ? undefined : waitMs);
   }
   const lock = waited.lock;
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;

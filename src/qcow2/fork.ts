@@ -104,7 +104,8 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
  * missing file, a loop, deeper than MAX_CHAIN_DEPTH) would become a base that
  * cannot be opened, found only after the move. The child adds one level, so a
  * source already at the cap is refused too (the pipeline flattens instead).
- * One header read per level, once per fork; the source's header is not read again.
+ * One header read per level (the pipeline's depth probe walks the chain once more, before the
+ * fork: a few small reads, once per fork, never per clone child); the source's header is not read again.
  */
 function assertChainReadable(source: ImageHeaderInfo): void {
   let backingFiles: number;

@@ -28,6 +28,11 @@ export interface HomeLock {
   release(): void;
 }
 
+/** Who is taking the home now: this process, as `kind`. The Redis is filled in once known. */
+export function ownerNow(kind: OwnerInfo['kind'], homeId: string, redisUrl = ''): OwnerInfo {
+  return { pid: process.pid, kind, redisUrl, homeId, startedAt: new Date().toISOString() };
+}
+
 const lockPath = (runDir: string) => join(runDir, 'owner.lock');
 const ownerPath = (runDir: string) => join(runDir, 'owner.json');
 
@@ -71,10 +76,11 @@ export function readOwner(runDir: string): OwnerInfo | null {
   }
 }
 
-/** The refusal when `holder` (or another process) keeps the home. */
-export function homeBusyError(home: string, holder: OwnerInfo | null): ForkpointError {
+/** The refusal when `holder` (or another process) keeps the home; `waitedMs` when we waited for it first. */
+export function homeBusyError(home: string, holder: OwnerInfo | null, waitedMs?: number): ForkpointError {
   const who = holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'} (pid ${holder.pid}, since ${holder.startedAt})` : 'another process';
-  return new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${home} is already owned by ${who}; only one pipeline may own a home`, {
+  const waited = waitedMs ? ` (waited ${waitedMs / 1000} s for it)` : '';
+  return new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${home} is already owned by ${who}${waited}; only one pipeline may own a home`, {
     path: home,
     pid: holder?.pid,
   });

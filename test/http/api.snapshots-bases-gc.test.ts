@@ -148,7 +148,7 @@ describe('bases, forest, GC over HTTP', () => {
   });
 
   it("marks what a running job works on as in flight, not as a problem that needs attention", async () => {
-    // A box folder with no record is what a box-create shows between its folder and its record.
+    // A box folder with no record: a problem, unless a running job works on that box (here: registered as one).
     mkdirSync(join(s.tp.layout.boxesDir, 'being-made'));
     try {
       const idle = await call(s.url, 'GET', '/api/check');

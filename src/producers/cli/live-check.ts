@@ -14,11 +14,11 @@ export type LiveCheck = { report: RecoveryReport; checkedBy: string } | { report
 const ASK_TIMEOUT_MS = 30_000;
 
 export async function askServiceForCheck(layout: HomeLayout): Promise<LiveCheck> {
-  const { readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
+  const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
   const owner = readOwner(layout.runDir);
   if (owner?.kind !== 'serve' || !owner.httpUrl) return { report: null, why: null };
   // owner.json outlives a killed service: only a held lock means someone is there to ask.
-  const probe = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: owner.homeId, startedAt: new Date().toISOString() });
+  const probe = tryLockHome(layout.runDir, ownerNow('cli', owner.homeId));
   if (probe) {
     probe.release();
     return { report: null, why: null };

@@ -40,11 +40,10 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { waitForHomeLock } = await import('../../runtime/home-lock.js');
+  const { ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
   // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
   const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '';
-  const me: OwnerInfo = { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() };
-  const waited = await waitForHomeLock(layout.runDir, me, { waitMs, giveUpIf: isReadyService });
+  const waited = await waitForHomeLock(layout.runDir, ownerNow('cli', homeId), { waitMs, giveUpIf: isReadyService });
   if (waited.lock) return waited.lock;
   // Decided on the holder the wait gave up on: reading owner.json again could find it gone already.
   if (isReadyService(waited.holder)) return 'service';
@@ -59,11 +58,11 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
  * starts, so say so instead of waiting on.
  */
 async function whileServiceLives<T>(layout: HomeLayout, work: Promise<T>): Promise<T> {
-  const { tryLockHome } = await import('../../runtime/home-lock.js');
+  const { ownerNow, tryLockHome } = await import('../../runtime/home-lock.js');
   let timer: NodeJS.Timeout | undefined;
   const gone = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
-      const probe = tryLockHome(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: '', startedAt: new Date().toISOString() });
+      const probe = tryLockHome(layout.runDir, ownerNow('cli', ''));
       if (!probe) return;
       probe.release();
       reject(

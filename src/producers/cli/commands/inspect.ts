@@ -78,10 +78,10 @@ export function registerInspectCommands(program: Command): void {
         const { layout, homeId } = openHome(flags);
         const { recover, formatRecoveryReport } = await import('../../../db/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
-        const { lockHomeOrThrow } = await import('../../../runtime/home-lock.js');
+        const { lockHomeOrThrow, ownerNow } = await import('../../../runtime/home-lock.js');
         // Repair writes: it needs the home to itself. A report only reads.
         const lock = o.repair
-          ? lockHomeOrThrow(layout.runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId, startedAt: new Date().toISOString() }, layout.home)
+          ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId), layout.home)
           : null;
         try {
           let report: RecoveryReport & { checkedBy?: string };

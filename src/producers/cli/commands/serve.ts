@@ -27,10 +27,11 @@ function parsePort(value: string): number {
 }
 
 /** --max-streams: the cap on open SSE streams and ?wait=1 requests (the limits live with the HTTP side). */
-function parseMaxStreams(value: string, max: number): number {
+async function parseMaxStreams(value: string): Promise<number> {
+  const { isValidMaxStreams, MAX_MAX_STREAMS } = await import('../../http/stream-slots.js');
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--max-streams must be an integer from 1 to ${max}, got "${value}"`, { field: 'max-streams' });
+  if (!isValidMaxStreams(n)) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `--max-streams must be an integer from 1 to ${MAX_MAX_STREAMS}, got "${value}"`, { field: 'max-streams' });
   }
   return n;
 }
@@ -65,8 +66,7 @@ export function registerServeCommand(program: Command): void {
         const shutdownGraceMs = parseSeconds('grace', o.grace);
         const homeWaitMs = parseSeconds('home-wait', o.homeWait);
         const token = o.token || null;
-        const { MAX_MAX_STREAMS } = await import('../../http/stream-slots.js');
-        const maxStreams = parseMaxStreams(o.maxStreams, MAX_MAX_STREAMS);
+        const maxStreams = await parseMaxStreams(o.maxStreams);
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
         const { config, layout, homeId } = openHome(flags);
