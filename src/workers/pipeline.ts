@@ -20,6 +20,7 @@ import { startFilePool, type FileRunner } from './file-pool.js';
 import type { JobContext } from './jobs/context.js';
 import { runJob } from './jobs/index.js';
 import { ActiveWork } from './active-work.js';
+import { GcRequests } from './gc-requests.js';
 import { KeyedLock } from './keyed-lock.js';
 
 export interface PipelineOptions {
@@ -82,11 +83,11 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   gcQueue.on('error', (err) => o.log?.(`gc queue error: ${err.message}`));
   const fsync = o.fsync ?? true;
 
+  const gcRequests = new GcRequests();
   const requestGc = async (baseIds: string[]) => {
-    if (baseIds.length === 0) return;
-    await gcQueue.addBulk(
-      [...new Set(baseIds)].map((baseId) => ({ name: 'gc', data: { baseId }, opts: { ...GC_JOB_OPTIONS, jobId: gcJobId(baseId) } })),
-    );
+    const now = gcRequests.request(baseIds);
+    if (now.length === 0) return;
+    await gcQueue.addBulk(now.map((baseId) => ({ name: 'gc', data: { baseId }, opts: { ...GC_JOB_OPTIONS, jobId: gcJobId(baseId) } })));
   };
 
   const events = new EventEmitter<PipelineEvents>();
@@ -110,6 +111,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const started = performance.now();
     const key = `${queue}:${job.id ?? ''}`;
     active.start(key, job.data);
+    if (job.name === 'gc') gcRequests.started((job.data as { baseId: string }).baseId);
     const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
       events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });
     try {
@@ -139,6 +141,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const opsWorker = new Worker(queueName(o.homeId, 'ops'), processor, { ...workerOptions, concurrency: o.opsConcurrency ?? 8 });
   const gcWorker = new Worker(queueName(o.homeId, 'gc'), processor, { ...workerOptions, concurrency: o.gcConcurrency ?? 4 });
   for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`));
+  // Only now is the job gone from Redis, so a request held while it ran can be enqueued again.
+  const gcOver = (job: Job | undefined) => {
+    if (job?.name !== 'gc' || !gcRequests.finished((job.data as { baseId: string }).baseId)) return;
+    requestGc([(job.data as { baseId: string }).baseId]).catch((err: Error) => o.log?.(`gc request failed: ${err.message}`));
+  };
+  gcWorker.on('completed', gcOver);
+  gcWorker.on('failed', gcOver);
   await Promise.all([opsWorker.waitUntilReady(), gcWorker.waitUntilReady()]);
   await gcQueue.upsertJobScheduler('sweep', { every: o.sweepEveryMs ?? 10 * 60_000 }, { name: 'sweep', data: {}, opts: GC_JOB_OPTIONS });
   await gcQueue.add('sweep', {}, { ...GC_JOB_OPTIONS, jobId: 'sweep-startup' });
