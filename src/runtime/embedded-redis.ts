@@ -78,7 +78,9 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
   });
   failed.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
-  while (!existsSync(socket)) {
+  // redis-server opens its socket before it writes its pid file; a crash of ours in between would
+  // leave a server the next start cannot find, so ready means both.
+  while (!existsSync(socket) || !existsSync(pidFile)) {
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `redis-server did not open ${socket} within ${timeoutMs} ms`);
