@@ -95,6 +95,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const active = new ActiveWork();
   const processor = async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
+    const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
+    const key = `${queue}:${job.id ?? ''}`;
     const ctx: JobContext = {
       layout: o.layout,
       writer,
@@ -106,11 +108,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       parallelism: o.poolSize * 2,
       fsync,
       boxLock,
+      workingOn: (work) => active.note(key, work),
     };
-    const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
     const started = performance.now();
-    const key = `${queue}:${job.id ?? ''}`;
-    active.start(key, job.data);
+    active.start(key, job.name, job.data);
     if (job.name === 'gc') gcRequests.started((job.data as { baseId: string }).baseId);
     const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
       events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });

@@ -3,6 +3,8 @@
  * (progress, not problems), and counts only the rest as needing attention.
  * The half-done state is real: an operation stopped at a fault point.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { armFault, disarmFaults, InjectedFault } from '../../src/faults.js';
 import { formatRecoveryReport, markInFlight, recover, type InFlightWork } from '../../src/db/recovery/index.js';
@@ -42,7 +44,7 @@ describe('recovery: a check on a live home', () => {
   it("while the clone's job runs, its base (by op) and its targets (by id) are in flight, and nothing needs attention", () => {
     const { home, op, baseId } = homeWithHalfDoneClone();
     const active = new ActiveWork();
-    active.start('ops:1', { op, source: 'S', targets: ['C1', 'C2'] });
+    active.start('ops:1', 'clone', { op, source: 'S', targets: ['C1', 'C2'] });
     const report = markInFlight(recover(home, { repair: false }), active.snapshot());
     expect(report.problems.map((p) => [p.id, p.inFlight])).toEqual([
       [baseId, true],
@@ -61,22 +63,55 @@ describe('recovery: a check on a live home', () => {
   it('another job on other boxes does not hide the half-done clone', () => {
     const { home } = homeWithHalfDoneClone();
     const active = new ActiveWork();
-    active.start('ops:2', { op: 'someone-else', boxId: 'X' });
-    active.start('gc:3', { baseId: 'Zzzzzzzz' });
+    active.start('ops:2', 'remove-box', { op: 'someone-else', boxId: 'X' });
+    active.start('gc:3', 'gc', { baseId: 'Zzzzzzzz' });
     expect(markInFlight(recover(home, { repair: false }), active.snapshot()).summary).toMatchObject({ found: 3, inFlight: 0 });
+  });
+});
+
+describe('recovery: a file a running job is writing into bases/', () => {
+  it('is in flight while the job runs (a rootfs import copies before it records)', () => {
+    const home = newHome();
+    const m = open(home);
+    const file = join(m.layout.basesDir, 'Newbase1.ext4');
+    writeFileSync(file, 'half a copy');
+    m.close();
+    const report = recover(home, { repair: false });
+    expect(report.problems).toEqual([expect.objectContaining({ subject: 'file', path: file })]);
+    expect(markInFlight(report, none).summary.inFlight).toBe(0);
+    const active = new ActiveWork();
+    active.start('ops:1', 'rootfs-import', { op: 'imp', key: 'k', image: '/img' });
+    active.note('ops:1', { files: [file] });
+    expect(markInFlight(report, active.snapshot()).problems).toEqual([expect.objectContaining({ path: file, inFlight: true })]);
   });
 });
 
 describe('ActiveWork', () => {
   it('collects the op, boxes and bases every running payload names, and forgets a finished job', () => {
     const active = new ActiveWork();
-    active.start('ops:1', { op: 'o1', source: 'S', targets: ['A', 'B'] });
-    active.start('ops:2', { op: 'o2', name: 'snap', boxId: 'K', target: 'T' });
-    active.start('gc:3', { baseId: 'Abcdefgh' });
-    active.start('gc:4', null);
-    expect(active.snapshot()).toEqual({ ops: new Set(['o1', 'o2']), boxes: new Set(['S', 'A', 'B', 'K', 'T']), bases: new Set(['Abcdefgh']) });
+    active.start('ops:1', 'clone', { op: 'o1', source: 'S', targets: ['A', 'B'] });
+    active.start('ops:2', 'snapshot-create', { op: 'o2', name: 'snap', boxId: 'K' });
+    active.start('gc:3', 'gc', { baseId: 'Abcdefgh' });
+    active.start('gc:4', 'sweep', null);
+    expect(active.snapshot()).toEqual({ ops: new Set(['o1', 'o2']), boxes: new Set(['S', 'A', 'B', 'K']), bases: new Set(['Abcdefgh']), files: new Set() });
     active.finish('ops:1');
-    expect(active.snapshot().boxes).toEqual(new Set(['K', 'T']));
-    expect(active.size).toBe(2);
+    expect(active.snapshot().boxes).toEqual(new Set(['K']));
+    expect(active.size).toBe(3);
+  });
+
+  it("a snapshot job's boxId (the snapshot's owner, only read) is not in flight; what a job notes once resolved is", () => {
+    const active = new ActiveWork();
+    active.start('ops:1', 'snapshot-clone', { op: 'o1', name: 's', boxId: 'owner', target: 'T' });
+    active.start('ops:2', 'snapshot-remove', { op: 'o2', name: 's', boxId: 'owner' });
+    active.note('ops:2', { bases: ['Snapbase'] });
+    active.start('ops:3', 'rootfs-import', { op: 'o3', key: 'k', image: '/img' });
+    active.note('ops:3', { files: ['/h/bases/Newbase1.ext4'] });
+    active.note('ops:gone', { bases: ['Ignored1'] }); // a job that is not running notes nothing
+    expect(active.snapshot()).toEqual({
+      ops: new Set(['o1', 'o2', 'o3']),
+      boxes: new Set(['T']),
+      bases: new Set(['Snapbase']),
+      files: new Set(['/h/bases/Newbase1.ext4']),
+    });
   });
 });

@@ -155,7 +155,7 @@ describe('bases, forest, GC over HTTP', () => {
       expect(idle.body.problems).toEqual([expect.objectContaining({ subject: 'box', id: 'being-made', action: 'none' })]);
       expect(idle.body.summary).toMatchObject({ found: 1, needsAttention: 1, inFlight: 0 });
       // The pipeline's own record of its running jobs: register one on that box, as its processor does.
-      s.tp.pipeline.active.start('ops:check-test', { op: 'check-test', boxId: 'being-made' });
+      s.tp.pipeline.active.start('ops:check-test', 'box-create', { op: 'check-test', boxId: 'being-made' });
       const busy = await call(s.url, 'GET', '/api/check');
       expect(busy.body.problems).toEqual([expect.objectContaining({ subject: 'box', id: 'being-made', inFlight: true })]);
       expect(busy.body.summary).toMatchObject({ found: 1, needsAttention: 0, inFlight: 1 });

@@ -14,10 +14,13 @@ export interface InFlightWork {
   ops: ReadonlySet<string>;
   boxes: ReadonlySet<string>;
   bases: ReadonlySet<string>;
+  /** Files a job is writing into bases/ before their record exists (a rootfs import). */
+  files?: ReadonlySet<string>;
 }
 
 function isInFlight(item: RecoveryItem, work: InFlightWork): boolean {
   if (item.op !== undefined && work.ops.has(item.op)) return true;
+  if (item.subject === 'file') return item.path !== undefined && (work.files?.has(item.path) ?? false);
   if (item.id === undefined) return false;
   if (item.subject === 'box') return work.boxes.has(item.id);
   if (item.subject === 'base') return work.bases.has(item.id);

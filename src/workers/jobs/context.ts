@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import type { HomeLayout } from '../../layout.js';
 import type { WriterPort } from '../db-writer-client.js';
 import type { FileRunner } from '../file-pool.js';
+import type { NotedWork } from '../active-work.js';
 import type { KeyedLock } from '../keyed-lock.js';
 
 export interface JobProgress {
@@ -29,6 +30,8 @@ export interface JobContext {
   fsync: boolean;
   /** Serialises forks and removals of one box (see keyed-lock.ts). */
   boxLock: KeyedLock;
+  /** Say what this job works on once it knows (a live check then marks it in flight). Optional: in-process runs have no live check. */
+  workingOn?(work: NotedWork): void;
 }
 
 /**

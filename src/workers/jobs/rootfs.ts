@@ -16,6 +16,7 @@ export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-imp
   const existing = findRootfs(ctx.reader, p.key);
   if (existing) return { baseId: existing.id, key: p.key, basePath: existing.basePath, imported: false };
   const dest = basePath(ctx.layout, mintBaseId(), 'ext4');
+  ctx.workingOn?.({ files: [dest] }); // in bases/ before its record: not an orphan while this runs
   const copied = await ctx.files.run({ type: 'importRaw', source: p.image, dest, fsync: ctx.fsync });
   try {
     const record = await ctx.writer.apply({
@@ -40,6 +41,7 @@ export function requireRootfs(ctx: JobContext, key: string): BaseDiskRecord {
 /** rootfs-remove: refused while a box or base reads it (E_HAS_DEPENDENTS); else its file and record go. */
 export async function rootfsRemoveJob(ctx: JobContext, p: JobPayload<'rootfs-remove'>) {
   const rootfs = requireRootfs(ctx, p.key);
+  ctx.workingOn?.({ bases: [rootfs.id] });
   const claim = await ctx.writer.apply({ type: 'removeRootfs', op: p.op, baseId: rootfs.id });
   if (claim.claimed) await collectBase(ctx, claim);
   return { baseId: rootfs.id, key: p.key, removed: claim.claimed };

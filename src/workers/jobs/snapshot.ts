@@ -33,6 +33,7 @@ export async function snapshotCreateJob(ctx: JobContext, p: JobPayload<'snapshot
 
 export async function snapshotRemoveJob(ctx: JobContext, p: JobPayload<'snapshot-remove'>) {
   const snap = resolveSnapshot(ctx, p.name, p.boxId);
+  ctx.workingOn?.({ bases: [snap.id] });
   const removed = await ctx.writer.apply({ type: 'removeSnapshot', op: p.op, baseId: snap.id, force: p.force });
   if (removed.action === 'claimed' && removed.claim?.claimed) {
     await collectBase(ctx, removed.claim);
