@@ -99,16 +99,19 @@ const batchYes = bench(`writeCowChildren x${BATCH}, fsync on (per child)`, 1, ()
   writeCowChildren(base, Array.from({ length: BATCH }, () => fresh(d)), { fsync: true });
 }, BATCH);
 
-// fork: the same box disk forked again and again (each fork nests one level; fork never walks the chain)
-function forkOp(fsync: boolean): () => void {
+// fork: a box disk that is a COW child of one base (what a box looks like after its first
+// clone) forked into bases/. Each call forks its own disk, made before the rounds start:
+// forking one disk again and again would nest it past the depth cap, which fork refuses.
+function forkOp(fsync: boolean, calls: number): () => void {
   const box = folder(`box-${fsync}`);
   const bases = folder(`bases-${fsync}`);
-  const disk = join(box, 'container.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '10G']);
-  return () => void forkQcow2(disk, fresh(bases), { fsync });
+  const total = 1 + ROUNDS * Math.max(1, Math.round(calls * SCALE)); // the warm-up call, then every round
+  const disks = Array.from({ length: total }, () => writeCowChild(base, fresh(box), { fsync: false }).path);
+  let next = 0;
+  return () => void forkQcow2(disks[next++]!, fresh(bases), { fsync });
 }
-const forkFsync = bench('forkQcow2, fsync on', 10, forkOp(true));
-const forkNoFsync = bench('forkQcow2, fsync off', 50, forkOp(false));
+const forkFsync = bench('forkQcow2 of a child of one base, fsync on', 10, forkOp(true, 10));
+const forkNoFsync = bench('forkQcow2 of a child of one base, fsync off', 50, forkOp(false, 50));
 
 // physical floor: the syscalls a fork cannot avoid, no qcow2 logic
 const small = Buffer.alloc(512, 1);
