@@ -60,7 +60,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       ...(o.shutdownGraceMs !== undefined ? { shutdownGraceMs: o.shutdownGraceMs } : {}),
     });
     // Written after the pipeline is up: a CLI that finds a 'serve' owner may enqueue at once.
-    lock.update({ redisUrl: redis.url });
+    lock.update({ redisUrl: redis.url, prefix: o.config.prefix, redisEmbedded: redis.embedded !== undefined && redis.embedded !== null });
     const r = redis;
     let stopping: Promise<void> | null = null;
     return {

@@ -4,6 +4,7 @@
  * home's id file.
  */
 import { cpus, homedir } from 'node:os';
+import { ErrorCodes, ForkpointError } from '../errors.js';
 import { resolve } from 'node:path';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -35,6 +36,16 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
     redisUrl: explicitUrl ?? DEFAULT_REDIS_URL,
     redisExplicit: explicitUrl !== undefined,
     prefix: flags.prefix ?? env.FORKPOINT_PREFIX ?? DEFAULT_PREFIX,
-    poolSize: flags.poolSize ?? (Number(env.FORKPOINT_POOL_SIZE) || Math.max(1, cpus().length)),
+    poolSize: flags.poolSize ?? poolSizeFrom(env.FORKPOINT_POOL_SIZE),
   };
+}
+
+/** FORKPOINT_POOL_SIZE: file threads, an integer ≥ 1; unset or empty means one per CPU. */
+function poolSizeFrom(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return Math.max(1, cpus().length);
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `FORKPOINT_POOL_SIZE must be an integer from 1 to 256, got "${value}"`, { field: 'FORKPOINT_POOL_SIZE' });
+  }
+  return n;
 }

@@ -16,6 +16,10 @@ export interface OwnerInfo {
   kind: 'serve' | 'cli';
   /** The Redis the owner's workers consume from. */
   redisUrl: string;
+  /** The queue prefix they consume under (a client must enqueue under the same one). */
+  prefix?: string;
+  /** The private redis-server's data is gone when the owner stops (it keeps nothing on disk). */
+  redisEmbedded?: boolean;
   homeId: string;
   /** HTTP address when the owner is `serve` with an API. */
   httpUrl?: string;

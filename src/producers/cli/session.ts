@@ -38,7 +38,7 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
   return { config: { ...config, home: layout.home }, layout, homeId: readOrMintHomeId(layout.home) };
 }
 
-async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | 'service'> {
+async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | OwnerInfo> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
   const { ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
   // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
@@ -46,30 +46,32 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
   const waited = await waitForHomeLock(layout.runDir, ownerNow('cli', homeId), { waitMs, giveUpIf: isReadyService });
   if (waited.lock) return waited.lock;
   // Decided on the holder the wait gave up on: reading owner.json again could find it gone already.
-  if (isReadyService(waited.holder)) return 'service';
+  if (isReadyService(waited.holder)) return waited.holder!;
   throw new ForkpointError(ErrorCodes.HOME_LOCKED, `home ${layout.home} is busy with another forkpoint command (pid ${waited.holder?.pid ?? '?'}); try again`, {
     path: layout.home,
   });
 }
 
 /**
- * Wait for `work`, but not for ever: if the service that owns the home stops
- * (its lock is free again), nothing will run our job until the next owner
- * starts, so say so instead of waiting on.
+ * Wait for `work`, but not for ever: if the service we enqueued to stops (its
+ * lock is free again, or another process owns the home now, as after a quick
+ * supervisor restart), nobody may ever answer our wait, so say so instead of
+ * waiting on.
  */
-async function whileServiceLives<T>(layout: HomeLayout, work: Promise<T>): Promise<T> {
-  const { ownerNow, tryLockHome } = await import('../../runtime/home-lock.js');
+async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, work: Promise<T>): Promise<T> {
+  const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
+  const kept = service.redisEmbedded
+    ? 'its private Redis kept nothing, so run the command again'
+    : 'the job stays queued and runs when the home is next served';
   let timer: NodeJS.Timeout | undefined;
   const gone = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
       const probe = tryLockHome(layout.runDir, ownerNow('cli', ''));
-      if (!probe) return;
-      probe.release();
-      reject(
-        new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve stopped before finishing; the job stays queued and runs when the home is next served`, {
-          path: layout.home,
-        }),
-      );
+      probe?.release();
+      const now = readOwner(layout.runDir);
+      const same = !probe && now?.pid === service.pid && now.startedAt === service.startedAt;
+      if (same) return;
+      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve (pid ${service.pid}) stopped before finishing; ${kept}`, { path: layout.home }));
     }, 1000);
   });
   try {
@@ -84,9 +86,8 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   const { Forkpoint } = await import('../client.js');
   const held = await lockOrWait(layout, homeId, 120_000);
 
-  if (held === 'service') {
-    const { readOwner } = await import('../../runtime/home-lock.js');
-    const owner = readOwner(layout.runDir)!;
+  if ('kind' in held) {
+    const owner = held;
     const { pingRedis } = await import('../../runtime/connect-redis.js');
     const { parseRedisUrl } = await import('../../runtime/redis-url.js');
     const problem = await pingRedis(parseRedisUrl(owner.redisUrl));
@@ -95,9 +96,11 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
         path: layout.home,
       });
     }
-    const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix: config.prefix });
+    // The service's queues are under its prefix, whatever this shell's FORKPOINT_PREFIX says.
+    const prefix = owner.prefix ?? config.prefix;
+    const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix });
     try {
-      return await whileServiceLives(layout, run({ config, layout, homeId, client, mode: 'service' }));
+      return await whileServiceLives(layout, owner, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service' }));
     } finally {
       await client.close();
     }

@@ -1,0 +1,87 @@
+/**
+ * A CLI command waiting on `forkpoint serve` stops waiting when that service
+ * goes, also when the home passes straight to another owner (a supervisor's
+ * quick restart), which the lock alone does not show: the command compares
+ * the owner it enqueued to with the one now recorded. With the default private
+ * redis-server the next owner starts an empty one, so the job is gone and the
+ * command says to run it again.
+ *
+ * Here the gap is closed by this test holding the lock between the two services
+ * (as a quick restart does, or a CLI command in between).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { homeLayout } from '../../src/layout.js';
+import { tryLockHome } from '../../src/runtime/home-lock.js';
+import { BIN, REPO_ROOT, cliEnv, runCli, waitFor, type CliRun } from '../helpers/pipeline.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-restart-');
+const toKill: number[] = [];
+const sockets: string[] = [];
+afterEach(async () => {
+  await new Promise((r) => setTimeout(r, 200));
+  for (const s of sockets.splice(0)) toKill.push(...redisServersOn(s));
+  for (const pid of toKill.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+function redisServersOn(socket: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function serve(home: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [BIN, '--home', home, 'serve', '--port', '0'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  toKill.push(child.pid!);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { child, stderr: () => stderr };
+}
+
+describe('cli: the service dies and is restarted while a CLI command waits', () => {
+  it('the command ends (its result, or E_SHUTTING_DOWN saying the job is gone) instead of waiting on a job the restart wiped', { timeout: 120_000 }, async () => {
+    const home = join(tmp(), 'home');
+    const env = cliEnv({ REDIS_URL: undefined });
+    expect((await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env })).status).toBe(0);
+    const socket = join(home, 'run', 'redis.sock');
+    sockets.push(socket);
+    const runDir = homeLayout(home).runDir;
+
+    const a = serve(home, env);
+    await waitFor('serve A', () => /listening on/.test(a.stderr()), 60_000, 20);
+    const cliDone = runCli(['--home', home, 'clone', 'src', '--count', '10000'], { env, timeoutMs: 60_000 });
+    await waitFor('the clone to be running', () => /clone done|"job":"clone"/.test(a.stderr()) || readdirSync(join(home, 'boxes')).length > 50, 60_000, 5);
+    a.child.kill('SIGKILL');
+    // The next owner takes the home at once (the test stands in for the moment in between).
+    let bridge = null as ReturnType<typeof tryLockHome>;
+    await waitFor('the lock to be free', () => (bridge = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'x', startedAt: new Date().toISOString() })) !== null, 30_000, 1);
+    const b = serve(home, env);
+    await waitFor('serve B to wait for the home', () => /waiting for it to finish/.test(b.stderr()), 60_000, 5);
+    bridge!.release();
+    await waitFor('serve B', () => /listening on/.test(b.stderr()), 60_000, 20);
+    const r: CliRun = await cliDone;
+    expect(r.signal, `the CLI was still waiting after 60 s\ncli: ${r.stderr}`).toBeNull();
+    // Either the clone finished before the kill (0), or the command was told its job is gone (3).
+    if (r.status !== 0) {
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/forkpoint serve \(pid \d+\) stopped before finishing; its private Redis kept nothing, so run the command again \[E_SHUTTING_DOWN\]/);
+    }
+  });
+});
