@@ -32,4 +32,6 @@ export interface HttpContext {
   slots: StreamSlots;
   /** Set when shutdown begins: /readyz turns 503 and live streams end. */
   stopping: boolean;
+  /** Aborted when shutdown begins: `?wait=1` requests stop waiting (their job may never run now). */
+  closing: AbortController;
 }

@@ -6,9 +6,10 @@
  * past the cap the answer is 503 E_BUSY and nothing was queued.
  */
 import type { FastifyReply } from 'fastify';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { JobHandle } from '../client.js';
 import { queueRoleOf } from '../queues.js';
-import type { StreamSlots } from './stream-slots.js';
+import type { HttpContext } from './context.js';
 
 export interface QueuedJob {
   jobId: string;
@@ -20,12 +21,12 @@ export interface QueuedJob {
 }
 
 export async function replyWithJob(
-  slots: StreamSlots,
+  ctx: Pick<HttpContext, 'slots' | 'closing'>,
   reply: FastifyReply,
   wait: boolean,
   enqueue: () => Promise<JobHandle<unknown>>,
 ): Promise<QueuedJob> {
-  if (wait) slots.take(reply);
+  if (wait) ctx.slots.take(reply);
   const handle = await enqueue();
   const queue = queueRoleOf(handle.name);
   const self = `/api/jobs/${queue}/${encodeURIComponent(handle.id)}`;
@@ -34,6 +35,16 @@ export async function replyWithJob(
     void reply.code(202);
     return { ...base, state: 'queued' };
   }
-  const result = await handle.result();
+  // Shutdown ends the wait: the workers stop taking jobs, so this one may not run until the next
+  // start, and the server cannot close while a request is open. The client keeps the job's link.
+  const closing = ctx.closing.signal;
+  const stopped = new Promise<never>((_, reject) => {
+    const refuse = () =>
+      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `the service is stopping before job ${handle.id} finished; poll ${self} once it is back`, { job: handle.id, link: self }));
+    if (closing.aborted) refuse();
+    else closing.addEventListener('abort', refuse, { once: true });
+  });
+  stopped.catch(() => undefined);
+  const result = await Promise.race([handle.result(), stopped]);
   return { ...base, state: 'completed', result };
 }

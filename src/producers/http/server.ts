@@ -46,9 +46,11 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     if (request.url.startsWith('/api/')) request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  // Live streams would hold the server open; end them before it waits for connections.
+  // Live streams and waiting requests would hold the server open (their job may never run once
+  // the workers stop); end them before it waits for connections.
   app.addHook('preClose', async () => {
     ctx.stopping = true;
+    ctx.closing.abort();
     for (const stream of [...ctx.streams]) stream.close();
   });
   const metrics = createMetrics(ctx);
@@ -146,6 +148,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     streams: new Set(),
     slots,
     stopping: false,
+    closing: new AbortController(),
   };
   const onFinished = (e: Parameters<typeof logJobFinished>[1]) => logJobFinished(o.log, e);
   o.pipeline.events.on('job-finished', onFinished);

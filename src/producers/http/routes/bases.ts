@@ -39,6 +39,6 @@ export function baseRoutes(app: FastifyInstance, ctx: HttpContext): void {
       const t = readForest(ctx.reader).totals;
       return { dryRun: true, bases: t.reclaimable, reclaimableBytes: t.reclaimableBytes };
     }
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.gc(body.baseId));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.gc(body.baseId));
   });
 }

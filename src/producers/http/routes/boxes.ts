@@ -55,7 +55,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (body.rootfs !== undefined) requireRootfs(ctx.reader, body.rootfs);
     const from =
       body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
-    const queue = () => replyWithJob(ctx.slots, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
+    const queue = () => replyWithJob(ctx, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
     return body.fromImage !== undefined ? withBodyFile('fromImage', body.fromImage, queue) : queue();
   });
 
@@ -63,7 +63,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { id } = parseRequest(boxParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     requireBox(ctx.reader, id);
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.removeBox(id));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.removeBox(id));
   });
 
   app.post('/api/boxes/:id/clones', async (request, reply) => {
@@ -80,6 +80,6 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
       if (t === id) throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request body: ${field}: a target cannot be the source box`, { field, in: 'body' });
       refuseExistingBox(ctx.reader, t, field);
     });
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.clone(id, targets, ...(body.op ? [body.op] : [])));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.clone(id, targets, ...(body.op ? [body.op] : [])));
   });
 }

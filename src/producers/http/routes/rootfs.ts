@@ -31,7 +31,7 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(importBody, request.body, 'body');
     return withBodyFile('image', body.image, () =>
-      replyWithJob(ctx.slots, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : []))),
+      replyWithJob(ctx, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : []))),
     );
   });
 
@@ -39,6 +39,6 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { key } = parseRequest(keyParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     requireRootfs(ctx.reader, key, 'key');
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.removeRootfs(key));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.removeRootfs(key));
   });
 }

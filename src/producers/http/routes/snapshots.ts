@@ -40,14 +40,14 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(createBody, request.body, 'body');
     requireBox(ctx.reader, id);
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.snapshot(id, body.name, ...(body.op ? [body.op] : [])));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.snapshot(id, body.name, ...(body.op ? [body.op] : [])));
   });
 
   app.delete('/api/snapshots/:name', async (request, reply) => {
     const { name } = parseRequest(nameParams, request.params, 'params');
     const q = parseRequest(removeQuery, request.query, 'query');
     requireSnapshot(ctx.reader, name, q.box);
-    return replyWithJob(ctx.slots, reply, q.wait, () => ctx.client.removeSnapshot(name, { ...(q.box ? { boxId: q.box } : {}), force: q.force }));
+    return replyWithJob(ctx, reply, q.wait, () => ctx.client.removeSnapshot(name, { ...(q.box ? { boxId: q.box } : {}), force: q.force }));
   });
 
   app.post('/api/snapshots/:name/clones', async (request, reply) => {
@@ -56,6 +56,6 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = parseRequest(cloneBody, request.body, 'body');
     requireSnapshot(ctx.reader, name, body.box);
     refuseExistingBox(ctx.reader, body.target, 'target');
-    return replyWithJob(ctx.slots, reply, wait, () => ctx.client.cloneSnapshot(name, body.target, body.box ? { boxId: body.box } : {}, ...(body.op ? [body.op] : [])));
+    return replyWithJob(ctx, reply, wait, () => ctx.client.cloneSnapshot(name, body.target, body.box ? { boxId: body.box } : {}, ...(body.op ? [body.op] : [])));
   });
 }
