@@ -156,7 +156,7 @@ export class Forkpoint {
 
   /** Clone `source` into the given boxes, or into `count` new boxes named `<prefix><i>`. */
   clone(source: string, to: CloneTargets, op = newOp()) {
-    const targets = Array.isArray(to) ? to : 'targets' in to ? to.targets : cloneTargets(source, to.count, to.prefix);
+    const targets = Array.isArray(to) ? to : 'targets' in to ? to.targets : cloneTargets(source, to.count, to.prefix, op);
     return this.enqueue<'clone', { baseId: string; source: string; targets: string[] }>('clone', { op, source, targets });
   }
 

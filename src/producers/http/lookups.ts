@@ -3,6 +3,9 @@ import { stat } from 'node:fs/promises';
 import type { DbReader } from '../../db/reader.js';
 import type { BaseDiskRecord, BoxRecord } from '../../db/types.js';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
+import type { JobName } from '../jobs.js';
+import { opJobId } from '../queues.js';
+import type { HttpContext } from './context.js';
 import { withHttpStatus } from './errors.js';
 
 export function requireBox(reader: DbReader, id: string, field = 'id'): BoxRecord {
@@ -68,4 +71,14 @@ export async function withBodyFile<T>(field: string, path: string, queue: () => 
     if (isForkpointError(err, ErrorCodes.NOT_FOUND)) throw withHttpStatus(err, MISSING_BODY_FILE_STATUS);
     throw err;
   }
+}
+
+/**
+ * A request retried under the `op` of one already queued joins that job (the
+ * client checks the payload is the same request). Its pre-checks would now
+ * refuse it ("box already exists": the first request made it), so a route
+ * skips them when this says the op has a job.
+ */
+export async function isRetryOfQueuedOp(ctx: Pick<HttpContext, 'client'>, name: JobName, op: string | undefined): Promise<boolean> {
+  return op !== undefined && (await ctx.client.getJob('ops', opJobId(name, op))) !== null;
 }

@@ -15,7 +15,7 @@ import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
 import type { HttpContext } from '../context.js';
 import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../jobs.js';
 import { replyWithJob } from '../job-reply.js';
-import { refuseExistingBox, requireBox, requireRootfs, withBodyFile } from '../lookups.js';
+import { isRetryOfQueuedOp, refuseExistingBox, requireBox, requireRootfs, withBodyFile } from '../lookups.js';
 import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
@@ -51,8 +51,9 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/api/boxes', async (request, reply) => {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(createBody, request.body, 'body');
-    refuseExistingBox(ctx.reader, body.boxId, 'boxId');
-    if (body.rootfs !== undefined) requireRootfs(ctx.reader, body.rootfs);
+    const retry = await isRetryOfQueuedOp(ctx, 'box-create', body.op);
+    if (!retry) refuseExistingBox(ctx.reader, body.boxId, 'boxId');
+    if (body.rootfs !== undefined && !retry) requireRootfs(ctx.reader, body.rootfs);
     const from =
       body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
     const queue = () => replyWithJob(ctx, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
@@ -71,14 +72,15 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(cloneBody, request.body, 'body');
     requireBox(ctx.reader, id);
-    const targets = body.targets ?? cloneTargets(id, body.count!, body.prefix);
+    const retry = await isRetryOfQueuedOp(ctx, 'clone', body.op);
+    const targets = body.targets ?? cloneTargets(id, body.count!, body.prefix, body.op);
     targets.forEach((t, i) => {
       // Generated ids (prefix + n) can only break the length rule; that is the prefix's fault.
       const field = body.targets ? `targets.${i}` : 'prefix';
       const problem = nameProblem(t);
       if (problem) throw new ForkpointError(ErrorCodes.INVALID_NAME, `bad request body: ${field}: box id ${problem}`, { field, in: 'body' });
       if (t === id) throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request body: ${field}: a target cannot be the source box`, { field, in: 'body' });
-      refuseExistingBox(ctx.reader, t, field);
+      if (!retry) refuseExistingBox(ctx.reader, t, field);
     });
     return replyWithJob(ctx, reply, wait, () => ctx.client.clone(id, targets, ...(body.op ? [body.op] : [])));
   });

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { replyWithJob } from '../job-reply.js';
-import { refuseExistingBox, requireBox, requireSnapshot } from '../lookups.js';
+import { refuseExistingBox, requireBox, requireSnapshot, isRetryOfQueuedOp } from '../lookups.js';
 import { boxIdField, flagField, opField, parseRequest, snapshotNameField } from '../validate.js';
 
 const listQuery = z.object({ box: boxIdField.optional() });
@@ -55,7 +55,7 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(cloneBody, request.body, 'body');
     requireSnapshot(ctx.reader, name, body.box);
-    refuseExistingBox(ctx.reader, body.target, 'target');
+    if (!(await isRetryOfQueuedOp(ctx, 'snapshot-clone', body.op))) refuseExistingBox(ctx.reader, body.target, 'target');
     return replyWithJob(ctx, reply, wait, () => ctx.client.cloneSnapshot(name, body.target, body.box ? { boxId: body.box } : {}, ...(body.op ? [body.op] : [])));
   });
 }
