@@ -67,8 +67,8 @@ export interface Pipeline {
    * the next start's recovery finishes what was cut off.
    */
   onFatal(listener: (err: Error) => void): void;
-  /** Stop taking jobs, let active ones finish (bounded), then close pool, writer and DB. */
-  close(): Promise<void>;
+  /** Stop taking jobs, let active ones finish (bounded by `graceMs`, default the start option), then close pool, writer and DB. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
@@ -161,9 +161,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     active,
     // The writer's failure is sticky, so an owner that subscribes late still hears of it.
     onFatal: (listener) => writer.onFailure(listener),
-    close() {
+    close(graceMs) {
       closing ??= (async () => {
-        const grace = o.shutdownGraceMs ?? 30_000;
+        const grace = graceMs ?? o.shutdownGraceMs ?? 30_000;
         const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
         const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
         // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.

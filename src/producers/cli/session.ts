@@ -112,6 +112,20 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
   let pipeline: Awaited<ReturnType<typeof startPipeline>> | null = null;
   let client: Forkpoint | null = null;
+  // SIGINT/SIGTERM sent to this command alone (`timeout`, a cancelled CI job, `kill`) must still
+  // stop what it started: the pipeline, and above all a private redis-server, which would
+  // otherwise outlive it. Half-done work is finished or undone by the next start's recovery.
+  let interruptedBy: NodeJS.Signals | null = null;
+  let onInterrupt!: (signal: NodeJS.Signals) => void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onInterrupt = (signal) => {
+      interruptedBy = signal;
+      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `interrupted by ${signal}`, { signal }));
+    };
+  });
+  interrupted.catch(() => undefined);
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     redis = await resolveRedis(config, layout.runDir, say);
     lock.update({ redisUrl: redis.url });
@@ -124,6 +138,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     const fatal = new Promise<never>((_, reject) => started.onFatal(reject));
     return await Promise.race([
       fatal,
+      interrupted,
       (async () => {
         const result = await run({ config, layout, homeId, client: connected, mode: 'embedded' });
         // Let the GC cascade this command started finish before the pipeline goes away.
@@ -132,9 +147,16 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
       })(),
     ]);
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     await client?.close();
-    await pipeline?.close();
+    await pipeline?.close(interruptedBy ? 0 : undefined); // interrupted: do not wait for the job
     await redis?.embedded?.stop();
     lock.release();
+    if (interruptedBy) {
+      say(`interrupted by ${interruptedBy}; stopped the pipeline${redis?.embedded ? ' and its private redis-server' : ''}`);
+      // End as the signal would have (exit status 128 + n), now that everything is cleaned up.
+      process.kill(process.pid, interruptedBy);
+    }
   }
 }
