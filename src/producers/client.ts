@@ -109,9 +109,11 @@ export class Forkpoint {
           op: String(payload.op),
         });
       }
-      // A job joined by id may have ended before we listened: gone (removed when it completed), or finished.
-      if (!stored) finish.settle(undefined, null);
-      else if (stored.finishedOn) finish.settle(stored.returnvalue, (await stored.isFailed()) ? (stored.failedReason ?? 'unknown failure') : null);
+      // A job already gone ran after we began listening (add() made it if it was absent), so its
+      // 'completed' or 'failed' event is on its way: wait for it (settling now as a success would
+      // misreport a job that failed and was removed, as gc jobs are). A job joined by id that
+      // finished before we listened is read from its stored state.
+      if (stored?.finishedOn) finish.settle(stored.returnvalue, (await stored.isFailed()) ? (stored.failedReason ?? 'unknown failure') : null);
     } catch (err) {
       finish.dispose();
       throw err;
