@@ -124,6 +124,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       if (isForkpointError(err) && !err.retryable) {
         throw new UnrecoverableError(failedReason(err));
       }
+      // Retried, but the reason BullMQ stores must still carry the code: after the last attempt it
+      // is what the client turns back into a ForkpointError.
+      if (isForkpointError(err)) throw new Error(failedReason(err), { cause: err });
       throw err;
     } finally {
       active.finish(key);
