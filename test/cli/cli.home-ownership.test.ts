@@ -5,31 +5,17 @@
  * embedded pipeline (on the given Redis, or on a private redis-server it
  * starts and stops itself).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
 import { readOwner, tryLockHome } from '../../src/runtime/home-lock.js';
-import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup } from '../helpers/pipeline.js';
+import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-own-');
 const { killAtEnd } = useCleanup();
 
-/** pids of redis-server processes whose command line names `socket` (read from /proc; no tools needed). */
-function redisServersOn(socket: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 describe('cli: who owns a home', () => {
   it('refuses a second serve (exit 3, names the home and the owner pid); a CLI command meanwhile goes through the service', { timeout: 90_000 }, async () => {

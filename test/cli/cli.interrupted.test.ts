@@ -5,10 +5,9 @@
  * so, and then ends as the signal would have: nothing it started outlives it.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT, cliEnv, runCli, waitFor } from '../helpers/pipeline.js';
+import { BIN, REPO_ROOT, cliEnv, runCli, waitFor, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-sig-');
@@ -23,19 +22,6 @@ afterEach(() => {
   }
 });
 
-function redisServersOn(socket: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 describe('cli: a command stopped by a signal', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

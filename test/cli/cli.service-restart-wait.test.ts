@@ -10,12 +10,12 @@
  * (as a quick restart does, or a CLI command in between).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
 import { tryLockHome } from '../../src/runtime/home-lock.js';
-import { BIN, REPO_ROOT, cliEnv, runCli, waitFor, type CliRun } from '../helpers/pipeline.js';
+import { BIN, REPO_ROOT, cliEnv, runCli, waitFor, type CliRun, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-restart-');
@@ -33,19 +33,6 @@ afterEach(async () => {
   }
 });
 
-function redisServersOn(socket: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
 
 function serve(home: string, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [BIN, '--home', home, 'serve', '--port', '0'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -318,3 +318,18 @@ export function useCleanup(): { defer(fn: () => unknown): void; killAtEnd(s: Ser
     },
   };
 }
+
+/** pids of redis-server processes whose command line names `socket` (read from /proc; no tools needed). */
+export function redisServersOn(socket: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('redis-server') && cmd.includes(socket)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
