@@ -15,7 +15,7 @@ import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { collectAll, collectGarbage, finishClaim } from './core/gc.js';
 import { findParentBase, identifyLayer } from './core/paths.js';
-import { resumeForkStep, undoIfNothingMoved } from './core/fork-progress.js';
+import { previousBaseOf, resumeForkStep, undoIfNothingMoved } from './core/fork-progress.js';
 import { cloneChildrenStep, forkModeFor, importRawStep, type StepOptions } from './core/steps.js';
 import { findBaseById } from './sql/findBaseById.js';
 import { findBaseByPath } from './sql/findBaseByPath.js';
@@ -137,7 +137,8 @@ export class BaseDiskManager {
     if (mode === 'flatten') {
       // The source now reads only the flattened base: its old chain is garbage unless something else reads it.
       // commitFork dropped the source's refs to its old chain; GC from its previous base cascades down it.
-      collectAll(this.writer, source?.baseId ? [source.baseId] : [], this.steps);
+      const previous = previousBaseOf(begun, source?.baseId);
+      collectAll(this.writer, previous ? [previous] : [], this.steps);
     }
     return base;
   }

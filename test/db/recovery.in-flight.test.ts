@@ -14,7 +14,7 @@ import { makeBox, useManagers } from './support/home.js';
 const { newHome, open } = useManagers();
 afterEach(() => disarmFaults());
 
-const none: InFlightWork = { ops: new Set(), boxes: new Set(), bases: new Set() };
+const none: InFlightWork = { ops: new Set(), boxes: new Set(), bases: new Set(), files: new Set() };
 
 /** A home with a clone of S stopped after its disk moved: a creating base (with its op) and two creating targets. */
 function homeWithHalfDoneClone(): { home: string; op: string; baseId: string } {

@@ -93,3 +93,14 @@ export function undoIfNothingMoved(begun: BeginForkResult): boolean {
   if (progress.stage === 'leftovers') removeForkLeftovers(begun);
   return progress.stage === 'not-started' || progress.stage === 'leftovers';
 }
+
+/**
+ * The base the source read before this fork: where a flatten's GC starts (its
+ * old chain hangs below it). beginFork journals it; for journals older than
+ * that, `sourceBaseBefore` is the source row's base as read before the commit
+ * (after it, the row names the new base, which is never the answer).
+ */
+export function previousBaseOf(begun: BeginForkResult, sourceBaseBefore: string | null | undefined): string | null {
+  const previous = begun.previousBaseId !== undefined ? begun.previousBaseId : (sourceBaseBefore ?? null);
+  return previous === begun.baseId ? null : previous;
+}

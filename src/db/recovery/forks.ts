@@ -3,7 +3,7 @@
  * how far the fork got (core/fork-progress.ts): nothing moved → abort;
  * the base holds the disk → finish and commit; anything else → report.
  */
-import { forkProgress, removeForkLeftovers, resumeForkStep } from '../core/fork-progress.js';
+import { forkProgress, previousBaseOf, removeForkLeftovers, resumeForkStep } from '../core/fork-progress.js';
 import { collectAll } from '../core/gc.js';
 import { findBaseByPath } from '../sql/findBaseByPath.js';
 import { findBox } from '../sql/findBox.js';
@@ -54,8 +54,8 @@ function recoverFork(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginFor
 function commit(ctx: RecoveryContext, base: BaseDiskRecord, begun: BeginForkResult, disk: DiskInfo & { parentPath: string | null }): string[] {
   const { parentPath, ...info } = disk;
   const parentId = parentPath ? (findBaseByPath(ctx.db, parentPath)?.id ?? null) : null;
-  // Journals from before previousBaseId was recorded: the source row still names it until the commit.
-  const previous = begun.previousBaseId !== undefined ? begun.previousBaseId : (findBox(ctx.db, base.sourceBoxId)?.baseId ?? null);
+  // Read before the commit: for journals older than previousBaseId, the source row names it until then.
+  const previous = previousBaseOf(begun, findBox(ctx.db, base.sourceBoxId)?.baseId);
   ctx.writer!.apply({ type: 'commitFork', op: base.opId, disk: info, parentId });
   return previous ? [previous] : [];
 }

@@ -15,12 +15,12 @@ export interface InFlightWork {
   boxes: ReadonlySet<string>;
   bases: ReadonlySet<string>;
   /** Files a job is writing into bases/ before their record exists (a rootfs import). */
-  files?: ReadonlySet<string>;
+  files: ReadonlySet<string>;
 }
 
 function isInFlight(item: RecoveryItem, work: InFlightWork): boolean {
   if (item.op !== undefined && work.ops.has(item.op)) return true;
-  if (item.subject === 'file') return item.path !== undefined && (work.files?.has(item.path) ?? false);
+  if (item.subject === 'file') return item.path !== undefined && work.files.has(item.path);
   if (item.id === undefined) return false;
   if (item.subject === 'box') return work.boxes.has(item.id);
   if (item.subject === 'base') return work.bases.has(item.id);

@@ -42,7 +42,6 @@ export interface RecoveryReport {
   journalPruned: number;
 }
 
-
 export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
 /** How long a settled operation stays in the journal (a retry of it within this time is a no-op). */
 export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -55,12 +55,11 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
  */
 function refuseIfRemovedSince(ctx: JobContext, op: string, id: string): void {
   const made = findOp(ctx.reader, op, 'beginFork') ?? findOp(ctx.reader, subOp(op, 'b', [id]), 'createBox');
-  if (made && removedSince(ctx.reader, id, made.createdAt)) {
-    throw new ForkpointError(ErrorCodes.CONFLICT, `box ${id} was made by this operation (${op}) and removed since; submit a new request to make it again`, {
-      id,
-      op,
-    });
-  }
+  if (made && removedSince(ctx.reader, id, made.createdAt)) throw removedSinceError(op, id);
+}
+
+function removedSinceError(op: string, id: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.CONFLICT, `box ${id} was made by this operation (${op}) and removed since; submit a new request to make it again`, { id, op });
 }
 
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
@@ -71,12 +70,7 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
     await ctx.writer.apply({ type: 'createBox', op: boxOp, boxId: id, baseId: base.id });
     // A replayed createBox makes no row: the box this op made was removed since (by its owner, after
     // an earlier attempt finished it). Writing its disk again would leave a disk nothing records.
-    if (findBox(ctx.reader, id)?.opId !== boxOp) {
-      throw new ForkpointError(ErrorCodes.CONFLICT, `box ${id} was made by this operation (${op}) and removed since; submit a new request to make it again`, {
-        id,
-        op,
-      });
-    }
+    if (findBox(ctx.reader, id)?.opId !== boxOp) throw removedSinceError(op, id);
   }
   const chunks: string[][] = [];
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));

@@ -5,6 +5,7 @@
  * is replayed with its journalled mode, the file half resumes from what is on
  * disk (core/fork-progress.ts), and a committed fork is not forked again.
  */
+import { previousBaseOf } from '../../db/core/fork-progress.js';
 import { baseIdOfPath } from '../../db/core/paths.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findBox } from '../../db/sql/findBox.js';
@@ -44,7 +45,7 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
   const existing = findBaseById(ctx.reader, begun.baseId);
   if (existing?.state === 'ready') {
     // Committed by an earlier attempt or by recovery; a flatten's clean-up may still be owed (it is idempotent).
-    await releaseOldChain(ctx, begun, existing, source);
+    await releaseOldChain(ctx, begun, source);
     return existing;
   }
   if (existing?.state !== 'creating') {
@@ -63,7 +64,7 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
   }
   const { parentPath, ...disk } = forked;
   const base = await ctx.writer.apply({ type: 'commitFork', op: req.op, disk, parentId: parentPath ? baseIdOfPath(ctx.layout, parentPath) : null });
-  await releaseOldChain(ctx, begun, base, source);
+  await releaseOldChain(ctx, begun, source);
   return base;
 }
 
@@ -71,9 +72,8 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
  * After a flatten the source reads only the new base: commitFork dropped its refs to the old
  * chain, which is garbage unless something else reads it. GC from the previous base cascades down.
  */
-async function releaseOldChain(ctx: JobContext, begun: BeginForkResult, base: BaseDiskRecord, source: BoxRecord | null): Promise<void> {
+async function releaseOldChain(ctx: JobContext, begun: BeginForkResult, source: BoxRecord | null): Promise<void> {
   if (begun.mode !== 'flatten') return;
-  // The journalled previous base: on a retry after the commit, the source row already names the new one.
-  const previous = begun.previousBaseId !== undefined ? begun.previousBaseId : (source?.baseId ?? null);
-  await ctx.requestGc(previous && previous !== base.id ? [previous] : []);
+  const previous = previousBaseOf(begun, source?.baseId);
+  await ctx.requestGc(previous ? [previous] : []);
 }
