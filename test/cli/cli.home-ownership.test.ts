@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { readOwner, tryLockHome } from '../../src/runtime/home-lock.js';
+import { ownerNow, readOwner, tryLockHome } from '../../src/runtime/home-lock.js';
 import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -52,7 +52,7 @@ describe('cli: who owns a home', () => {
     const home = join(tmp(), 'home');
     mkdirSync(home);
     const runDir = homeLayout(home).runDir;
-    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    const cli = tryLockHome(runDir, ownerNow('cli', 'h'))!;
     let released = false;
     try {
       const serve = await startServe(home, inject('redisUrl'), [], { waitReady: false });
@@ -76,7 +76,7 @@ describe('cli: who owns a home', () => {
     const home = join(tmp(), 'home');
     mkdirSync(home);
     const runDir = homeLayout(home).runDir;
-    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    const cli = tryLockHome(runDir, ownerNow('cli', 'h'))!;
     try {
       const serve = await startServe(home, inject('redisUrl'), ['--home-wait', '0.3'], { waitReady: false });
       killAtEnd(serve);
@@ -92,7 +92,7 @@ describe('cli: who owns a home', () => {
     const home = join(tmp(), 'home');
     mkdirSync(home);
     const runDir = homeLayout(home).runDir;
-    const cli = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'h', startedAt: new Date().toISOString() })!;
+    const cli = tryLockHome(runDir, ownerNow('cli', 'h'))!;
     try {
       // A wait far longer than the test: had the signal waited for it to end, the test would time out
       // (or, with the home still held, end in exit 3 E_HOME_LOCKED).

@@ -14,7 +14,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { tryLockHome } from '../../src/runtime/home-lock.js';
+import { ownerNow, tryLockHome } from '../../src/runtime/home-lock.js';
 import { BIN, REPO_ROOT, cliEnv, runCli, waitFor, type CliRun, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -58,7 +58,7 @@ describe('cli: the service dies and is restarted while a CLI command waits', () 
     a.child.kill('SIGKILL');
     // The next owner takes the home at once (the test stands in for the moment in between).
     let bridge = null as ReturnType<typeof tryLockHome>;
-    await waitFor('the lock to be free', () => (bridge = tryLockHome(runDir, { pid: process.pid, kind: 'cli', redisUrl: '', homeId: 'x', startedAt: new Date().toISOString() })) !== null, 30_000, 1);
+    await waitFor('the lock to be free', () => (bridge = tryLockHome(runDir, ownerNow('cli', 'x'))) !== null, 30_000, 1);
     const b = serve(home, env);
     await waitFor('serve B to wait for the home', () => /waiting for it to finish/.test(b.stderr()), 60_000, 5);
     bridge!.release();
