@@ -34,3 +34,13 @@ export function removeQuietly(path: string): void {
     /* already gone, or nothing we can do: the caller is already failing */
   }
 }
+
+/** A file we were writing when something failed: close it (it may be closed already) and remove it. */
+export function discardPartialFile(fd: number, path: string): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed already or the close failed: the unlink below still matters */
+  }
+  removeQuietly(path);
+}

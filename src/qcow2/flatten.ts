@@ -14,7 +14,7 @@ import { fromFsError } from '../errors.js';
 import { CHILD_REFCOUNT_ORDER } from './constants.js';
 import { encodeV3Header } from './child-layout.js';
 import { ChainReader } from './chain-reader.js';
-import { fsyncFolder, removeQuietly } from './durable.js';
+import { discardPartialFile, fsyncFolder } from './durable.js';
 import { l1EntriesFor, sizeRefcountStructures } from './refcount-sizing.js';
 
 export interface FlattenOptions {
@@ -50,12 +50,7 @@ export function flatten(image: string, dest: string, opts: FlattenOptions = {}):
       if (fsync) fsyncFolder(dirname(target));
       return result;
     } catch (err) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* already closed */
-      }
-      removeQuietly(target);
+      discardPartialFile(fd, target);
       throw fromFsError(err, target, 'cannot write flattened image');
     }
   } finally {

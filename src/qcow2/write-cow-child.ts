@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { fromFsError } from '../errors.js';
 import type { ChildPlan } from './child-layout.js';
-import { fsyncFolder, removeQuietly } from './durable.js';
+import { discardPartialFile, fsyncFolder, removeQuietly } from './durable.js';
 import { planChildOfBase } from './plan-child-of-base.js';
 import type { CowChildResult, WriteChildOptions } from './types.js';
 
@@ -32,12 +32,7 @@ export function writePlannedChild(plan: ChildPlan, childPath: string, fsync: boo
     if (fsync) fsyncSync(fd);
     closeSync(fd);
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* closed already or the close failed: the unlink below still matters */
-    }
-    removeQuietly(childPath);
+    discardPartialFile(fd, childPath);
     throw fromFsError(err, childPath, 'cannot write child image');
   }
   return {
