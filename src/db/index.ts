@@ -1,4 +1,4 @@
-/** src/db public surface: the store, the single writer, readers, the synchronous core and recovery. */
+/** src/db public surface: the store, the single writer, readers, the rules. */
 export * from './types.js';
 export { openDatabase } from './open.js';
 export { SCHEMA_VERSION } from './migrations.js';
@@ -7,5 +7,4 @@ export { DbReader, openReader } from './reader.js';
 export { parseCommand } from './commands/schema.js';
 export { decideGcClaim } from './rules/gcClaim.js';
 export { decideSnapshotRemoval } from './rules/snapshotRemoval.js';
-export { BaseDiskManager, type ManagerOptions } from './manager.js';
-export { recover, formatRecoveryReport, type RecoveryReport, type RecoverOptions, type RecoveryItem } from './recovery/index.js';
+export { recover, formatRecoveryReport, type RecoveryReport, type RecoverOptions, type RecoveryItem } from '../workers/recovery/index.js';

@@ -28,60 +28,60 @@ import { canonicalHome } from './writer.js';
 export class DbReader {
   constructor(
     readonly layout: HomeLayout,
-    private readonly db: Database,
+    readonly connection: Database,
   ) {}
 
   findBase(id: string): BaseDiskRecord | null {
-    return findBaseById(this.db, id);
+    return findBaseById(this.connection, id);
   }
   findBaseByPath(path: string): BaseDiskRecord | null {
-    return findBaseByPath(this.db, path);
+    return findBaseByPath(this.connection, path);
   }
   listBases(filter: ListBasesFilter = {}): BaseDiskRecord[] {
-    return listBases(this.db, filter);
+    return listBases(this.connection, filter);
   }
   childBases(id: string): BaseDiskRecord[] {
-    return childBases(this.db, id);
+    return childBases(this.connection, id);
   }
   findSnapshot(boxId: string, name: string): BaseDiskRecord | null {
-    return findSnapshot(this.db, boxId, name);
+    return findSnapshot(this.connection, boxId, name);
   }
   findSnapshotsByName(name: string): BaseDiskRecord[] {
-    return findSnapshotsByName(this.db, name);
+    return findSnapshotsByName(this.connection, name);
   }
   findRootfs(key: string): BaseDiskRecord | null {
-    return findRootfs(this.db, key);
+    return findRootfs(this.connection, key);
   }
   findBox(id: string): BoxRecord | null {
-    return findBox(this.db, id);
+    return findBox(this.connection, id);
   }
   listBoxes(filter: ListBoxesFilter = {}): BoxRecord[] {
-    return listBoxes(this.db, filter);
+    return listBoxes(this.connection, filter);
   }
   dependentBoxes(baseId: string): string[] {
-    return dependentBoxes(this.db, baseId);
+    return dependentBoxes(this.connection, baseId);
   }
   hasDependents(baseId: string): boolean {
-    return hasDependents(this.db, baseId);
+    return hasDependents(this.connection, baseId);
   }
   readers(baseId: string): ReaderCounts {
-    return countReaders(this.db, baseId);
+    return countReaders(this.connection, baseId);
   }
   /** Refs per base, for every base at once (the forest, metrics). */
   refCounts(): Map<string, number> {
-    return refCountsByBase(this.db);
+    return refCountsByBase(this.connection);
   }
   boxCountsByState(): Map<BoxState, number> {
-    return countBoxesByState(this.db);
+    return countBoxesByState(this.connection);
   }
   refsOfBox(boxId: string): string[] {
-    return refsOfBox(this.db, boxId);
+    return refsOfBox(this.connection, boxId);
   }
   pendingOps(): OpEntry[] {
-    return listPendingOps(this.db);
+    return listPendingOps(this.connection);
   }
   close(): void {
-    this.db.close();
+    this.connection.close();
   }
 }
 

@@ -8,11 +8,11 @@ import { Queue, QueueEvents } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { errorFromFailedReason } from './failed-reason.js';
+import { errorFromFailedReason } from '../contract/failed-reason.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
-import { cloneTargets } from './clone-targets.js';
-import { parseJobPayload, type JobInput, type JobName } from './jobs.js';
-import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from './queues.js';
+import { cloneTargets } from '../contract/clone-targets.js';
+import { parseJobPayload, type JobInput, type JobName } from '../contract/jobs.js';
+import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 
 export interface ConnectOptions {
   redisUrl: string;

@@ -3,6 +3,7 @@
  * records alone. Pure: the CLI (`tree`, `gc --dry-run`) and the HTTP API feed
  * it what a DbReader returns.
  */
+import { planGc } from '../db/rules/gcPlan.js';
 import type { BaseDiskRecord, BoxRecord } from '../db/types.js';
 
 export interface ForestBase {
@@ -26,37 +27,6 @@ export interface Forest {
   /** Boxes whose disk reads no base. */
   standaloneBoxes: string[];
   totals: { bases: number; boxes: number; basesBytes: number; reclaimableBytes: number; reclaimable: string[] };
-}
-
-/**
- * Which bases a full GC would collect: unreferenced clone bases (and
- * tombstoned snapshots) that nothing reads, then, as they go, their parents
- * that nothing else reads (the cascade), to a fixed point.
- */
-export function planGc(bases: BaseDiskRecord[], boxes: BoxRecord[], refCounts: Map<string, number>): string[] {
-  const readers = new Map<string, number>();
-  const bump = (id: string | null, by: number) => id !== null && readers.set(id, (readers.get(id) ?? 0) + by);
-  for (const b of bases) bump(b.parentId, 1);
-  for (const x of boxes) bump(x.baseId, 1);
-  const byId = new Map(bases.map((b) => [b.id, b]));
-  const collectable = (b: BaseDiskRecord) =>
-    b.state === 'ready' && (b.kind === 'clone_base' || (b.kind === 'snapshot' && b.tombstoned)) && (refCounts.get(b.id) ?? 0) === 0 && (readers.get(b.id) ?? 0) === 0;
-  const planned: string[] = [];
-  let frontier = bases.filter(collectable);
-  while (frontier.length > 0) {
-    const next: BaseDiskRecord[] = [];
-    for (const b of frontier) {
-      planned.push(b.id);
-      byId.delete(b.id);
-      if (b.parentId !== null) {
-        bump(b.parentId, -1);
-        const parent = byId.get(b.parentId);
-        if (parent && collectable(parent)) next.push(parent);
-      }
-    }
-    frontier = next;
-  }
-  return planned;
 }
 
 export function buildForest(bases: BaseDiskRecord[], boxes: BoxRecord[], refCounts: Map<string, number>): Forest {

@@ -15,7 +15,7 @@
 import { chmodSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
-import { faultPoint } from '../faults.js';
+import { faultPoint, InjectedFault } from '../faults.js';
 import { fsyncFolder, removeQuietly } from './durable.js';
 import { assertAbsent, moveFile } from './move-file.js';
 import { resolveBackingPath } from './backing-path.js';
@@ -92,6 +92,7 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
     if (fsync) fsyncFolder(dirname(src));
     faultPoint('fork:after-child');
   } catch (err) {
+    if (err instanceof InjectedFault) throw err; // a test's crash: nothing after it runs, the undo included
     undoFork({ src, basePath, childCreated, moveKind, originalMode, fsync });
     throw fromFsError(err, src, 'fork failed');
   }

@@ -5,7 +5,7 @@
  * a rootfs file being copied in). Payloads are read by field name, so a new
  * job type whose fields use the same names is covered without a change here.
  */
-import type { InFlightWork } from '../db/recovery/in-flight.js';
+import type { InFlightWork } from './recovery/in-flight.js';
 
 const BOX_FIELDS = ['boxId', 'source', 'target'] as const;
 /** Jobs whose `boxId` names the snapshot's owner, which they only read. */

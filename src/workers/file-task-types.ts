@@ -1,7 +1,7 @@
 /**
  * The qcow2 file work the pipeline hands to Piscina threads: plain data in,
- * plain data out. Each task is one of the core's file steps (src/db/core/steps.ts),
- * the same code the in-process BaseDiskManager runs. Errors cross the thread
+ * plain data out. Each task is one of the file steps (src/file-steps/), run
+ * by either driver: in a pool thread (queued) or inline (in-process). Errors cross the thread
  * boundary as ForkpointError JSON (structured clone would drop their class and code).
  */
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
@@ -12,7 +12,7 @@ export type FileTask =
   | { type: 'ping' }
   /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap). */
   | { type: 'forkMode'; diskPath: string }
-  /** The fork's file half, as journalled by beginFork, from wherever it stopped (core/fork-progress.ts). */
+  /** The fork's file half, as journalled by beginFork, from wherever it stopped (file-steps/fork-progress.ts). */
   | { type: 'fork'; home: string; begun: BeginForkResult; fsync: boolean }
   /** After a failed fork step: undo it if nothing moved (true), else leave it for a retry or recovery (false). */
   | { type: 'undoFork'; begun: BeginForkResult }

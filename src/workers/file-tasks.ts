@@ -1,13 +1,14 @@
 /**
  * Piscina task module: runs one FileTask in a worker thread. Thin on
- * purpose: the file logic is the core's steps (src/db/core/steps.ts) and the
+ * purpose: the file logic is in src/file-steps/ and the
  * qcow2 engine; this only dispatches and turns errors into data.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { resumeForkStep, undoIfNothingMoved } from '../db/core/fork-progress.js';
-import { cloneChildrenStep, forkModeFor, importRawStep, unlinkBaseStep } from '../db/core/steps.js';
+import { resumeForkStep, undoIfNothingMoved } from '../file-steps/fork-progress.js';
+import { cloneChildrenStep, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
+import { InjectedFault } from '../faults.js';
 import { boxDir, homeLayout } from '../layout.js';
 import { parseBoxId } from '../names.js';
 import { fsyncFolder } from '../qcow2/durable.js';
@@ -70,6 +71,8 @@ export default function runFileTask(task: FileTask): FileTaskReply {
   try {
     return { ok: true, value: run(task) };
   } catch (err) {
+    // A crash point armed in a step (tests) is a crash, not a failure: it must not read as one.
+    if (err instanceof InjectedFault) throw err;
     // The steps raise ForkpointErrors naming the file; anything else is an unexpected I/O failure.
     const error =
       err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `${task.type} failed: ${(err as Error).message}`, { task: task.type });

@@ -8,17 +8,17 @@ import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { openDatabase } from '../db/open.js';
-import { recover, type RecoveryReport } from '../db/recovery/index.js';
+import { recover, type RecoveryReport } from './recovery/index.js';
 import { ForkpointError, isForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
-import { isJobName } from '../producers/jobs.js';
-import { failedReason } from '../producers/failed-reason.js';
-import { GC_JOB_OPTIONS, gcJobId, queueName } from '../producers/queues.js';
+import { isJobName } from '../contract/jobs.js';
+import { failedReason } from '../contract/failed-reason.js';
+import { GC_JOB_OPTIONS, gcJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { startFilePool, type FileRunner } from './file-pool.js';
-import type { JobContext } from './jobs/context.js';
-import { runJob } from './jobs/index.js';
+import type { JobContext } from './flows/context.js';
+import { runFlow } from './flows/index.js';
 import { ActiveWork } from './active-work.js';
 import { GcRequests } from './gc-requests.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -73,7 +73,7 @@ export interface Pipeline {
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true });
-  const recovery = recover(o.layout.home, { repair: true });
+  const recovery = await recover(o.layout.home, { repair: true });
   const writer = await startDbWriter(o.layout.home);
   const reader = openDatabase(o.layout.dbPath, { readonly: true });
   const files: FileRunner = await startFilePool(o.poolSize);
@@ -93,9 +93,15 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const events = new EventEmitter<PipelineEvents>();
   const boxLock = new KeyedLock();
   const active = new ActiveWork();
-  const processor = async (job: Job) => {
+  /** The processor of one queue's worker: it knows its own queue, never guesses it from a name. */
+  const processorFor = (queue: QueueRole) => async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
-    const queue = job.queueName.endsWith('-gc') ? 'gc' : 'ops';
+    // Refused before any bookkeeping: a gc job run from the ops queue would mark its base's GC as
+    // started, and only the gc worker ever marks it finished (every later request held forever).
+    const belongs = queueRoleOf(job.name);
+    if (belongs !== queue) {
+      throw new UnrecoverableError(`E_BAD_PAYLOAD: a ${job.name} job belongs on queue ${queueName(o.homeId, belongs)}, not ${job.queueName}`);
+    }
     const key = `${queue}:${job.id ?? ''}`;
     const ctx: JobContext = {
       layout: o.layout,
@@ -116,7 +122,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
       events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });
     try {
-      const result = await runJob(ctx, job.name, job.data);
+      const result = await runFlow(ctx, job.name, job.data);
       finished(true, { result });
       return result;
     } catch (err) {
@@ -142,8 +148,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     maxStalledCount: 2,
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   };
-  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processor, { ...workerOptions, concurrency: o.opsConcurrency ?? 8 });
-  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processor, { ...workerOptions, concurrency: o.gcConcurrency ?? 4 });
+  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processorFor('ops'), { ...workerOptions, concurrency: o.opsConcurrency ?? 8 });
+  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processorFor('gc'), { ...workerOptions, concurrency: o.gcConcurrency ?? 4 });
   for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`));
   // Only now is the job gone from Redis, so a request held while it ran can be enqueued again.
   const gcOver = (job: Job | undefined) => {

@@ -83,9 +83,7 @@ describe('opening the database', () => {
     const r = openReader(home);
     try {
       expect(r.listBases()).toEqual([]);
-      expect(() =>
-        (r as unknown as { db: Sqlite.Database }).db.exec("INSERT INTO op VALUES ('x','y','done','{}','{}',0,0)"),
-      ).toThrow(/readonly/);
+      expect(() => r.connection.exec("INSERT INTO op VALUES ('x','y','done','{}','{}',0,0)")).toThrow(/readonly/);
     } finally {
       r.close();
     }

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recover } from '../../src/db/recovery/index.js';
+import { recover } from '../../src/workers/recovery/index.js';
 import { findBox } from '../../src/db/sql/findBox.js';
 import { listBases } from '../../src/db/sql/listBases.js';
 import { boxDir } from '../../src/layout.js';
@@ -24,7 +24,7 @@ function foreignFolder(dir: string): string {
 }
 
 describe('writer: box folders', () => {
-  it('createBox refuses a folder no record owns; nothing is recorded, the file survives, recovery only reports it', () => {
+  it('createBox refuses a folder no record owns; nothing is recorded, the file survives, recovery only reports it', async () => {
     const w = newWriter();
     const file = foreignFolder(boxDir(w.layout, 'X'));
     expect(() => w.apply({ type: 'createBox', op: nextOp(), boxId: 'X', baseId: null })).toThrow(
@@ -33,7 +33,7 @@ describe('writer: box folders', () => {
     expect(findBox(w.connection, 'X')).toBeNull();
     const home = w.layout.home;
     w.close();
-    expect(recover(home, { fsync: false }).problems).toEqual([expect.objectContaining({ subject: 'box', id: 'X', action: 'none' })]);
+    expect((await recover(home, { fsync: false })).problems).toEqual([expect.objectContaining({ subject: 'box', id: 'X', action: 'none' })]);
     expect(readFileSync(file, 'utf8')).toBe('not ours\n');
   });
 

@@ -16,7 +16,7 @@ import { ErrorCodes, ForkpointError } from '../../src/errors.js';
 import { boxDiskPath, type HomeLayout } from '../../src/layout.js';
 import { inlineFileRunner } from '../../src/workers/file-pool.js';
 import type { FileTask } from '../../src/workers/file-task-types.js';
-import type { JobContext } from '../../src/workers/jobs/context.js';
+import type { JobContext } from '../../src/workers/flows/context.js';
 import { KeyedLock } from '../../src/workers/keyed-lock.js';
 import { qemuImg } from './qemu.js';
 import { useTmpDirs } from './tmp.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isForkpointError } from '../../src/errors.js';
-import { queueName } from '../../src/producers/queues.js';
+import { queueName } from '../../src/contract/queues.js';
 import { startHttpServer } from '../../src/producers/http/server.js';
 import { call, readSse, startTestService, type TestService } from './support.js';
 

@@ -1,6 +1,6 @@
 /** bull-board under /queues: this home's two queues, read-only without a token, job payloads shown. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueName } from '../../src/producers/queues.js';
+import { queueName } from '../../src/contract/queues.js';
 import { call, startTestService, type TestService } from './support.js';
 
 let s: TestService;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, ForkpointError } from '../../src/errors.js';
-import { errorFromFailedReason, failedReason } from '../../src/producers/failed-reason.js';
+import { errorFromFailedReason, failedReason } from '../../src/contract/failed-reason.js';
 
 describe('failed job reasons', () => {
   it('start with the code (for plain BullMQ producers) and round-trip code, message and details', () => {

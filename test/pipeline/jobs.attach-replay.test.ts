@@ -13,10 +13,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
-import { removeBoxJob } from '../../src/workers/jobs/box.js';
-import { cloneJob } from '../../src/workers/jobs/clone.js';
-import { forkBox } from '../../src/workers/jobs/fork.js';
-import { snapshotCloneJob, snapshotRemoveJob } from '../../src/workers/jobs/snapshot.js';
+import { removeBoxJob } from '../../src/workers/flows/box.js';
+import { cloneJob } from '../../src/workers/flows/clone.js';
+import { forkBox } from '../../src/workers/flows/fork.js';
+import { snapshotCloneJob, snapshotRemoveJob } from '../../src/workers/flows/snapshot.js';
 import { readySourceBox, useInProcessJobs, type InProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ForkpointError } from '../../src/errors.js';
 import { boxDiskPath } from '../../src/layout.js';
-import { boxCreateJob } from '../../src/workers/jobs/box.js';
+import { boxCreateJob } from '../../src/workers/flows/box.js';
 import { useInProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 

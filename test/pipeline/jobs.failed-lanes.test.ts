@@ -8,8 +8,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHILDREN_PER_TASK } from '../../src/workers/jobs/attach-children.js';
-import { cloneJob } from '../../src/workers/jobs/clone.js';
+import { CHILDREN_PER_TASK } from '../../src/workers/flows/attach-children.js';
+import { cloneJob } from '../../src/workers/flows/clone.js';
 import { readySourceBox, useInProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 

@@ -9,10 +9,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { armFault, disarmFaults } from '../../src/faults.js';
-import { cloneJob } from '../../src/workers/jobs/clone.js';
-import { forkBox } from '../../src/workers/jobs/fork.js';
-import { removeBoxJob } from '../../src/workers/jobs/box.js';
-import { snapshotCloneJob, snapshotCreateJob } from '../../src/workers/jobs/snapshot.js';
+import { cloneJob } from '../../src/workers/flows/clone.js';
+import { forkBox } from '../../src/workers/flows/fork.js';
+import { removeBoxJob } from '../../src/workers/flows/box.js';
+import { snapshotCloneJob, snapshotCreateJob } from '../../src/workers/flows/snapshot.js';
 import { readySourceBox, useInProcessJobs, type InProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 
@@ -31,9 +31,8 @@ describe('jobs: a failed fork retried under the same op', () => {
   it('fails after the files moved: nothing is aborted, and the retry commits the same base', async () => {
     const { golden, env } = homeWithSource();
     const payload = { op: 'clone-1', source: 'src', targets: ['a', 'b'] };
-    armFault('fork:after-files', 'throw');
-    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected fault/);
-    disarmFaults();
+    env.failOnce('writer:commitFork'); // the file half is done; its commit fails
+    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected/);
     // The base holds the box's bytes now: its record must still be there (creating), not aborted.
     const creating = env.ctx.reader.prepare(`SELECT id, state FROM base_disk`).all() as { id: string; state: string }[];
     expect(creating.map((b) => b.state)).toEqual(['creating']);
@@ -48,8 +47,8 @@ describe('jobs: a failed fork retried under the same op', () => {
   it('fails before anything moved: the fork is aborted, and the retry starts over with a new base', async () => {
     const { golden, env } = homeWithSource();
     const payload = { op: 'clone-2', source: 'src', targets: ['c'] };
-    armFault('fork:after-move', 'throw'); // forkQcow2 undoes its own move
-    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected fault/);
+    armFault('fork:after-move', 'fail'); // an ordinary failure: forkQcow2 undoes its own move
+    await expect(cloneJob(env.ctx, payload)).rejects.toThrow(/injected failure/);
     disarmFaults();
     expect(env.ctx.reader.prepare('SELECT count(*) FROM base_disk').pluck().get()).toBe(0);
     expect(readdirSync(env.writer.layout.basesDir)).toEqual([]);

@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { boxDiskPath } from '../../src/layout.js';
-import { removeBoxJob } from '../../src/workers/jobs/box.js';
-import { cloneJob } from '../../src/workers/jobs/clone.js';
+import { removeBoxJob } from '../../src/workers/flows/box.js';
+import { cloneJob } from '../../src/workers/flows/clone.js';
 import { readySourceBox, useInProcessJobs } from '../helpers/in-process-jobs.js';
 import { auditHome, goldenImage } from '../helpers/pipeline.js';
 

@@ -1,7 +1,8 @@
 /** The forest and the GC plan are pure: records in, tree and reclaimable set out. */
 import { describe, expect, it } from 'vitest';
 import type { BaseDiskRecord, BoxRecord } from '../../src/db/types.js';
-import { buildForest, planGc, renderForest } from '../../src/producers/forest.js';
+import { buildForest, renderForest } from '../../src/producers/forest.js';
+import { planGc } from '../../src/db/rules/gcPlan.js';
 
 let t = 0;
 function base(id: string, o: Partial<BaseDiskRecord> = {}): BaseDiskRecord {

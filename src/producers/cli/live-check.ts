@@ -5,7 +5,7 @@
  * them in flight); if it cannot, it falls back to reading the files itself and
  * says that running jobs may show up as problems.
  */
-import type { RecoveryReport } from '../../db/recovery/index.js';
+import type { RecoveryReport } from '../../workers/recovery/index.js';
 import type { HomeLayout } from '../../layout.js';
 
 export type LiveCheck = { report: RecoveryReport; checkedBy: string } | { report: null; why: string | null };

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { DbReader } from '../../db/reader.js';
-import type { RecoveryReport } from '../../db/recovery/index.js';
+import type { RecoveryReport } from '../../workers/recovery/index.js';
 import type { HomeLayout } from '../../layout.js';
 import type { Pipeline } from '../../workers/pipeline.js';
 import type { Forkpoint } from '../client.js';

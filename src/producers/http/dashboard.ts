@@ -8,7 +8,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
-import { queueName } from '../queues.js';
+import { queueName } from '../../contract/queues.js';
 import type { HttpContext } from './context.js';
 
 export const DASHBOARD_PATH = '/queues';

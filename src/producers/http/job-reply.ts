@@ -8,7 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { JobHandle } from '../client.js';
-import { queueRoleOf } from '../queues.js';
+import { queueRoleOf } from '../../contract/queues.js';
 import type { HttpContext } from './context.js';
 
 export interface QueuedJob {

@@ -6,9 +6,9 @@
  * is queued.
  */
 import { z } from 'zod';
-import { fieldError } from '../fields.js';
+import { fieldError } from '../../contract/fields.js';
 
-export { baseIdField, boxIdField, nameField, opField, snapshotNameField } from '../fields.js';
+export { baseIdField, boxIdField, nameField, opField, snapshotNameField } from '../../contract/fields.js';
 
 /** Query flags: `?wait=1`, `?force=true`. */
 export const flagField = z

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId } from '../../../names.js';
-import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
+import { MAX_CLONE_TARGETS, cloneTargets } from '../../../contract/clone-targets.js';
 import { action, printResult } from '../output.js';
 import { withProgressBar } from '../progress.js';
 import { withSession, type GlobalFlags } from '../session.js';

@@ -5,7 +5,7 @@ import { readForest, withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
-import type { RecoveryReport } from '../../../db/recovery/index.js';
+import type { RecoveryReport } from '../../../workers/recovery/index.js';
 
 const EMPTY_FOREST = buildForest([], [], new Map());
 
@@ -76,7 +76,7 @@ export function registerInspectCommands(program: Command): void {
       action(async (o: { repair?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { layout, homeId } = openHome(flags);
-        const { recover, formatRecoveryReport } = await import('../../../db/recovery/index.js');
+        const { recover, formatRecoveryReport } = await import('../../../workers/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
         const { lockHomeOrThrow, ownerNow } = await import('../../../runtime/home-lock.js');
         // Repair writes: it needs the home to itself. A report only reads.
@@ -90,7 +90,7 @@ export function registerInspectCommands(program: Command): void {
             report = { ...live.report, checkedBy: live.checkedBy };
           } else {
             if (live?.why) process.stderr.write(`forkpoint: ${live.why}; reading the files instead, where jobs running now may show as problems\n`);
-            report = recover(layout.home, { repair: o.repair ?? false });
+            report = await recover(layout.home, { repair: o.repair ?? false });
           }
           printResult(report, flags, (r) => (r.checkedBy ? `${formatRecoveryReport(r)}\n(checked by forkpoint serve at ${r.checkedBy}: jobs running now are marked in flight)` : formatRecoveryReport(r)));
           if (!o.repair && report.summary.found - report.summary.inFlight > 0) process.exitCode = 1;

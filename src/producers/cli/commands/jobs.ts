@@ -11,8 +11,8 @@ export function registerJobsCommand(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { config, homeId } = openHome(flags);
-        const { jobJsonSchemas } = await import('../../jobs.js');
-        const { queueName, queueRoleOf } = await import('../../queues.js');
+        const { jobJsonSchemas } = await import('../../../contract/jobs.js');
+        const { queueName, queueRoleOf } = await import('../../../contract/queues.js');
         const schemas = jobJsonSchemas();
         const jobs = Object.entries(schemas).map(([name, schema]) => ({
           name,

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { readForest } from '../../home-view.js';
 import { replyWithJob } from '../job-reply.js';
-import { requireBase } from '../lookups.js';
+import { requireBase } from '../../../db/lookups.js';
 import { baseIdField, flagField, parseRequest } from '../validate.js';
 
 const listQuery = z.object({ kind: z.enum(['snapshot', 'clone_base', 'rootfs']).optional(), all: flagField });
@@ -26,14 +26,14 @@ export function baseRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.get('/api/bases/:id', async (request) => {
     const { id } = parseRequest(baseParams, request.params, 'params');
-    const base = requireBase(ctx.reader, id);
+    const base = requireBase(ctx.reader.connection, id, 'id');
     return { base, refs: ctx.reader.dependentBoxes(id), children: ctx.reader.childBases(id), readers: ctx.reader.readers(id) };
   });
 
   app.post('/api/gc', async (request, reply) => {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(gcBody, request.body, 'body');
-    if (body.baseId !== undefined) requireBase(ctx.reader, body.baseId, 'baseId');
+    if (body.baseId !== undefined) requireBase(ctx.reader.connection, body.baseId, 'baseId');
     if (body.dryRun) {
       // The same plan `forkpoint gc --dry-run` prints (planGc over the records); nothing is queued.
       const t = readForest(ctx.reader).totals;

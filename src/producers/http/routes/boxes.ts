@@ -11,11 +11,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { nameProblem } from '../../../names.js';
-import { MAX_CLONE_TARGETS, cloneTargets } from '../../clone-targets.js';
+import { MAX_CLONE_TARGETS, cloneTargets } from '../../../contract/clone-targets.js';
 import type { HttpContext } from '../context.js';
-import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../jobs.js';
+import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../../contract/jobs.js';
 import { replyWithJob } from '../job-reply.js';
-import { isRetryOfQueuedOp, refuseExistingBox, requireBox, requireRootfs, withBodyFile } from '../lookups.js';
+import { refuseExistingBox, requireBox, requireRootfs } from '../../../db/lookups.js';
+import { isRetryOfQueuedOp, withBodyFile } from '../lookups.js';
 import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
@@ -44,7 +45,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.get('/api/boxes/:id', async (request) => {
     const { id } = parseRequest(boxParams, request.params, 'params');
-    const box = requireBox(ctx.reader, id);
+    const box = requireBox(ctx.reader.connection, id, 'id');
     return { box, refs: ctx.reader.refsOfBox(id) };
   });
 
@@ -52,8 +53,8 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(createBody, request.body, 'body');
     const retry = await isRetryOfQueuedOp(ctx, 'box-create', body.op);
-    if (!retry) refuseExistingBox(ctx.reader, body.boxId, 'boxId');
-    if (body.rootfs !== undefined && !retry) requireRootfs(ctx.reader, body.rootfs);
+    if (!retry) refuseExistingBox(ctx.reader.connection, body.boxId, 'boxId');
+    if (body.rootfs !== undefined && !retry) requireRootfs(ctx.reader.connection, body.rootfs);
     const from =
       body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
     const queue = () => replyWithJob(ctx, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
@@ -63,7 +64,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.delete('/api/boxes/:id', async (request, reply) => {
     const { id } = parseRequest(boxParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
-    requireBox(ctx.reader, id);
+    requireBox(ctx.reader.connection, id, 'id');
     return replyWithJob(ctx, reply, wait, () => ctx.client.removeBox(id));
   });
 
@@ -71,7 +72,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { id } = parseRequest(boxParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(cloneBody, request.body, 'body');
-    requireBox(ctx.reader, id);
+    requireBox(ctx.reader.connection, id, 'id');
     const retry = await isRetryOfQueuedOp(ctx, 'clone', body.op);
     const targets = body.targets ?? cloneTargets(id, body.count!, body.prefix, body.op);
     targets.forEach((t, i) => {
@@ -80,7 +81,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
       const problem = nameProblem(t);
       if (problem) throw new ForkpointError(ErrorCodes.INVALID_NAME, `bad request body: ${field}: box id ${problem}`, { field, in: 'body' });
       if (t === id) throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request body: ${field}: a target cannot be the source box`, { field, in: 'body' });
-      if (!retry) refuseExistingBox(ctx.reader, t, field);
+      if (!retry) refuseExistingBox(ctx.reader.connection, t, field);
     });
     return replyWithJob(ctx, reply, wait, () => ctx.client.clone(id, targets, ...(body.op ? [body.op] : [])));
   });

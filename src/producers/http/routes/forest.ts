@@ -5,7 +5,7 @@
  *                     with what running jobs are working on marked in flight rather than counted as problems
  */
 import type { FastifyInstance } from 'fastify';
-import { markInFlight, recover } from '../../../db/recovery/index.js';
+import { markInFlight, recover } from '../../../workers/recovery/index.js';
 import { readForest } from '../../home-view.js';
 import type { HttpContext } from '../context.js';
 
@@ -16,7 +16,7 @@ export function forestRoutes(app: FastifyInstance, ctx: HttpContext): void {
     // Taken before the check reads anything: a job that starts meanwhile may still show as a problem,
     // but one that was running is never reported as one.
     const running = ctx.pipeline.active.snapshot();
-    const report = markInFlight(recover(ctx.layout.home, { repair: false }), running);
+    const report = markInFlight(await recover(ctx.layout.home, { repair: false }), running);
     ctx.lastRecovery = report;
     return report;
   });

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import type { JobState } from '../../client.js';
-import { errorFromFailedReason } from '../../failed-reason.js';
+import { errorFromFailedReason } from '../../../contract/failed-reason.js';
 import type { HttpContext } from '../context.js';
 import { openSse, type SseStream } from '../sse.js';
 import { parseRequest } from '../validate.js';

@@ -8,8 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { replyWithJob } from '../job-reply.js';
-import { requireRootfs, withBodyFile } from '../lookups.js';
-import { rootfsKeyField, serverPathField } from '../../fields.js';
+import { requireRootfs } from '../../../db/lookups.js';
+import { withBodyFile } from '../lookups.js';
+import { rootfsKeyField, serverPathField } from '../../../contract/fields.js';
 import { flagField, opField, parseRequest } from '../validate.js';
 
 const keyParams = z.object({ key: rootfsKeyField });
@@ -38,7 +39,7 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.delete('/api/rootfs/:key', async (request, reply) => {
     const { key } = parseRequest(keyParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
-    requireRootfs(ctx.reader, key, 'key');
+    requireRootfs(ctx.reader.connection, key, 'key');
     return replyWithJob(ctx, reply, wait, () => ctx.client.removeRootfs(key));
   });
 }

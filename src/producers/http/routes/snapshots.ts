@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HttpContext } from '../context.js';
 import { replyWithJob } from '../job-reply.js';
-import { refuseExistingBox, requireBox, requireSnapshot, isRetryOfQueuedOp } from '../lookups.js';
+import { refuseExistingBox, requireBox, resolveSnapshot } from '../../../db/lookups.js';
+import { isRetryOfQueuedOp } from '../lookups.js';
 import { boxIdField, flagField, opField, parseRequest, snapshotNameField } from '../validate.js';
 
 const listQuery = z.object({ box: boxIdField.optional() });
@@ -31,7 +32,7 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.get('/api/boxes/:id/snapshots', async (request) => {
     const { id } = parseRequest(boxParams, request.params, 'params');
-    requireBox(ctx.reader, id);
+    requireBox(ctx.reader.connection, id, 'id');
     return { snapshots: list(id) };
   });
 
@@ -39,14 +40,14 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { id } = parseRequest(boxParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(createBody, request.body, 'body');
-    requireBox(ctx.reader, id);
+    requireBox(ctx.reader.connection, id, 'id');
     return replyWithJob(ctx, reply, wait, () => ctx.client.snapshot(id, body.name, ...(body.op ? [body.op] : [])));
   });
 
   app.delete('/api/snapshots/:name', async (request, reply) => {
     const { name } = parseRequest(nameParams, request.params, 'params');
     const q = parseRequest(removeQuery, request.query, 'query');
-    requireSnapshot(ctx.reader, name, q.box);
+    resolveSnapshot(ctx.reader.connection, name, q.box);
     return replyWithJob(ctx, reply, q.wait, () => ctx.client.removeSnapshot(name, { ...(q.box ? { boxId: q.box } : {}), force: q.force }));
   });
 
@@ -54,8 +55,8 @@ export function snapshotRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { name } = parseRequest(nameParams, request.params, 'params');
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(cloneBody, request.body, 'body');
-    requireSnapshot(ctx.reader, name, body.box);
-    if (!(await isRetryOfQueuedOp(ctx, 'snapshot-clone', body.op))) refuseExistingBox(ctx.reader, body.target, 'target');
+    resolveSnapshot(ctx.reader.connection, name, body.box);
+    if (!(await isRetryOfQueuedOp(ctx, 'snapshot-clone', body.op))) refuseExistingBox(ctx.reader.connection, body.target, 'target');
     return replyWithJob(ctx, reply, wait, () => ctx.client.cloneSnapshot(name, body.target, body.box ? { boxId: body.box } : {}, ...(body.op ? [body.op] : [])));
   });
 }

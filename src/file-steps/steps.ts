@@ -1,0 +1,153 @@
+/**
+ * The file halves of each operation, as small synchronous steps. The
+ * manager calls them between writer commands; the pipeline can run the same
+ * steps in its file pool. None of them touches the database.
+ */
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import { faultPoint } from '../faults.js';
+import type { HomeLayout } from '../layout.js';
+import { fsyncFolder } from '../qcow2/durable.js';
+import { MAX_CHAIN_DEPTH, SECTOR_SIZE } from '../qcow2/constants.js';
+import { hasQcow2Magic } from '../qcow2/header.js';
+import { openImageForRead, readAt } from '../qcow2/read-header.js';
+import { readBackingChain } from '../qcow2/chain.js';
+import { fsyncFile } from '../qcow2/durable.js';
+import { flatten } from '../qcow2/flatten.js';
+import { forkQcow2 } from '../qcow2/fork.js';
+import { readHeader } from '../qcow2/read-header.js';
+import { writeCowChild } from '../qcow2/write-cow-child.js';
+import { writeCowChildren } from '../qcow2/write-cow-children.js';
+import type { BeginForkResult, DiskInfo } from '../db/types.js';
+import { diskFacts } from './disk-facts.js';
+import { isBaseFile } from './paths.js';
+
+export interface StepOptions {
+  fsync?: boolean;
+}
+
+/** Base file mode: immutable on disk too (invariant 6). */
+export const BASE_MODE = 0o444;
+
+/** What the writer records about a finished base file. */
+export function diskInfoOf(path: string): DiskInfo {
+  const { header } = readHeader(path);
+  return { basePath: path, containerDiskBytes: header.size, sizeBytes: statSync(path).blocks * 512 };
+}
+
+/**
+ * How a fork of this disk must be made: 'move' (rename + child) unless the
+ * child would read a chain deeper than MAX_CHAIN_DEPTH, then 'flatten'
+ * (DESIGN.md: the depth cap is enforced when a fork would exceed it).
+ */
+export function forkModeFor(diskPath: string): 'move' | 'flatten' {
+  if (!existsSync(diskPath)) return 'move'; // beginFork/forkQcow2 report the real problem
+  return readBackingChain(diskPath).length + 1 > MAX_CHAIN_DEPTH ? 'flatten' : 'move';
+}
+
+/** The ext4 superblock starts at byte 1024; its magic (0xEF53, little-endian) is 56 bytes in. */
+const EXT4_MAGIC_OFFSET = 1080;
+const EXT4_MAGIC = 0xef53;
+
+/**
+ * What may enter the rootfs cache: a regular, non-empty file, a whole number
+ * of 512-byte sectors, with an ext2/3/4 superblock. Anything else (a qcow2
+ * image, a device, /etc/shadow) is refused before a byte is copied: a rootfs
+ * is shown to untrusted guests.
+ */
+export function assertRawRootfsImage(source: string): number {
+  const { fd, fileSize } = openImageForRead(source); // regular files only, never blocks on a FIFO
+  try {
+    const problem =
+      fileSize === 0 || fileSize % SECTOR_SIZE !== 0
+        ? `size ${fileSize} is not a positive multiple of ${SECTOR_SIZE} bytes`
+        : hasQcow2Magic(readAt(fd, source, 0, 4))
+          ? 'it is a qcow2 image, not a raw filesystem image'
+          : readAt(fd, source, EXT4_MAGIC_OFFSET, 2).readUInt16LE(0) !== EXT4_MAGIC
+            ? 'no ext2/3/4 superblock (magic 0xEF53 at byte 1080)'
+            : null;
+    if (problem) {
+      throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${source}: not a raw ext4 image: ${problem}`, { path: source, field: 'image' });
+    }
+    return fileSize;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Copy a raw rootfs image into bases/, read-only, never over an existing file. */
+export function importRawStep(source: string, dest: string, o: StepOptions = {}): DiskInfo {
+  assertRawRootfsImage(source);
+  try {
+    copyFileSync(source, dest, 1 /* COPYFILE_EXCL */);
+  } catch (err) {
+    throw fromFsError(err, dest, 'cannot import rootfs into');
+  }
+  chmodSync(dest, BASE_MODE);
+  if (o.fsync ?? true) {
+    fsyncFile(dest);
+    fsyncFolder(dirname(dest));
+  }
+  const st = statSync(dest);
+  return { basePath: dest, containerDiskBytes: st.size, sizeBytes: st.blocks * 512 };
+}
+
+/** Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on failure). */
+export function forkMoveStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
+  const r = forkQcow2(begun.sourceDiskPath, begun.basePath, { fsync: o.fsync ?? true });
+  return { basePath: r.basePath, containerDiskBytes: r.containerDiskBytes, sizeBytes: r.sizeBytes };
+}
+
+/**
+ * The depth cap's fork: write a standalone copy of the source into bases/,
+ * then swap the source's disk for a child of it (child written beside the
+ * disk, then renamed over it: the swap is atomic, so the box reads either its
+ * old chain or the new base, never nothing). The old chain is left to GC.
+ */
+export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
+  const fsync = o.fsync ?? true;
+  flatten(begun.sourceDiskPath, begun.basePath, { fsync });
+  chmodSync(begun.basePath, BASE_MODE);
+  faultPoint('flatten:after-base');
+  const staged = `${begun.sourceDiskPath}.${begun.baseId}.new`;
+  writeCowChild(begun.basePath, staged, { fsync });
+  faultPoint('flatten:after-child');
+  try {
+    renameSync(staged, begun.sourceDiskPath);
+  } catch (err) {
+    throw fromFsError(err, begun.sourceDiskPath, 'cannot swap in the flattened child');
+  }
+  if (fsync) fsyncFolder(dirname(begun.sourceDiskPath));
+  return diskInfoOf(begun.basePath);
+}
+
+/** COW children of one base for every clone target (all or nothing). */
+export function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): void {
+  // A valid child of this very base is what this step makes: an earlier attempt wrote it before it
+  // failed or was cut off (its refs were not committed), so it is kept, not refused as existing.
+  const todo = targetDisks.filter((disk) => {
+    if (!existsSync(disk)) return true;
+    const facts = diskFacts(disk);
+    return !(facts.state === 'valid' && facts.backing === basePath);
+  });
+  for (const disk of todo) mkdirSync(dirname(disk), { recursive: true });
+  writeCowChildren(basePath, todo, { fsync: o.fsync ?? true });
+}
+
+/**
+ * Unlink a claimed base file. Refuses any path outside bases/ (invariant 5),
+ * whatever the record says; a file already gone is fine (the step re-runs).
+ */
+export function unlinkBaseStep(layout: HomeLayout, path: string, o: StepOptions = {}): void {
+  if (!isBaseFile(layout, path)) {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `refusing to delete ${path}: not a base file in ${layout.basesDir}`, { path });
+  }
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, path, 'cannot delete base');
+    return;
+  }
+  if (o.fsync ?? true) fsyncFolder(layout.basesDir);
+}

@@ -1,0 +1,45 @@
+/**
+ * gc: collect one base if the writer agrees, then ask for its parent (the
+ * cascade is one more job, collapsed by job id). sweep: ask for every
+ * candidate, the backstop for GC requests lost with a crashed Redis.
+ */
+import { planGcOf } from '../../db/rules/gcPlan.js';
+import { findOp } from '../../db/sql/findOp.js';
+import type { ClaimGcResult } from '../../db/types.js';
+import type { JobPayload } from '../../contract/jobs.js';
+import type { JobContext } from './context.js';
+
+export interface GcResult {
+  baseId: string;
+  collected: boolean;
+  reason?: string;
+  reclaimedBytes: number;
+}
+
+/** Unlink a claimed base's file and drop its record; returns the parent to try next. */
+export async function collectBase(ctx: JobContext, claim: Extract<ClaimGcResult, { claimed: true }>): Promise<string | null> {
+  await ctx.files.run({ type: 'removeBase', home: ctx.layout.home, path: claim.path, fsync: ctx.fsync });
+  const finished = await ctx.writer.apply({ type: 'finishGc', baseId: claim.baseId });
+  const parent = finished.parentId ?? claim.parentId;
+  if (parent) await ctx.requestGc([parent]);
+  return parent;
+}
+
+/** The base an explicit removal under `op` named, if that removal was already recorded (a retry). */
+export function journalledBaseId(ctx: JobContext, op: string, command: 'removeSnapshot' | 'removeRootfs'): string | null {
+  return (findOp(ctx.reader, op, command)?.payload as { baseId?: string } | undefined)?.baseId ?? null;
+}
+
+export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>): Promise<GcResult> {
+  const claim = await ctx.writer.apply({ type: 'claimGc', baseId: p.baseId });
+  if (!claim.claimed) return { baseId: p.baseId, collected: false, reason: claim.reason, reclaimedBytes: 0 };
+  await collectBase(ctx, claim);
+  return { baseId: p.baseId, collected: true, reclaimedBytes: claim.sizeBytes };
+}
+
+/** Ask for GC of every base the GC plan says nothing reads (each gc job still asks the writer). */
+export async function sweepJob(ctx: JobContext, _p: JobPayload<'sweep'>): Promise<{ requested: number }> {
+  const planned = planGcOf(ctx.reader);
+  await ctx.requestGc(planned);
+  return { requested: planned.length };
+}

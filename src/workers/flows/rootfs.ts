@@ -1,0 +1,42 @@
+/**
+ * The rootfs cache: raw ext4 images in bases/ (kind rootfs, source `__global__`,
+ * named by a version key) that boxes read through qcow2 overlays. Imported and
+ * removed explicitly, never collected by GC.
+ */
+import { findRootfs } from '../../db/sql/findRootfs.js';
+import { requireRootfs } from '../../db/lookups.js';
+import { mintBaseId } from '../../ids.js';
+import { basePath } from '../../layout.js';
+import type { JobPayload } from '../../contract/jobs.js';
+import type { JobContext } from './context.js';
+import { collectBase, journalledBaseId } from './gc.js';
+
+export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-import'>) {
+  const existing = findRootfs(ctx.reader, p.key);
+  if (existing) return { baseId: existing.id, key: p.key, basePath: existing.basePath, imported: false };
+  const dest = basePath(ctx.layout, mintBaseId(), 'ext4');
+  ctx.workingOn?.({ files: [dest] }); // in bases/ before its record: not an orphan while this runs
+  const copied = await ctx.files.run({ type: 'importRaw', source: p.image, dest, fsync: ctx.fsync });
+  try {
+    const record = await ctx.writer.apply({
+      type: 'registerRootfs',
+      op: p.op,
+      key: p.key,
+      disk: copied,
+    });
+    return { baseId: record.id, key: p.key, basePath: record.basePath, imported: true };
+  } catch (err) {
+    await ctx.files.run({ type: 'removeBase', home: ctx.layout.home, path: dest, fsync: ctx.fsync });
+    throw err;
+  }
+}
+
+/** rootfs-remove: refused while a box or base reads it (E_HAS_DEPENDENTS); else its file and record go. */
+export async function rootfsRemoveJob(ctx: JobContext, p: JobPayload<'rootfs-remove'>) {
+  // As for snapshots: a retry past the record names the base from the journal (it may be gone already).
+  const baseId = journalledBaseId(ctx, p.op, 'removeRootfs') ?? requireRootfs(ctx.reader, p.key, 'key').id;
+  ctx.workingOn?.({ bases: [baseId] });
+  const claim = await ctx.writer.apply({ type: 'removeRootfs', op: p.op, baseId });
+  if (claim.claimed) await collectBase(ctx, claim);
+  return { baseId, key: p.key, removed: claim.claimed };
+}

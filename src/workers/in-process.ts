@@ -1,0 +1,146 @@
+/**
+ * The in-process driver: the same flows (src/workers/flows) as the queued
+ * pipeline, with the writer called directly, every file task run inline on
+ * this thread, and GC requests kept in a local queue that run() drains before
+ * it returns (the cascade is still one gc flow per base, as in the queue).
+ * No Redis, no threads: for library users, for recovery, for tests.
+ *
+ * Two hooks see every port call. `beforePortCall` may throw to fail that one
+ * call (a Redis hiccup, a full disk: the flow's own failure path then runs).
+ * `afterPortCall` sees it once it has completed; throwing there stops the run
+ * as a crash would: the driver is abandoned and every later port call fails
+ * the same way, so no clean-up path runs either (the crash matrix stops a
+ * flow after each of its steps this way).
+ */
+import type { Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import type { JobName } from '../contract/jobs.js';
+import { openDatabase } from '../db/open.js';
+import { InjectedFault } from '../faults.js';
+import type { WriterCommand } from '../db/types.js';
+import { openWriter, type DbWriter, type WriterOptions } from '../db/writer.js';
+import type { HomeLayout } from '../layout.js';
+import { inlineFileRunner } from './file-pool.js';
+import type { FileTask } from './file-task-types.js';
+import type { JobContext, JobProgress } from './flows/context.js';
+import { runFlow, type JobResult } from './flows/index.js';
+import { gcJob } from './flows/gc.js';
+import { KeyedLock } from './keyed-lock.js';
+
+/** One completed call a flow made through its ports. */
+export type PortCall = { port: 'writer'; command: WriterCommand['type'] } | { port: 'files'; task: FileTask['type'] } | { port: 'requestGc'; baseIds: string[] };
+
+export interface InProcessOptions {
+  /** fsync files and folders (default true). */
+  fsync?: boolean;
+  /** The writer's clock and id minting (tests that need the same ids, hence the same call order, every run). */
+  writer?: WriterOptions;
+  /** Called before each port call; throwing fails that call (see above). */
+  beforePortCall?(call: PortCall): void;
+  /** Called after each port call with its 1-based index; throwing stops the run (see above). */
+  afterPortCall?(call: PortCall, index: number): void;
+  progress?(p: JobProgress): void;
+}
+
+export interface InProcessRun<N extends JobName> {
+  result: JobResult<N>;
+  /** Bases the GC requests of this run collected, in order. */
+  collected: string[];
+}
+
+export interface InProcessDriver {
+  layout: HomeLayout;
+  writer: DbWriter;
+  /** A read-only connection (what the flows look things up in). */
+  reader: Database;
+  /** The ports the flows get, for a caller that runs flow steps itself (recovery). */
+  ctx: JobContext;
+  /** Validate the payload (as a queued job is), run the flow, then drain the GC it asked for. */
+  run<N extends JobName>(name: N, input: unknown): Promise<InProcessRun<N>>;
+  /** Run the gc flow for every base requested so far (and what those ask for in turn). */
+  drainGc(): Promise<string[]>;
+  close(): void;
+}
+
+export function openInProcess(home: string, o: InProcessOptions = {}): InProcessDriver {
+  const writer = openWriter(home, o.writer);
+  let reader: Database;
+  try {
+    for (const dir of [writer.layout.basesDir, writer.layout.boxesDir]) mkdirSync(dir, { recursive: true });
+    reader = openDatabase(writer.layout.dbPath, { readonly: true });
+  } catch (err) {
+    writer.close();
+    throw err;
+  }
+  const inline = inlineFileRunner();
+  const pendingGc = new Set<string>();
+  let calls = 0;
+  let stopped: unknown = null;
+
+  /** Every port call goes through here: refused once stopped, counted and shown to the hook once done. */
+  const port = async <T>(call: () => T | Promise<T>, describe: () => PortCall): Promise<T> => {
+    if (stopped !== null) throw stopped;
+    o.beforePortCall?.(describe());
+    let value: T;
+    try {
+      value = await call();
+    } catch (err) {
+      // A fault point armed inside a file step (between its rename and its child, say) is a crash too.
+      if (err instanceof InjectedFault) stopped = err;
+      throw err;
+    }
+    try {
+      o.afterPortCall?.(describe(), ++calls);
+    } catch (err) {
+      stopped = err;
+      throw err;
+    }
+    return value;
+  };
+
+  const ctx: JobContext = {
+    layout: writer.layout,
+    writer: { apply: (cmd) => port(() => writer.apply(cmd), () => ({ port: 'writer', command: cmd.type })) },
+    files: {
+      run: <T extends FileTask>(task: T) => port(() => inline.run(task), () => ({ port: 'files', task: task.type })),
+      close: async () => undefined,
+    },
+    reader,
+    requestGc: (baseIds) =>
+      port(
+        () => void baseIds.forEach((id) => pendingGc.add(id)),
+        () => ({ port: 'requestGc', baseIds }),
+      ),
+    progress: (p) => o.progress?.(p),
+    parallelism: 1,
+    fsync: o.fsync ?? true,
+    boxLock: new KeyedLock(),
+  };
+
+  const drainGc = async (): Promise<string[]> => {
+    const collected: string[] = [];
+    for (let next = first(pendingGc); next !== undefined; next = first(pendingGc)) {
+      pendingGc.delete(next);
+      if ((await gcJob(ctx, { baseId: next })).collected) collected.push(next);
+    }
+    return collected;
+  };
+
+  return {
+    layout: writer.layout,
+    writer,
+    reader,
+    ctx,
+    async run(name, input) {
+      const result = await runFlow(ctx, name, input);
+      return { result, collected: await drainGc() };
+    },
+    drainGc,
+    close() {
+      reader.close();
+      writer.close();
+    },
+  };
+}
+
+const first = (s: Set<string>): string | undefined => s.values().next().value;

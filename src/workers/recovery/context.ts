@@ -1,0 +1,74 @@
+/** What each recovery pass receives, and what it reports. */
+import type { Database } from 'better-sqlite3';
+import type { HomeLayout } from '../../layout.js';
+import type { JobContext } from '../flows/context.js';
+
+export interface RecoveryItem {
+  subject: 'base' | 'box' | 'file';
+  id?: string;
+  path?: string;
+  /** What was found. */
+  problem: string;
+  /** What recovery does (or, in a dry run, would do) about it; 'none' when it needs a person. */
+  action: string;
+  /** True when the action was carried out. */
+  repaired: boolean;
+  /** The operation whose record this is about, when the record names one (forks). */
+  op?: string;
+  /**
+   * Set only by a check on a live home (`markInFlight`): a job running right
+   * now is working on this subject, so this is its progress, not a problem.
+   */
+  inFlight?: boolean;
+}
+
+/** `inFlight` items (a live check only) count in `found` and in no other count. */
+export interface RecoverySummary {
+  found: number;
+  repaired: number;
+  needsAttention: number;
+  collected: number;
+  inFlight: number;
+}
+
+export function summarize(problems: RecoveryItem[], collected: string[]): RecoverySummary {
+  return {
+    found: problems.length,
+    repaired: problems.filter((p) => p.repaired).length,
+    needsAttention: problems.filter((p) => p.action === 'none' && !p.inFlight).length,
+    collected: collected.length,
+    inFlight: problems.filter((p) => p.inFlight).length,
+  };
+}
+
+export interface RecoveryContext {
+  layout: HomeLayout;
+  /** Reads (the writer's connection when repairing, a read-only one otherwise). */
+  db: Database;
+  /**
+   * Present only when repairing: the in-process driver's ports. Every repair
+   * of an operation runs that operation's own flow steps through them; GC they
+   * ask for is drained by the driver (the gc flow, not a copy of it).
+   */
+  flows: JobContext | null;
+  /** Run the gc flow for every GC request the repairs made so far (a no-op in a dry run). */
+  drainGc(): Promise<void>;
+  now: number;
+  orphanGraceMs: number;
+}
+
+export const item = (i: Omit<RecoveryItem, 'repaired'>, repaired: boolean): RecoveryItem => ({ ...i, repaired });
+
+/** A stable op id for a repair, so re-running recovery after a crash in recovery replays rather than repeats. */
+export const repairOp = (what: string, id: string, opId: string): string => `recover:${what}:${id}:${opId}`;
+
+/** Report `i`; when repairing, carry it out. A repair that fails is reported, and the other passes still run. */
+export async function act(ctx: RecoveryContext, i: Omit<RecoveryItem, 'repaired'>, repair: (flows: JobContext) => Promise<unknown> | void): Promise<RecoveryItem> {
+  if (!ctx.flows) return item(i, false);
+  try {
+    await repair(ctx.flows);
+  } catch (err) {
+    return item({ ...i, action: `${i.action} (failed: ${(err as Error).message})` }, false);
+  }
+  return item(i, true);
+}
