@@ -1,7 +1,7 @@
 /**
- * The file halves of each operation, as small synchronous steps. The
- * manager calls them between writer commands; the pipeline can run the same
- * steps in its file pool. None of them touches the database.
+ * The file halves of each operation, as small synchronous steps. The flows
+ * run them as file tasks between writer commands: in a pool thread (queued
+ * driver) or inline (in-process driver). None of them touches the database.
  */
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -35,11 +35,13 @@ export interface InProcessOptions {
   fsync?: boolean;
   /** The writer's clock and id minting (tests that need the same ids, hence the same call order, every run). */
   writer?: WriterOptions;
-  /** Called before each port call; throwing fails that call (see above). */
-  beforePortCall?(call: PortCall): void;
+  /** Called before each port call (and awaited); throwing fails that call (see above). */
+  beforePortCall?(call: PortCall): void | Promise<void>;
+  /** How many file tasks a flow keeps in flight (default 1: inline tasks run one at a time anyway). */
+  parallelism?: number;
   /** Called after each port call with its 1-based index; throwing stops the run (see above). */
   afterPortCall?(call: PortCall, index: number): void;
-  progress?(p: JobProgress): void;
+  progress?(p: JobProgress): void | Promise<void>;
 }
 
 export interface InProcessRun<N extends JobName> {
@@ -80,7 +82,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
   /** Every port call goes through here: refused once stopped, counted and shown to the hook once done. */
   const port = async <T>(call: () => T | Promise<T>, describe: () => PortCall): Promise<T> => {
     if (stopped !== null) throw stopped;
-    o.beforePortCall?.(describe());
+    await o.beforePortCall?.(describe());
     let value: T;
     try {
       value = await call();
@@ -112,7 +114,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
         () => ({ port: 'requestGc', baseIds }),
       ),
     progress: (p) => o.progress?.(p),
-    parallelism: 1,
+    parallelism: o.parallelism ?? 1,
     fsync: o.fsync ?? true,
     boxLock: new KeyedLock(),
   };

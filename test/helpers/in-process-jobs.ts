@@ -1,23 +1,21 @@
 /**
- * The job handlers (src/workers/jobs/*) run in-process on a temp home: the
- * writer called directly, a read-only reader, the file tasks run inline, no
- * Redis. A test can make one port call fail once (the way a Redis hiccup, a
- * full disk or an I/O error would) and then call the handler again with the
- * same payload, which is what BullMQ does on a retry.
+ * The flows on a temp home through the in-process driver (the writer called
+ * directly, file tasks inline, no Redis), for tests that call one handler
+ * with the driver's ports. A test can make one port call fail once (the way a
+ * Redis hiccup, a full disk or an I/O error would) and then call the handler
+ * again with the same payload, which is what BullMQ does on a retry.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Database } from 'better-sqlite3';
-import { openDatabase } from '../../src/db/open.js';
 import type { WriterCommand } from '../../src/db/types.js';
-import { openWriter, type DbWriter } from '../../src/db/writer.js';
+import type { DbWriter } from '../../src/db/writer.js';
 import { ErrorCodes, ForkpointError } from '../../src/errors.js';
 import { boxDiskPath, type HomeLayout } from '../../src/layout.js';
-import { inlineFileRunner } from '../../src/workers/file-pool.js';
 import type { FileTask } from '../../src/workers/file-task-types.js';
 import type { JobContext } from '../../src/workers/flows/context.js';
-import { KeyedLock } from '../../src/workers/keyed-lock.js';
+import { openInProcess, type InProcessDriver, type PortCall } from '../../src/workers/in-process.js';
 import { qemuImg } from './qemu.js';
 import { useTmpDirs } from './tmp.js';
 
@@ -32,7 +30,7 @@ export type FailPoint = 'requestGc' | 'progress:final' | `file:${FileTask['type'
 
 export interface InProcessJobsOptions {
   /** Runs before every file task (not one failed by failOnce): may wait (to hold the task in flight), or throw to fail it. */
-  beforeFileTask?(task: FileTask): Promise<void> | void;
+  beforeFileTask?(task: FileTask['type']): Promise<void> | void;
 }
 
 export interface InProcessJobs {
@@ -43,8 +41,9 @@ export interface InProcessJobs {
   writer: DbWriter;
   /** A read-only connection to the home's database (the same one the handlers get). */
   reader: Database;
-  /** What the handlers get. */
+  /** What the handlers get: the driver's ports. */
   ctx: JobContext;
+  driver: InProcessDriver;
   /** Make the next call at `point` fail (once). */
   failOnce(point: FailPoint): void;
   /** Every port call the handlers made, in order: `file <task>`, `writer <command>`, `requestGc`, `progress <done>/<total>`. */
@@ -53,63 +52,44 @@ export interface InProcessJobs {
   gcRequests: string[];
 }
 
-/** Returns a factory for in-process job environments on fresh homes; writers, readers and folders go after each test. */
+const pointOf = (c: PortCall): FailPoint => (c.port === 'writer' ? `writer:${c.command}` : c.port === 'files' ? `file:${c.task}` : 'requestGc');
+const callOf = (c: PortCall): string => (c.port === 'writer' ? `writer ${c.command}` : c.port === 'files' ? `file ${c.task}` : 'requestGc');
+
+/** Returns a factory for in-process job environments on fresh homes; drivers and folders go after each test. */
 export function useInProcessJobs(prefix = 'fp-jobs-'): (o?: InProcessJobsOptions) => InProcessJobs {
   const tmp = useTmpDirs(prefix);
-  const open: { close(): void }[] = [];
+  const open: InProcessDriver[] = [];
   afterEach(() => {
-    for (const x of open.splice(0).reverse()) x.close();
+    for (const d of open.splice(0).reverse()) d.close();
   });
   return (o = {}) => {
     const dir = tmp();
-    const writer = openWriter(join(dir, 'home'));
-    open.push(writer);
-    const reader = openDatabase(writer.layout.dbPath, { readonly: true });
-    open.push(reader);
-    mkdirSync(writer.layout.basesDir, { recursive: true });
-
     const armed = new Set<FailPoint>();
-    const fire = (point: FailPoint, error: () => ForkpointError): void => {
-      if (armed.delete(point)) throw error();
-    };
-    const redisLost = () => new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, 'redis: connection lost (injected)');
     const calls: string[] = [];
     const gcRequests: string[] = [];
-    const inline = inlineFileRunner();
-
-    const ctx: JobContext = {
-      layout: writer.layout,
-      writer: {
-        apply: async <C extends WriterCommand>(cmd: C) => {
-          calls.push(`writer ${cmd.type}`);
-          fire(`writer:${cmd.type}`, () => new ForkpointError(ErrorCodes.IO, `writer command ${cmd.type} failed: database or disk is full (injected)`));
-          return writer.apply(cmd);
-        },
+    const redisLost = () => new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, 'redis: connection lost (injected)');
+    const driver = openInProcess(join(dir, 'home'), {
+      fsync: false,
+      parallelism: 2,
+      beforePortCall: async (c) => {
+        calls.push(callOf(c));
+        if (armed.delete(pointOf(c))) {
+          if (c.port === 'requestGc') throw redisLost();
+          throw new ForkpointError(ErrorCodes.IO, `${callOf(c)} failed: database or disk is full (injected)`);
+        }
+        if (c.port === 'files') await o.beforeFileTask?.(c.task);
       },
-      files: {
-        async run<T extends FileTask>(task: T) {
-          calls.push(`file ${task.type}`);
-          fire(`file:${task.type}`, () => new ForkpointError(ErrorCodes.IO, `${task.type} failed: EIO (injected)`));
-          await o.beforeFileTask?.(task);
-          return inline.run(task);
-        },
-        close: async () => undefined,
-      },
-      reader,
-      requestGc: async (ids) => {
-        calls.push('requestGc');
-        fire('requestGc', redisLost);
-        gcRequests.push(...ids);
+      afterPortCall: (c) => {
+        if (c.port === 'requestGc') gcRequests.push(...c.baseIds);
       },
       progress: ({ done, total }) => {
         calls.push(`progress ${done}/${total}`);
-        if (done === total && total > 0) fire('progress:final', redisLost);
+        if (done === total && total > 0 && armed.delete('progress:final')) throw redisLost();
       },
-      parallelism: 2,
-      fsync: false,
-      boxLock: new KeyedLock(),
-    };
-    return { dir, layout: writer.layout, writer, reader, ctx, failOnce: (point) => void armed.add(point), calls, gcRequests };
+    });
+    open.push(driver);
+    mkdirSync(driver.layout.basesDir, { recursive: true });
+    return { dir, layout: driver.layout, writer: driver.writer, reader: driver.reader, ctx: driver.ctx, driver, failOnce: (point) => void armed.add(point), calls, gcRequests };
   };
 }
 

@@ -21,7 +21,7 @@ describe('jobs: a clone whose children are written on two lanes, one of which fa
     const env = jobs({
       // The other lane's chunk is still in flight when the first one fails: it finishes one event-loop turn later.
       beforeFileTask: async (task) => {
-        if (task.type === 'writeChildren' && !heldOne) {
+        if (task === 'writeChildren' && !heldOne) {
           heldOne = true;
           await new Promise((r) => setImmediate(r));
         }

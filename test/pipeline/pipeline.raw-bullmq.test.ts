@@ -1,6 +1,6 @@
 /**
  * Another process (plain BullMQ, no forkpoint code) enqueues jobs by the
- * documented queue names and payloads (src/producers/jobs.ts, queues.ts).
+ * documented queue names and payloads (src/contract/jobs.ts, queues.ts).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
