@@ -2,7 +2,8 @@
  * Box ids and snapshot names end up in file paths (`boxes/<box>/…`), so they
  * follow one rule (DESIGN.md "Names"): 1–255 bytes, not `.` or `..`, no
  * leading `.`, no `/`, `\` or NUL. We also refuse other control characters,
- * which no user means and which make logs lie.
+ * which no user means and which make logs lie, and strings that are not
+ * well-formed Unicode.
  */
 import { ErrorCodes, ForkpointError } from './errors.js';
 
@@ -17,6 +18,8 @@ export type NameKind = 'box id' | 'snapshot name' | 'rootfs key' | 'name prefix'
 export function nameProblem(value: unknown): string | null {
   if (typeof value !== 'string') return 'must be a string';
   if (value.length === 0) return 'must not be empty';
+  // A lone surrogate has no UTF-8 form: stored as one byte string, its folder would get another (U+FFFD).
+  if (/\p{Cs}/u.test(value)) return 'must be well-formed Unicode (it has a lone surrogate)';
   if (Buffer.byteLength(value, 'utf8') > MAX_NAME_BYTES) return `must be at most ${MAX_NAME_BYTES} bytes`;
   if (value === '.' || value === '..') return 'must not be "." or ".."';
   if (value.startsWith('.')) return 'must not start with "."';

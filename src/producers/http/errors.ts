@@ -6,7 +6,7 @@
  * Framework errors (bad JSON, wrong content type, body too large) become
  * E_BAD_PAYLOAD; anything unexpected is a 500 that is logged with its stack.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 
 export function toForkpointError(err: unknown): ForkpointError {
@@ -35,6 +35,19 @@ export function withHttpStatus(err: ForkpointError, status: number): ForkpointEr
 
 function httpStatusOf(err: ForkpointError): number {
   return statusOverrides.get(err) ?? err.httpStatus;
+}
+
+/**
+ * Errors fastify raises before routing (it answers them itself, outside the
+ * error handler): a path whose percent-escapes are not UTF-8 names nothing a
+ * name could be, so it is refused as a name, in our shape.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const fp =
+    err.code === 'FST_ERR_BAD_URL'
+      ? new ForkpointError(ErrorCodes.INVALID_NAME, `bad URL: ${request.url.split('?')[0]}: a path segment is not well-formed UTF-8`, { field: '(path)', in: 'path' })
+      : toForkpointError(err);
+  void reply.code(httpStatusOf(fp)).send({ error: fp.toJSON() });
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -17,7 +17,7 @@ import { Forkpoint } from '../client.js';
 import { assertBindAllowed, installAuth } from './auth.js';
 import type { HttpContext } from './context.js';
 import { mountDashboard } from './dashboard.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { pageRoutes } from './page.js';
 import { baseRoutes } from './routes/bases.js';
@@ -40,6 +40,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
     // Our own one-line request log below (API calls only); fastify's two lines per request are noise here.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
+    frameworkErrors,
   });
   installErrorHandling(app);
   installAuth(app, ctx.token);
