@@ -18,6 +18,8 @@ export interface HomeLayout {
   basesDir: string;
   boxesDir: string;
   runDir: string;
+  /** The default import folder: where `serve` reads files that requests name (invariant 7). */
+  importDir: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -28,6 +30,7 @@ export function homeLayout(home: string): HomeLayout {
     basesDir: join(home, 'bases'),
     boxesDir: join(home, 'boxes'),
     runDir: join(home, 'run'),
+    importDir: join(home, 'import'),
   };
 }
 

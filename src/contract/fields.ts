@@ -26,6 +26,7 @@ export const nameField = (what: string) =>
 export const boxIdField = nameField('box id');
 export const snapshotNameField = nameField('snapshot name');
 export const rootfsKeyField = nameField('rootfs key');
+export const uploadNameField = nameField('upload name');
 
 export const baseIdField = z.string().superRefine((value, ctx) => {
   if (!new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`).test(value)) {

@@ -4,6 +4,7 @@
  * then shut down in order: stop taking jobs, let active ones finish (bounded),
  * close the pool, drain the writer, close the DB, release the home.
  */
+import { mkdirSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
@@ -17,6 +18,8 @@ export interface ServiceOptions {
   homeId: string;
   log: (line: string) => void;
   shutdownGraceMs?: number;
+  /** The import folders (default `<home>/import`): a service reads files that requests name only from there. */
+  importDirs?: string[];
   /** How long to wait for a CLI command that holds the home to finish (ms; default 60 s). Another service is refused at once. */
   homeWaitMs?: number;
   /** Aborting it ends the wait for the home: startService then throws E_SHUTTING_DOWN, having started nothing. */
@@ -50,6 +53,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
   try {
     redis = await resolveRedis(o.config, o.layout.runDir, o.log);
+    if (!o.importDirs) mkdirSync(o.layout.importDir, { recursive: true, mode: 0o700 });
     const pipeline = await startPipeline({
       layout: o.layout,
       homeId: o.homeId,
@@ -57,10 +61,16 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       prefix: o.config.prefix,
       poolSize: o.config.poolSize,
       log: o.log,
+      importDirs: o.importDirs ?? [o.layout.importDir],
       ...(o.shutdownGraceMs !== undefined ? { shutdownGraceMs: o.shutdownGraceMs } : {}),
     });
     // Written after the pipeline is up: a CLI that finds a 'serve' owner may enqueue at once.
-    lock.update({ redisUrl: redis.url, prefix: o.config.prefix, redisEmbedded: redis.embedded !== undefined && redis.embedded !== null });
+    lock.update({
+      redisUrl: redis.url,
+      prefix: o.config.prefix,
+      redisEmbedded: redis.embedded !== undefined && redis.embedded !== null,
+      ...(pipeline.importDirs ? { importDirs: [...pipeline.importDirs] } : {}),
+    });
     const r = redis;
     let stopping: Promise<void> | null = null;
     return {

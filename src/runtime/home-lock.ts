@@ -21,6 +21,8 @@ export interface OwnerInfo {
   /** The private redis-server's data is gone when the owner stops (it keeps nothing on disk). */
   redisEmbedded?: boolean;
   homeId: string;
+  /** The folders a `serve` owner reads request files from (a CLI copies files there to hand them over). */
+  importDirs?: string[];
   /** HTTP address when the owner is `serve` with an API. */
   httpUrl?: string;
   startedAt: string;

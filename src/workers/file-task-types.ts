@@ -23,14 +23,24 @@ export type FileTask =
    * empty image. The box folder must not exist yet: a folder left without a
    * record is someone's data, never written into or cleaned up by us.
    */
-  | { type: 'flatten'; source: string; dest: string; boxDir: string; fsync: boolean }
+  | { type: 'flatten'; source: string; dest: string; boxDir: string; fsync: boolean; confine?: ImportConfinement }
   | { type: 'createImage'; path: string; boxDir: string; sizeBytes: number; fsync: boolean }
+  /** Refuse a payload's file outside the import folders (file-steps/import-path.ts), before the flow records anything. */
+  | { type: 'checkImport'; path: string; confine: ImportConfinement }
   /** Copy a raw rootfs image into bases/ read-only. */
-  | { type: 'importRaw'; source: string; dest: string; fsync: boolean }
+  | { type: 'importRaw'; source: string; dest: string; fsync: boolean; confine?: ImportConfinement }
   /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */
   | { type: 'removeBase'; home: string; path: string; fsync: boolean }
   /** Remove a box's folder (its container disk and anything else in it). */
   | { type: 'removeBoxDir'; home: string; boxId: string };
+
+/** A request's file may only be read from these import folders (file-steps/import-path.ts); checked in the task, before the read. */
+export interface ImportConfinement {
+  home: string;
+  importDirs: string[];
+  /** The payload field that named the file. */
+  field: string;
+}
 
 export interface FileTaskResults {
   ping: null;
@@ -40,6 +50,7 @@ export interface FileTaskResults {
   writeChildren: null;
   flatten: { path: string; virtualSize: number };
   createImage: { path: string; virtualSize: number };
+  checkImport: null;
   importRaw: DiskInfo;
   removeBase: null;
   removeBoxDir: null;

@@ -13,7 +13,8 @@ import { boxDir, homeLayout } from '../layout.js';
 import { parseBoxId } from '../names.js';
 import { fsyncFolder } from '../qcow2/durable.js';
 import { createImage, flatten } from '../qcow2/index.js';
-import type { FileTask, FileTaskReply } from './file-task-types.js';
+import { confineImport } from '../file-steps/import-path.js';
+import type { FileTask, FileTaskReply, ImportConfinement } from './file-task-types.js';
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
 function makeFreshBoxDir(boxDir: string, disk: string): void {
@@ -29,6 +30,8 @@ function makeFreshBoxDir(boxDir: string, disk: string): void {
   mkdirSync(dirname(disk), { recursive: true });
 }
 
+const confined = (path: string, c: ImportConfinement) => confineImport(homeLayout(c.home), path, c.importDirs, c.field);
+
 function run(task: FileTask): unknown {
   switch (task.type) {
     case 'ping':
@@ -43,7 +46,8 @@ function run(task: FileTask): unknown {
       cloneChildrenStep(task.base, task.children, { fsync: task.fsync });
       return null;
     case 'flatten': {
-      makeFreshBoxDir(task.boxDir, task.dest);
+      makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
+      if (task.confine) confined(task.source, task.confine);
       const r = flatten(task.source, task.dest, { fsync: task.fsync });
       return { path: r.path, virtualSize: r.virtualSize };
     }
@@ -52,7 +56,11 @@ function run(task: FileTask): unknown {
       const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync });
       return { path: task.path, virtualSize: r.virtualSize };
     }
+    case 'checkImport':
+      confined(task.path, task.confine);
+      return null;
     case 'importRaw':
+      if (task.confine) confined(task.source, task.confine);
       return importRawStep(task.source, task.dest, { fsync: task.fsync });
     case 'removeBase':
       unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });

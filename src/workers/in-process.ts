@@ -20,6 +20,7 @@ import { InjectedFault } from '../faults.js';
 import type { WriterCommand } from '../db/types.js';
 import { openWriter, type DbWriter, type WriterOptions } from '../db/writer.js';
 import type { HomeLayout } from '../layout.js';
+import { canonicalImportDirs } from '../file-steps/import-path.js';
 import { inlineFileRunner } from './file-pool.js';
 import type { FileTask } from './file-task-types.js';
 import type { JobContext, JobProgress } from './flows/context.js';
@@ -37,6 +38,8 @@ export interface InProcessOptions {
   writer?: WriterOptions;
   /** Called before each port call (and awaited); throwing fails that call (see above). */
   beforePortCall?(call: PortCall): void | Promise<void>;
+  /** Files that payloads name are read only from these folders (invariant 7); unset: with the caller's own rights. */
+  importDirs?: string[];
   /** How many file tasks a flow keeps in flight (default 1: inline tasks run one at a time anyway). */
   parallelism?: number;
   /** Called after each port call with its 1-based index; throwing stops the run (see above). */
@@ -117,6 +120,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
     parallelism: o.parallelism ?? 1,
     fsync: o.fsync ?? true,
     boxLock: new KeyedLock(),
+    ...(o.importDirs ? { importDirs: canonicalImportDirs(o.importDirs) } : {}),
   };
 
   const drainGc = async (): Promise<string[]> => {

@@ -15,6 +15,7 @@ import { isJobName } from '../contract/jobs.js';
 import { failedReason } from '../contract/failed-reason.js';
 import { GC_JOB_OPTIONS, gcJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
+import { canonicalImportDirs } from '../file-steps/import-path.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { startFilePool, type FileRunner } from './file-pool.js';
 import type { JobContext } from './flows/context.js';
@@ -34,6 +35,8 @@ export interface PipelineOptions {
   opsConcurrency?: number;
   gcConcurrency?: number;
   sweepEveryMs?: number;
+  /** Files that payloads name are read only from these folders (invariant 7); unset: with the process's own rights. */
+  importDirs?: string[];
   /** How long close() lets active jobs finish before handing them back. */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
@@ -56,6 +59,8 @@ export interface PipelineEvents {
 
 export interface Pipeline {
   recovery: RecoveryReport;
+  /** The import folders its jobs confine payload files to (canonical), if any. */
+  importDirs?: readonly string[];
   writer: DbWriterClient;
   /** Emits 'job-finished' for every job this pipeline ran. */
   events: EventEmitter<PipelineEvents>;
@@ -82,6 +87,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   // Unlistened 'error' events end the process; Redis hiccups are logged and ioredis reconnects.
   gcQueue.on('error', (err) => o.log?.(`gc queue error: ${err.message}`));
   const fsync = o.fsync ?? true;
+  const importDirs = o.importDirs ? canonicalImportDirs(o.importDirs) : undefined;
 
   const gcRequests = new GcRequests();
   const requestGc = async (baseIds: string[]) => {
@@ -114,6 +120,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       parallelism: o.poolSize * 2,
       fsync,
       boxLock,
+      ...(importDirs ? { importDirs } : {}),
       workingOn: (work) => active.note(key, work),
     };
     const started = performance.now();
@@ -165,6 +172,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   let closing: Promise<void> | null = null;
   return {
     recovery,
+    ...(importDirs ? { importDirs } : {}),
     writer,
     events,
     active,

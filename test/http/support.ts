@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { startHttpServer, type HttpServer, type HttpServerOptions } from '../../src/producers/http/server.js';
 import { startTestPipeline, TEST_PREFIX, type TestPipeline } from '../helpers/pipeline.js';
+import type { PipelineOptions } from '../../src/workers/pipeline.js';
 
 export interface TestService {
   dir: string;
@@ -23,9 +24,10 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startTestService(o: Partial<HttpServerOptions> = {}): Promise<TestService> {
+/** `pipeline(dir)` gives options for the pipeline (e.g. import folders beside the home in `dir`). */
+export async function startTestService(o: Partial<HttpServerOptions> = {}, pipeline: (dir: string) => Partial<PipelineOptions> = () => ({})): Promise<TestService> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'forkpoint-http-')));
-  const tp = await startTestPipeline(dir);
+  const tp = await startTestPipeline(dir, pipeline(dir));
   let http: HttpServer;
   try {
     http = await startHttpServer({

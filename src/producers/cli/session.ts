@@ -23,6 +23,8 @@ export interface Session {
   homeId: string;
   client: Forkpoint;
   mode: 'service' | 'embedded';
+  /** Through a service: the folders it reads request files from (hand files over with hand-over.ts). */
+  importDirs?: readonly string[];
 }
 
 const say = (line: string) => process.stderr.write(`forkpoint: ${line}\n`);
@@ -100,7 +102,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     const prefix = owner.prefix ?? config.prefix;
     const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix });
     try {
-      return await whileServiceLives(layout, owner, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service' }));
+      return await whileServiceLives(layout, owner, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
     } finally {
       await client.close();
     }

@@ -18,7 +18,7 @@ export interface HttpContext {
   client: Forkpoint;
   /** WAL lets this connection read while the writer thread commits; it never writes. */
   reader: DbReader;
-  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active'>;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs'>;
   log: Logger;
   /** A bearer token every route but /healthz requires, or null (loopback only). */
   token: string | null;
@@ -30,6 +30,8 @@ export interface HttpContext {
   streams: Set<SseStream>;
   /** The cap on open streams and `?wait=1` requests together; every such route takes a slot first. */
   slots: StreamSlots;
+  /** The largest upload (`PUT /api/uploads/:name`) taken, in bytes. */
+  maxUploadBytes: number;
   /** Set when shutdown begins: /readyz turns 503 and live streams end. */
   stopping: boolean;
   /** Aborted when shutdown begins: `?wait=1` requests stop waiting (their job may never run now). */

@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import type { JobName } from '../../contract/jobs.js';
 import { opJobId } from '../../contract/queues.js';
+import { confineImport } from '../../file-steps/import-path.js';
 import type { HttpContext } from './context.js';
 import { withHttpStatus } from './errors.js';
 
@@ -15,18 +16,22 @@ import { withHttpStatus } from './errors.js';
  * one the CLI and the job give for a missing image (scripts switch on codes),
  * but the answer is 422, not its code's 404: a 404 says the URL names nothing,
  * and here the URL is fine and the body names a file the server cannot use (the
- * status a bad image gets too). Only absence is checked here; everything else
- * about the file (a folder, the wrong format, a missing backing file) is the job's
- * to find, as for the CLI.
+ * status a bad image gets too). A service also refuses a file outside its import
+ * folders (E_FORBIDDEN, 403), backing chain included. Everything else about the
+ * file (the wrong format, a damaged header) is the job's to find, as for the CLI.
  */
 const MISSING_BODY_FILE_STATUS = 422;
 
-export async function withBodyFile<T>(field: string, path: string, queue: () => Promise<T>): Promise<T> {
+export async function withBodyFile<T>(ctx: Pick<HttpContext, 'layout' | 'pipeline'>, field: string, path: string, queue: () => Promise<T>): Promise<T> {
   try {
+    // A service confines what it reads for a caller (invariant 7); the job checks again before reading.
+    const importDirs = ctx.pipeline.importDirs;
+    if (importDirs) confineImport(ctx.layout, path, importDirs, field);
     await stat(path);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
-    if (errno === 'ENOENT' || errno === 'ENOTDIR') {
+    if (isForkpointError(err) && !isForkpointError(err, ErrorCodes.NOT_FOUND)) throw err;
+    if (isForkpointError(err, ErrorCodes.NOT_FOUND) || errno === 'ENOENT' || errno === 'ENOTDIR') {
       const missing = new ForkpointError(ErrorCodes.NOT_FOUND, `bad request body: ${field}: ${path}: no such file on the server`, { field, in: 'body', path }, { cause: err });
       throw withHttpStatus(missing, MISSING_BODY_FILE_STATUS);
     }

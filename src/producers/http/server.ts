@@ -27,6 +27,7 @@ import { forestRoutes } from './routes/forest.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { rootfsRoutes } from './routes/rootfs.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, uploadRoutes } from './routes/uploads.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { DEFAULT_MAX_STREAMS, createStreamSlots } from './stream-slots.js';
 import { logJobFinished } from './logging.js';
@@ -62,6 +63,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   boxRoutes(app, ctx);
   snapshotRoutes(app, ctx);
   rootfsRoutes(app, ctx);
+  uploadRoutes(app, ctx);
   baseRoutes(app, ctx);
   forestRoutes(app, ctx);
   jobRoutes(app, ctx);
@@ -76,7 +78,7 @@ export interface HttpServerOptions {
   homeId: string;
   redisUrl: string;
   prefix: string;
-  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active'>;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs'>;
   log: Logger;
   host?: string;
   /** 0 picks a free port. */
@@ -89,6 +91,8 @@ export interface HttpServerOptions {
    * DEFAULT_MAX_STREAMS); past it they are refused with 503 E_BUSY and `Retry-After`.
    */
   maxStreams?: number;
+  /** The largest upload taken (default DEFAULT_MAX_UPLOAD_BYTES); past it 413. */
+  maxUploadBytes?: number;
 }
 
 export interface HttpServer {
@@ -148,6 +152,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     probes: o.probes ?? { redis: () => pingRedis(redisTarget) },
     streams: new Set(),
     slots,
+    maxUploadBytes: o.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     stopping: false,
     closing: new AbortController(),
   };

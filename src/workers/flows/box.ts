@@ -4,7 +4,7 @@ import { ErrorCodes, isForkpointError } from '../../errors.js';
 import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { attachChildren } from './attach-children.js';
-import type { JobContext } from './context.js';
+import { checkImport, confinement, type JobContext } from './context.js';
 import { requireRootfs } from '../../db/lookups.js';
 
 export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>) {
@@ -15,6 +15,7 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   }
   const existing = findBox(ctx.reader, p.boxId);
   if (existing?.state === 'ready' && existing.opId === p.op) return { boxId: p.boxId, diskPath: existing.diskPath };
+  if (p.fromImage !== undefined) await checkImport(ctx, p.fromImage, 'fromImage');
   const box = await ctx.writer.apply({ type: 'createBox', op: p.op, boxId: p.boxId, baseId: null });
   const disk = boxDiskPath(ctx.layout, p.boxId);
   const folder = boxDir(ctx.layout, p.boxId);
@@ -27,7 +28,7 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   try {
     if (p.fromImage !== undefined) {
       // flatten writes a standalone copy: the new box never reads the image it came from.
-      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk, boxDir: folder, fsync: ctx.fsync });
+      await ctx.files.run({ type: 'flatten', source: p.fromImage, dest: disk, boxDir: folder, fsync: ctx.fsync, ...confinement(ctx, 'fromImage') });
     } else {
       await ctx.files.run({ type: 'createImage', path: disk, boxDir: folder, sizeBytes: p.sizeBytes!, fsync: ctx.fsync });
     }

@@ -8,6 +8,7 @@ import type { Database } from 'better-sqlite3';
 import type { HomeLayout } from '../../layout.js';
 import type { WriterPort } from '../db-writer-client.js';
 import type { FileRunner } from '../file-pool.js';
+import type { ImportConfinement } from '../file-task-types.js';
 import type { NotedWork } from '../active-work.js';
 import type { KeyedLock } from '../keyed-lock.js';
 
@@ -28,6 +29,11 @@ export interface JobContext {
   /** How many file tasks to keep in flight (the pool's thread count). */
   parallelism: number;
   fsync: boolean;
+  /**
+   * The import folders that files named in payloads must lie in (a service: invariant 7), or
+   * undefined when the driver reads with its caller's own rights (the CLI's own pipeline, a library).
+   */
+  importDirs?: readonly string[];
   /** Serialises forks and removals of one box (see keyed-lock.ts). */
   boxLock: KeyedLock;
   /** Say what this job works on once it knows (a live check then marks it in flight). Optional: in-process runs have no live check. */
@@ -57,4 +63,18 @@ export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, 
   await Promise.all(lanes);
   if (failure !== null) throw (failure as { error: unknown }).error;
   return results;
+}
+
+/**
+ * A payload's file, checked against the import folders before the flow records anything (so a
+ * refusal changes no record), and checked again by the file task that reads it.
+ */
+export async function checkImport(ctx: JobContext, path: string, field: string): Promise<void> {
+  const { confine } = confinement(ctx, field);
+  if (confine) await ctx.files.run({ type: 'checkImport', path, confine });
+}
+
+/** What a file task that reads a payload's `field` carries when the driver confines imports. */
+export function confinement(ctx: JobContext, field: string): { confine?: ImportConfinement } {
+  return ctx.importDirs ? { confine: { home: ctx.layout.home, importDirs: [...ctx.importDirs], field } } : {};
 }

@@ -8,15 +8,16 @@ import { requireRootfs } from '../../db/lookups.js';
 import { mintBaseId } from '../../ids.js';
 import { basePath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
-import type { JobContext } from './context.js';
+import { checkImport, confinement, type JobContext } from './context.js';
 import { collectBase, journalledBaseId } from './gc.js';
 
 export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-import'>) {
   const existing = findRootfs(ctx.reader, p.key);
   if (existing) return { baseId: existing.id, key: p.key, basePath: existing.basePath, imported: false };
+  await checkImport(ctx, p.image, 'image');
   const dest = basePath(ctx.layout, mintBaseId(), 'ext4');
   ctx.workingOn?.({ files: [dest] }); // in bases/ before its record: not an orphan while this runs
-  const copied = await ctx.files.run({ type: 'importRaw', source: p.image, dest, fsync: ctx.fsync });
+  const copied = await ctx.files.run({ type: 'importRaw', source: p.image, dest, fsync: ctx.fsync, ...confinement(ctx, 'image') });
   try {
     const record = await ctx.writer.apply({
       type: 'registerRootfs',

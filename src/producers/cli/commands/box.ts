@@ -6,6 +6,7 @@ import { parseBoxId } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
+import { handOver } from '../hand-over.js';
 import { parseSize } from '../units.js';
 
 export function registerBoxCommands(program: Command): void {
@@ -26,9 +27,11 @@ export function registerBoxCommands(program: Command): void {
         if ([o.size, o.from, o.rootfs].filter((x) => x !== undefined).length !== 1) {
           throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE, --from IMAGE or --rootfs KEY', { field: 'size' });
         }
-        const from =
-          o.size !== undefined ? { sizeBytes: parseSize(o.size) } : o.from !== undefined ? { fromImage: resolve(o.from) } : { rootfs: o.rootfs! };
-        const result = await withSession(flags, async (s) => (await s.client.createBox(boxId, from)).result());
+        const size = o.size !== undefined ? parseSize(o.size) : undefined;
+        const result = await withSession(flags, async (s) => {
+          if (o.from === undefined) return (await s.client.createBox(boxId, size !== undefined ? { sizeBytes: size } : { rootfs: o.rootfs! })).result();
+          return handOver(s, resolve(o.from), 'qcow2', async (fromImage) => (await s.client.createBox(boxId, { fromImage })).result());
+        });
         printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
       }),
     );

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
+import { handOver } from '../hand-over.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
 
@@ -19,7 +20,7 @@ export function registerRootfsCommands(program: Command): void {
       action(async (key: string, image: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseName(key, 'rootfs key');
-        const r = await withSession(flags, async (s) => (await s.client.importRootfs(key, resolve(image))).result());
+        const r = await withSession(flags, (s) => handOver(s, resolve(image), 'raw', async (served) => (await s.client.importRootfs(key, served)).result()));
         printResult(r, flags, (x) => `rootfs ${x.key}: base ${x.baseId} ${x.imported ? 'imported' : 'already in the cache'}`);
       }),
     );

@@ -5,6 +5,7 @@
  * (bounded by --grace), and the pool, writer and DB close.
  */
 import { Option, type Command } from 'commander';
+import { isAbsolute } from 'node:path';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../../errors.js';
 import { action } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
@@ -16,6 +17,18 @@ interface ServeFlags {
   port: string;
   token?: string;
   maxStreams: string;
+  importDir?: string[];
+}
+
+/** --import-dir (repeatable), else FORKPOINT_IMPORT_DIRS (colon-separated), else the home's import/ (undefined here). */
+function importDirsFrom(flag: string[] | undefined, env: string | undefined): string[] | undefined {
+  const dirs = flag ?? env?.split(':').filter((d) => d !== '');
+  if (dirs === undefined || dirs.length === 0) return undefined;
+  const relative = dirs.find((d) => !isAbsolute(d));
+  if (relative !== undefined) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `import folders must be absolute paths, got "${relative}"`, { field: 'import-dir' });
+  }
+  return dirs;
 }
 
 function parsePort(value: string): number {
@@ -56,6 +69,7 @@ export function registerServeCommand(program: Command): void {
     .option('--home-wait <seconds>', 'how long to wait for a forkpoint command that holds the home to finish (another serve is refused at once)', '60')
     .option('--host <host>', 'address to listen on (anything but loopback needs a token)', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '7420')
+    .option('--import-dir <dir...>', 'folders whose files requests may name (fromImage, a rootfs image); default <home>/import [env: FORKPOINT_IMPORT_DIRS, colon-separated]')
     .option('--max-streams <n>', 'how many event streams and ?wait=1 requests may be open at once (more get 503 E_BUSY)', '256')
     .addOption(new Option('--token <token>', 'bearer token every route but /healthz requires').env('FORKPOINT_TOKEN'))
     .addHelpText('after', '\nExamples:\n  forkpoint serve\n  forkpoint serve --port 0 --json\n  FORKPOINT_TOKEN=s3cret forkpoint serve --host 0.0.0.0')
@@ -67,6 +81,7 @@ export function registerServeCommand(program: Command): void {
         const homeWaitMs = parseSeconds('home-wait', o.homeWait);
         const token = o.token || null;
         const maxStreams = await parseMaxStreams(o.maxStreams);
+        const importDirs = importDirsFrom(o.importDir, process.env.FORKPOINT_IMPORT_DIRS);
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
         const { config, layout, homeId } = openHome(flags);
@@ -90,7 +105,7 @@ export function registerServeCommand(program: Command): void {
         const { startHttpServer } = await import('../../http/server.js');
         let service: Awaited<ReturnType<typeof startService>>;
         try {
-          service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs, signal: beforeStart.signal });
+          service = await startService({ config, layout, homeId, log, shutdownGraceMs, homeWaitMs, signal: beforeStart.signal, ...(importDirs ? { importDirs } : {}) });
         } catch (err) {
           // Asked to stop before anything started: that is a clean stop, not a failure.
           if (beforeStart.signal.aborted && isForkpointError(err, ErrorCodes.SHUTTING_DOWN)) {

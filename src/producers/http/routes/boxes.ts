@@ -58,7 +58,7 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const from =
       body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : body.fromImage !== undefined ? { fromImage: body.fromImage } : { rootfs: body.rootfs! };
     const queue = () => replyWithJob(ctx, reply, wait, () => ctx.client.createBox(body.boxId, from, ...(body.op ? [body.op] : [])));
-    return body.fromImage !== undefined ? withBodyFile('fromImage', body.fromImage, queue) : queue();
+    return body.fromImage !== undefined ? withBodyFile(ctx, 'fromImage', body.fromImage, queue) : queue();
   });
 
   app.delete('/api/boxes/:id', async (request, reply) => {

@@ -31,7 +31,7 @@ export function rootfsRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/api/rootfs', async (request, reply) => {
     const { wait } = parseRequest(waitQuery, request.query, 'query');
     const body = parseRequest(importBody, request.body, 'body');
-    return withBodyFile('image', body.image, () =>
+    return withBodyFile(ctx, 'image', body.image, () =>
       replyWithJob(ctx, reply, wait, () => ctx.client.importRootfs(body.key, body.image, ...(body.op ? [body.op] : []))),
     );
   });

@@ -1,0 +1,68 @@
+/**
+ * Where a file that a request names may be read from (DESIGN invariant 7). A
+ * service often runs as root, so a path a caller names is read only if it
+ * lies in one of the operator's import folders (canonicalised: no `..` or
+ * symlink escape), is a regular file, and every file of its backing chain
+ * lies in an import folder too or is a base of this home. Each backing file
+ * is checked before it is opened, so nothing outside is read, not even a
+ * header. The HTTP pre-check and the job's file task both run this.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import type { HomeLayout } from '../layout.js';
+import { resolveBackingPath } from '../qcow2/backing-path.js';
+import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
+import { probeImage } from '../qcow2/read-header.js';
+import { isBaseFile } from './paths.js';
+
+/** The import folders, canonical (a folder that does not exist yet confines to its resolved path). */
+export function canonicalImportDirs(dirs: readonly string[]): string[] {
+  return dirs.map((d) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return resolve(d);
+    }
+  });
+}
+
+function canonical(path: string, field: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    throw fromFsError(err, path, `${field}`);
+  }
+}
+
+/** Refuse `path` (named in the request's `field`) unless it and its whole backing chain may be read; see above. */
+export function confineImport(layout: HomeLayout, path: string, importDirs: readonly string[], field: string): void {
+  const dirs = canonicalImportDirs(importDirs);
+  const allowed = (real: string) => dirs.some((d) => real.startsWith(d.endsWith(sep) ? d : d + sep));
+  let current = path;
+  let format: 'qcow2' | 'raw' | undefined;
+  const refuse = (depth: number) => {
+    const what = depth === 0 ? current : `${current} (the backing file of ${path}, ${depth} level${depth > 1 ? 's' : ''} down)`;
+    return new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${what} is outside the import folders (${dirs.join(', ')}); copy the image into one of them, or upload it`, {
+      field,
+      path: current,
+      importDirs: dirs,
+    });
+  };
+  for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
+    // By name first: a path outside is refused before the file system is asked anything about it
+    // (not even whether it exists, which would tell a caller about files it cannot see).
+    const named = resolve(current);
+    if (!allowed(named) && !(depth > 0 && isBaseFile(layout, named))) throw refuse(depth);
+    const real = canonical(current, field);
+    const base = depth > 0 && isBaseFile(layout, real);
+    if (!allowed(real) && !base) throw refuse(depth);
+    if (!statSync(real).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${current} is not a regular file`, { field, path: current });
+    if (base) return; // a base of this home was checked when it was made
+    const probed = probeImage(current, format);
+    if (probed.format === 'raw' || probed.header.backingFile === null) return;
+    format = probed.header.backingFormat === 'raw' ? 'raw' : probed.header.backingFormat === 'qcow2' ? 'qcow2' : undefined;
+    current = resolveBackingPath(current, probed.header.backingFile);
+  }
+  // Deeper than the cap: whatever reads it refuses it (E_CHAIN_TOO_DEEP); nothing past the cap was opened.
+}

@@ -1,0 +1,84 @@
+/**
+ * Uploads: how a caller on another host, or a user the service must not read
+ * files for, hands an image over (invariant 7). The body is the image itself,
+ * streamed to disk (never held in memory), bounded in size and hashed while
+ * it is received; it lands in the first import folder, where `fromImage` and
+ * a rootfs `image` may then name it.
+ *   PUT /api/uploads/:name?sha256=HEX   body: the image (application/octet-stream)
+ *     → 201 { path, bytes, sha256 }; 409 if the name is taken; 413 past the cap;
+ *       422 if ?sha256 does not match (nothing is kept)
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { uploadNameField } from '../../../contract/fields.js';
+import { ErrorCodes, ForkpointError, fromFsError } from '../../../errors.js';
+import type { HttpContext } from '../context.js';
+import { withHttpStatus } from '../errors.js';
+import { parseRequest } from '../validate.js';
+
+/** 64 TiB, the largest disk a box may have (MAX_DISK_BYTES): an image is never larger than its disk. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 2 ** 40;
+
+const nameParams = z.object({ name: uploadNameField });
+const uploadQuery = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional() });
+
+export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const maxBytes = ctx.maxUploadBytes;
+  // The body stays a stream: only this route reads octet-stream, and it never buffers it.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+  app.put('/api/uploads/:name', { bodyLimit: maxBytes }, async (request, reply) => {
+    const { name } = parseRequest(nameParams, request.params, 'params');
+    const { sha256: expected } = parseRequest(uploadQuery, request.query, 'query');
+    if (request.headers['content-type'] !== 'application/octet-stream') {
+      throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, 'an upload body must be the image itself, sent as application/octet-stream', { field: '(body)', in: 'body' });
+    }
+    const folder = join(ctx.pipeline.importDirs?.[0] ?? ctx.layout.importDir, 'uploads');
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const dest = join(folder, name);
+    const partial = `${dest}.${process.pid}.part`;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, next) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) return next(withHttpStatus(new ForkpointError(ErrorCodes.BAD_PAYLOAD, `upload ${name} is larger than ${maxBytes} bytes`, { field: '(body)', in: 'body' }), 413));
+        hash.update(chunk);
+        next(null, chunk);
+      },
+    });
+    try {
+      await pipeline(request.body as Readable, count, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+      const sha256 = hash.digest('hex');
+      if (expected !== undefined && expected !== sha256) {
+        throw withHttpStatus(new ForkpointError(ErrorCodes.BAD_PAYLOAD, `upload ${name}: sha256 is ${sha256}, not the ${expected} it was sent with`, { field: 'sha256', in: 'query' }), 422);
+      }
+      try {
+        renameNoReplace(partial, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `upload ${name} already exists in ${folder}`, { field: 'name', id: name });
+        }
+        throw fromFsError(err, dest, 'cannot store upload');
+      }
+      return reply.code(201).send({ path: dest, bytes, sha256 });
+    } catch (err) {
+      // The rest of a refused body may still be on its way: end the connection with the answer.
+      void reply.header('connection', 'close');
+      throw err;
+    } finally {
+      rmSync(partial, { force: true });
+    }
+  });
+}
+
+/** Move `from` to `to` unless `to` exists (a hard link, then the old name goes). */
+function renameNoReplace(from: string, to: string): void {
+  linkSync(from, to);
+  rmSync(from, { force: true });
+}
