@@ -8,6 +8,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
-ENV NODE_ENV=production
+# The service never runs as root (a home's files are private to the user that owns it):
+# its own user, owning the home folder (a named volume mounted there starts with this owner).
+RUN groupadd --system --gid 10001 forkpoint \
+    && useradd --system --uid 10001 --gid forkpoint --home-dir /var/lib/forkpoint --shell /usr/sbin/nologin forkpoint \
+    && mkdir -p /var/lib/forkpoint && chown forkpoint:forkpoint /var/lib/forkpoint && chmod 0700 /var/lib/forkpoint
+ENV NODE_ENV=production FORKPOINT_HOME=/var/lib/forkpoint
+USER 10001:10001
 EXPOSE 7420
 CMD ["node", "bin/forkpoint.js", "serve"]

@@ -21,7 +21,7 @@ const root = realpathSync(mkdtempSync(join(process.env.FORKPOINT_BENCH_DIR ?? tm
 const base = join(root, 'base.qcow2');
 execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '10G']);
 execFileSync('qemu-io', ['-c', 'write -P 0xab 0 4M', base], { stdio: 'ignore' });
-chmodSync(base, 0o444); // as every base is after a fork (DESIGN invariant 6)
+chmodSync(base, 0o400); // as every base is after a fork (DESIGN invariant 6)
 
 let seq = 0;
 const fresh = (dir: string): string => join(dir, `f${seq++}.qcow2`);

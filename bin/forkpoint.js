@@ -4,8 +4,9 @@
 import('../dist/producers/cli/main.js')
   .then(async (cli) => {
     await cli.main(process.argv);
-    // A finished command exits now, not when the last idle client timer fires
-    // (stdout and stderr are synchronous for files and pipes on Linux).
+    // A finished command exits now, not when the last idle client timer fires, but only once its
+    // output has left the process: into a slow pipe, writes past 64 KiB are still queued here.
+    await cli.flushStdio();
     process.exit(process.exitCode ?? 0);
   })
   .catch((err) => {

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   // environment
   DB_NEWER: 'E_DB_NEWER',
   DB_INVALID: 'E_DB_INVALID',
+  /** The home has bases or boxes but no database (missing or empty file): refused, never re-initialised over its files. */
+  DB_MISSING: 'E_DB_MISSING',
   HOME_LOCKED: 'E_HOME_LOCKED',
   REDIS_UNAVAILABLE: 'E_REDIS_UNAVAILABLE',
   NO_SPACE: 'E_NO_SPACE',
@@ -81,6 +83,10 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_SHUTTING_DOWN: 503,
   E_BUSY: 503,
   E_NO_SPACE: 507,
+  // The home's database is unusable (not SQLite, damaged, or gone while the home has files): a person
+  // restores it or rebuilds the records (`forkpoint check --rebuild`); no retry can help. CLI exit 1.
+  E_DB_INVALID: 500,
+  E_DB_MISSING: 500,
   E_UNAUTHORIZED: 401,
   E_FORBIDDEN: 403,
 };

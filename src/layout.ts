@@ -3,7 +3,7 @@
  * ids (parseBaseId / parseBoxId), so nothing here can escape the home.
  *
  *   <home>/db/forkpoint.db                    records and refs (SQLite)
- *   <home>/bases/<id>.qcow2 | <id>.ext4       immutable base disks (0444)
+ *   <home>/bases/<id>.qcow2 | <id>.ext4       immutable base disks (0400; 0440 with FORKPOINT_GROUP)
  *   <home>/boxes/<box>/disks/container.qcow2  each box's writable disk
  *   <home>/run/                               lock file, embedded Redis socket
  */

@@ -13,11 +13,18 @@ import type { CommandContext } from './commands/context.js';
 import { parseCommand } from './commands/schema.js';
 import { runJournaled } from './journal.js';
 import { openDatabase } from './open.js';
+import { homeModes, secureHome } from '../runtime/home-mode.js';
 import type { ResultOf, WriterCommand } from './types.js';
 
 export interface WriterOptions {
   now?: () => number;
   mintId?: () => string;
+  /**
+   * Check every page at open (`PRAGMA quick_check`; default true): a damaged
+   * database is refused before anything is decided from it. Only for a second
+   * open right after a checked one in the same process.
+   */
+  verify?: boolean;
 }
 
 /** One command's outcome in a batch: plain data, so it can cross a thread port. */
@@ -28,9 +35,9 @@ export type BatchOutcome =
 /** Homes with an open writer in this process (a second writer would break "exactly one"). */
 const openHomes = new Set<string>();
 
-/** Canonical home path: stored base paths are compared as strings, so symlinks must be resolved once here. */
+/** Canonical home path: stored base paths are compared as strings, so symlinks must be resolved once here. A new home is private (0700). */
 export function canonicalHome(home: string): string {
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: homeModes().dir });
   return realpathSync(home);
 }
 
@@ -54,7 +61,13 @@ export class DbWriter {
         path: layout.home,
       });
     }
-    const db = openDatabase(layout.dbPath);
+    const db = openDatabase(layout.dbPath, { verify: options.verify ?? true });
+    try {
+      secureHome(layout); // nothing in a home is readable by other users (invariant 7); SQLite gives -wal/-shm the db's mode
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     openHomes.add(layout.home);
     return new DbWriter(layout, db, options);
   }

@@ -11,9 +11,10 @@ import { ErrorCodes, ForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
+import { assertBoxDiskSafe } from './box-disk-guard.js';
 import { diskFacts } from './disk-facts.js';
 import { findParentBase } from './paths.js';
-import { BASE_MODE, diskInfoOf, forkFlattenStep, forkMoveStep, type StepOptions } from './steps.js';
+import { BASE_MODE, DISK_MODE, diskInfoOf, forkFlattenStep, forkMoveStep, type StepOptions } from './steps.js';
 
 export type ForkProgress =
   /** Nothing moved: the source holds its disk and no base file exists. Abort is safe. */
@@ -57,6 +58,8 @@ export function removeForkLeftovers(begun: BeginForkResult): void {
  */
 export function resumeForkStep(layout: HomeLayout, begun: BeginForkResult, o: StepOptions = {}): DiskInfo & { parentPath: string | null } {
   const progress = forkProgress(begun);
+  // Before anything moves (leftovers included): a disk no fork may take is refused, and the fork undone.
+  if (progress.stage === 'not-started' || progress.stage === 'leftovers') assertBoxDiskSafe(layout, begun.sourceDiskPath);
   switch (progress.stage) {
     case 'stuck':
       throw new ForkpointError(ErrorCodes.CONFLICT, `fork of ${begun.sourceDiskPath} into ${begun.basePath} cannot go on: ${progress.why}`, {
@@ -72,7 +75,7 @@ export function resumeForkStep(layout: HomeLayout, begun: BeginForkResult, o: St
       break;
     case 'moved':
       rmSync(begun.sourceDiskPath, { force: true }); // a half-written child of ours, or nothing
-      writeCowChild(begun.basePath, begun.sourceDiskPath, { fsync: o.fsync ?? true });
+      writeCowChild(begun.basePath, begun.sourceDiskPath, { fsync: o.fsync ?? true, mode: DISK_MODE });
       chmodSync(begun.basePath, BASE_MODE);
       break;
     case 'finished':

@@ -20,6 +20,8 @@ import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { writeCowChildren } from '../qcow2/write-cow-children.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
+import { homeModes } from '../runtime/home-mode.js';
+import { assertBoxDiskSafe } from './box-disk-guard.js';
 import { diskFacts } from './disk-facts.js';
 import { isBaseFile } from './paths.js';
 
@@ -27,8 +29,11 @@ export interface StepOptions {
   fsync?: boolean;
 }
 
-/** Base file mode: immutable on disk too (invariant 6). */
-export const BASE_MODE = 0o444;
+/** Base file mode: immutable on disk too (invariant 6): 0400, or 0440 with an operator group (runtime/home-mode.ts). */
+export const BASE_MODE = homeModes().base;
+/** Box disks: 0600, or 0640 with an operator group; their folders 0700 (0750). Nothing in a home is readable by other users (invariant 7). */
+export const DISK_MODE = homeModes().file;
+const DIR_MODE = homeModes().dir;
 
 /** What the writer records about a finished base file. */
 export function diskInfoOf(path: string): DiskInfo {
@@ -40,8 +45,11 @@ export function diskInfoOf(path: string): DiskInfo {
  * How a fork of this disk must be made: 'move' (rename + child) unless the
  * child would read a chain deeper than MAX_CHAIN_DEPTH, then 'flatten'
  * (DESIGN.md: the depth cap is enforced when a fork would exceed it).
+ * A disk no fork may take (box-disk-guard.ts) is refused here already,
+ * before the fork is journalled and before its chain is read.
  */
-export function forkModeFor(diskPath: string): 'move' | 'flatten' {
+export function forkModeFor(layout: HomeLayout, diskPath: string): 'move' | 'flatten' {
+  assertBoxDiskSafe(layout, diskPath);
   if (!existsSync(diskPath)) return 'move'; // beginFork/forkQcow2 report the real problem
   return readBackingChain(diskPath).length + 1 > MAX_CHAIN_DEPTH ? 'flatten' : 'move';
 }
@@ -95,7 +103,7 @@ export function importRawStep(source: string, dest: string, o: StepOptions = {})
 
 /** Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on failure). */
 export function forkMoveStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
-  const r = forkQcow2(begun.sourceDiskPath, begun.basePath, { fsync: o.fsync ?? true });
+  const r = forkQcow2(begun.sourceDiskPath, begun.basePath, { fsync: o.fsync ?? true, baseMode: BASE_MODE, childMode: DISK_MODE });
   return { basePath: r.basePath, containerDiskBytes: r.containerDiskBytes, sizeBytes: r.sizeBytes };
 }
 
@@ -111,7 +119,7 @@ export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): Di
   chmodSync(begun.basePath, BASE_MODE);
   faultPoint('flatten:after-base');
   const staged = `${begun.sourceDiskPath}.${begun.baseId}.new`;
-  writeCowChild(begun.basePath, staged, { fsync });
+  writeCowChild(begun.basePath, staged, { fsync, mode: DISK_MODE });
   faultPoint('flatten:after-child');
   try {
     renameSync(staged, begun.sourceDiskPath);
@@ -131,8 +139,8 @@ export function cloneChildrenStep(basePath: string, targetDisks: readonly string
     const facts = diskFacts(disk);
     return !(facts.state === 'valid' && facts.backing === basePath);
   });
-  for (const disk of todo) mkdirSync(dirname(disk), { recursive: true });
-  writeCowChildren(basePath, todo, { fsync: o.fsync ?? true });
+  for (const disk of todo) mkdirSync(dirname(disk), { recursive: true, mode: DIR_MODE });
+  writeCowChildren(basePath, todo, { fsync: o.fsync ?? true, mode: DISK_MODE });
 }
 
 /**

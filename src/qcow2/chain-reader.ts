@@ -4,7 +4,6 @@
  * layer; past the last layer (or past a layer's size) the disk reads as zeros.
  */
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { corrupt } from './image-errors.js';
 import { readChainLayers } from './chain.js';
 import { LayerReader } from './layer-reader.js';
 import { readAt } from './read-header.js';
@@ -52,11 +51,9 @@ export class ChainReader {
       else {
         const got = readAt(layer.fd, layer.path, ext.hostOffset, ext.length);
         got.copy(part);
-        if (got.length < ext.length) {
-          // A raw file's last sector past EOF reads as zeros; a qcow2 data cluster must be whole.
-          if (layer.clusterSize > 0) throw corrupt(layer.path, `data cluster at ${ext.hostOffset} lies beyond the end of the file`, 'l2_entry');
-          part.fill(0, got.length);
-        }
+        // Past EOF reads as zeros, as in qemu: a raw file's last sector, or the tail of a data
+        // cluster that starts inside the file (locate() refused any that start past its end).
+        if (got.length < ext.length) part.fill(0, got.length);
       }
       done += ext.length;
     }
@@ -84,7 +81,7 @@ export class ChainReader {
     };
     for (const layer of this.layers) {
       if (layer.clusterSize === 0) mark(0, Math.min(layer.virtualSize, this.virtualSize)); // raw: all of it
-      else for (let i = 0; i < layer.l1Size; i++) layer.mapsSomething(i, mark);
+      else for (let i = 0; i < layer.usedL1Entries; i++) layer.mapsSomething(i, mark);
     }
     return map;
   }

@@ -3,10 +3,12 @@
  * file seen twice (by device + inode, so symlinks and hard links cannot hide
  * a loop) is a loop, and more than MAX_CHAIN_DEPTH links is refused before any
  * caller recurses that deep. A raw file ends the chain: raw has no header.
+ * A backing file with no recorded format is probed as qemu would probe it;
+ * one qemu takes for another format (vmdk, vdi, …) is refused (probeImage).
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from './constants.js';
 import { resolveBackingPath } from './backing-path.js';
 import { unsupported } from './image-errors.js';
@@ -29,11 +31,15 @@ function fileIdentity(path: string, referrer: string, stored: string | null): st
   }
 }
 
+/** Formats qemu has a driver for that can hold a disk; any other recorded name, qemu cannot open ("Unknown driver"). */
+const QEMU_DISK_FORMATS = new Set(['bochs', 'cloop', 'dmg', 'luks', 'parallels', 'qcow', 'qed', 'vdi', 'vhdx', 'vmdk', 'vpc', 'vvfat']);
+
 /** Map the backing format extension to what we can follow. Absent: probe like qemu. */
 function followableFormat(referrer: string, recorded: string | null): ImageFormat | undefined {
   if (recorded === null) return undefined;
   if (recorded === 'qcow2' || recorded === 'raw') return recorded;
-  throw unsupported(referrer, `backing file format ${JSON.stringify(recorded)} is not supported (only qcow2 and raw)`, 'backing_format');
+  const why = QEMU_DISK_FORMATS.has(recorded) ? `forkpoint reads only qcow2 and raw; convert the backing file first (qemu-img convert -O qcow2)` : 'qemu has no such format';
+  throw unsupported(referrer, `backing file format ${JSON.stringify(recorded)} is not supported: ${why}`, 'backing_format');
 }
 
 /** One step of the walk, also used by the flatten reader. */
@@ -77,6 +83,35 @@ export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): Chai
     layers.push({ path: next, image });
     if (image.format === 'raw') break;
     current = { path: next, header: image.header };
+  }
+  return layers;
+}
+
+/**
+ * The check before making a child of `image`; fork and overlay both call it,
+ * so both refuse the same things. The child reads image's whole chain, so a
+ * chain that cannot be read (a missing file, a folder, a loop, an unknown or
+ * unreadable format, deeper than MAX_CHAIN_DEPTH) would make a disk that
+ * cannot be opened; the child adds one level, so an image already reading
+ * MAX_CHAIN_DEPTH backing files is refused too (the pipeline flattens
+ * instead). `action` names what was refused ("fork"). Returns the layers.
+ */
+export function assertChildChainReadable(image: ImageHeaderInfo, action: string): ChainLayer[] {
+  let layers: ChainLayer[];
+  try {
+    layers = readChainLayers(image.path, image);
+  } catch (err) {
+    // The walker names the layer it stopped at; when that is not the image, say whose chain it is.
+    if (!isForkpointError(err) || err.details.path === image.path) throw err;
+    throw new ForkpointError(err.code, `${image.path}: cannot ${action}, its backing chain is broken: ${err.message}`, { ...err.details, source: image.path }, { cause: err });
+  }
+  const backingFiles = layers.length - 1;
+  if (backingFiles >= MAX_CHAIN_DEPTH) {
+    throw new ForkpointError(
+      ErrorCodes.CHAIN_TOO_DEEP,
+      `${image.path}: cannot ${action}, it already reads ${backingFiles} backing files and its child would read ${backingFiles + 1} (at most ${MAX_CHAIN_DEPTH}); flatten it first`,
+      { path: image.path, maxDepth: MAX_CHAIN_DEPTH },
+    );
   }
   return layers;
 }

@@ -70,6 +70,12 @@ export const L1_OFFSET_MASK = 0x00fffffffffffe00n;
 export const L2_OFFSET_MASK = 0x00fffffffffffe00n;
 export const L2_COMPRESSED = 1n << 62n;
 export const L2_ZERO_FLAG = 1n;
+/**
+ * Bits that must be 0 (qemu's L1E_RESERVED_MASK, L2E_STD_RESERVED_MASK): qemu-img check reports an
+ * entry with any of them set as corruption. Bit 0 of an L2 entry is the zero flag, or ignored with extended L2.
+ */
+export const L1_RESERVED_MASK = 0x7f000000000001ffn;
+export const L2_RESERVED_MASK = 0x3f000000000001fen;
 /** Extended L2 images split every cluster into 32 subclusters. */
 export const SUBCLUSTERS_PER_CLUSTER = 32;
 

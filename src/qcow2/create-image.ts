@@ -15,11 +15,11 @@ export interface CreateImageResult {
   fileLength: number;
 }
 
-export function createImage(path: string, sizeBytes: number, opts: { fsync?: boolean; clusterBits?: number } = {}): CreateImageResult {
+export function createImage(path: string, sizeBytes: number, opts: { fsync?: boolean; clusterBits?: number; mode?: number } = {}): CreateImageResult {
   const target = resolve(path);
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0 || sizeBytes % SECTOR_SIZE !== 0) {
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${target}: image size ${sizeBytes} must be a non-negative multiple of ${SECTOR_SIZE} bytes`, { path: target, field: 'size' });
   }
-  const r = writePlannedImage(planEmptyImage(sizeBytes, opts.clusterBits), target, opts.fsync ?? true);
+  const r = writePlannedImage(planEmptyImage(sizeBytes, opts.clusterBits), target, opts.fsync ?? true, opts.mode);
   return { path: r.path, virtualSize: r.virtualSize, clusterSize: r.clusterSize, fileLength: r.fileLength };
 }

@@ -8,7 +8,7 @@
  * Only clusters some layer maps are read, and all-zero clusters are left
  * unallocated (they read as zeros anyway, as in qemu-img convert).
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fromFsError } from '../errors.js';
 import { CHILD_REFCOUNT_ORDER } from './constants.js';
@@ -16,9 +16,12 @@ import { encodeV3Header } from './child-layout.js';
 import { ChainReader } from './chain-reader.js';
 import { discardPartialFile, fsyncFolder } from './durable.js';
 import { l1EntriesFor, sizeRefcountStructures } from './refcount-sizing.js';
+import { IMAGE_FILE_MODE } from './write-cow-child.js';
 
 export interface FlattenOptions {
   fsync?: boolean;
+  /** The new file's mode (default 0600: private to its owner). */
+  mode?: number;
 }
 
 export interface FlattenResult {
@@ -35,15 +38,17 @@ const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 export function flatten(image: string, dest: string, opts: FlattenOptions = {}): FlattenResult {
   const fsync = opts.fsync ?? true;
   const target = resolve(dest);
+  const mode = opts.mode ?? IMAGE_FILE_MODE;
   const reader = new ChainReader(resolve(image));
   try {
     let fd: number;
     try {
-      fd = openSync(target, 'wx', 0o644);
+      fd = openSync(target, 'wx', mode);
     } catch (err) {
       throw fromFsError(err, target, 'cannot create flattened image');
     }
     try {
+      if (mode & 0o077) fchmodSync(fd, mode); // group bits asked for: the umask may have taken them
       const result = writeFlattened(reader, fd, target);
       if (fsync) fsyncSync(fd);
       closeSync(fd);

@@ -1,10 +1,10 @@
 /**
  * I/O: fork a disk (the seed's fork_qcow2). The disk moves to `dest` and
- * becomes an immutable base (0444); a fresh COW child backed by it takes the
+ * becomes an immutable base (0400); a fresh COW child backed by it takes the
  * old path, so the box keeps its disk path and sees the same bytes.
  *
  *   validate source and its backing chain ─ refuse existing dest ─ move ─ [fork:after-move]
- *   ─ chmod 0444 ─ [fork:after-chmod] ─ fsync dest folder ─ child at source (fsynced)
+ *   ─ chmod 0400 ─ [fork:after-chmod] ─ fsync dest folder ─ child at source (fsynced)
  *   ─ fsync source folder ─ [fork:after-child]
  *
  * Everything is checked before the move, and a failure after it is undone
@@ -14,22 +14,26 @@
  */
 import { chmodSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint, InjectedFault } from '../faults.js';
 import { fsyncFolder, removeQuietly } from './durable.js';
 import { assertAbsent, moveFile } from './move-file.js';
 import { resolveBackingPath } from './backing-path.js';
-import { readChainLayers } from './chain.js';
+import { assertChildChainReadable } from './chain.js';
 import { childClusterBits, planChild } from './child-layout.js';
-import { MAX_CHAIN_DEPTH } from './constants.js';
 import { readHeader } from './read-header.js';
 import { writePlannedChild } from './write-cow-child.js';
-import type { ForkResult, ImageHeaderInfo } from './types.js';
+import type { ForkResult } from './types.js';
 
-export const BASE_FILE_MODE = 0o444;
+/** Read-only for its owner alone (invariant 6; a home with an operator group passes 0440). */
+export const BASE_FILE_MODE = 0o400;
 
 export interface ForkOptions {
   fsync?: boolean;
+  /** The base's mode (default BASE_FILE_MODE). */
+  baseMode?: number;
+  /** The child's mode (default 0600). */
+  childMode?: number;
 }
 
 export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}): ForkResult {
@@ -49,7 +53,9 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   }
   const image = readHeader(src);
   const { header } = image;
-  assertChainReadable(image);
+  // The base keeps the source's chain: one that cannot be read would be found only after the move.
+  // One header read per level (the source's header is not read again).
+  assertChildChainReadable(image, 'fork');
   assertAbsent(dst, 'fork destination');
   let destDir: string;
   try {
@@ -80,14 +86,14 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   let childCreated = false;
   try {
     faultPoint('fork:after-move');
-    chmodSync(basePath, BASE_FILE_MODE);
+    chmodSync(basePath, opts.baseMode ?? BASE_FILE_MODE);
     faultPoint('fork:after-chmod');
     // One fsync makes the base's new name durable before the child appears. The
     // mode change rides in the same journal commit on ext4/xfs (not a POSIX
-    // promise: recovery re-asserts 0444 on bases/); a fourth fsync would cost
+    // promise: recovery re-asserts the mode on bases/); a fourth fsync would cost
     // ~25% of a durable fork for that.
     if (fsync) fsyncFolder(destDir);
-    writePlannedChild(plan, src, fsync);
+    writePlannedChild(plan, src, fsync, opts.childMode);
     childCreated = true;
     if (fsync) fsyncFolder(dirname(src));
     faultPoint('fork:after-child');
@@ -98,32 +104,6 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   }
   const based = statSync(basePath);
   return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: based.blocks * 512 };
-}
-
-/**
- * The base keeps the source's backing chain, so a chain that cannot be read (a
- * missing file, a loop, deeper than MAX_CHAIN_DEPTH) would become a base that
- * cannot be opened, found only after the move. The child adds one level, so a
- * source already at the cap is refused too (the pipeline flattens instead).
- * One header read per level (the pipeline's depth probe walks the chain once more, before the
- * fork: a few small reads, once per fork, never per clone child); the source's header is not read again.
- */
-function assertChainReadable(source: ImageHeaderInfo): void {
-  let backingFiles: number;
-  try {
-    backingFiles = readChainLayers(source.path, source).length - 1;
-  } catch (err) {
-    // The walker names the layer it stopped at; when that is not the source, say whose chain it is.
-    if (!isForkpointError(err) || err.details.path === source.path) throw err;
-    throw new ForkpointError(err.code, `${source.path}: cannot fork, its backing chain is broken: ${err.message}`, { ...err.details, source: source.path }, { cause: err });
-  }
-  if (backingFiles >= MAX_CHAIN_DEPTH) {
-    throw new ForkpointError(
-      ErrorCodes.CHAIN_TOO_DEEP,
-      `${source.path}: cannot fork, it already reads ${backingFiles} backing files and its child would read ${backingFiles + 1} (at most ${MAX_CHAIN_DEPTH}); flatten it first`,
-      { path: source.path, maxDepth: MAX_CHAIN_DEPTH },
-    );
-  }
 }
 
 interface UndoState {

@@ -15,11 +15,13 @@ import {
   MIN_CLUSTER_BITS,
   QCOW2_MAGIC,
   READABLE_INCOMPATIBLE_FEATURES,
+  SECTOR_SIZE,
   V2_HEADER_LENGTH,
   V3_MIN_HEADER_LENGTH,
 } from './constants.js';
 import { corrupt, fieldOutOfRange, notQcow2, truncated, unsupported } from './image-errors.js';
 import { parseHeaderExtensions } from './header-extensions.js';
+import { convertHint, foreignFormat } from './probe-format.js';
 import type { Qcow2Header } from './types.js';
 
 export interface HeaderSource {
@@ -88,10 +90,13 @@ export function parseHeader(buf: Buffer, src: HeaderSource): Qcow2Header {
   const { path, fileSize } = src;
   if (!hasQcow2Magic(buf)) {
     if (fileSize < 4) throw notQcow2(path, `not a qcow2 image: file is only ${fileSize} bytes`);
-    throw notQcow2(path, `not a qcow2 image: magic is 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')}, expected 0x514649fb ("QFI\\xfb")`);
+    const other = foreignFormat(buf, path, fileSize);
+    const hint = other === null ? '' : ` (qemu sees a ${other} image: ${convertHint(path, other)})`;
+    throw notQcow2(path, `not a qcow2 image: magic is 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')}, expected 0x514649fb ("QFI\\xfb")${hint}`);
   }
   if (buf.length < 8) throw truncated(path, `truncated qcow2 header: ${fileSize} bytes, need ${V2_HEADER_LENGTH}`, 'version');
   const version = buf.readUInt32BE(4);
+  if (version === 1) throw unsupported(path, `a qcow (version 1) image, not qcow2: ${convertHint(path, 'qcow')}`, 'version');
   if (version !== 2 && version !== 3) throw unsupported(path, `header field version = ${version}: only qcow2 versions 2 and 3 exist`, 'version');
   const fixedLength = version === 2 ? V2_HEADER_LENGTH : V3_MIN_HEADER_LENGTH;
   if (buf.length < fixedLength) {
@@ -103,6 +108,7 @@ export function parseHeader(buf: Buffer, src: HeaderSource): Qcow2Header {
     throw fieldOutOfRange(path, 'cluster_bits', clusterBits, `${MIN_CLUSTER_BITS}..${MAX_CLUSTER_BITS}`);
   }
   const clusterSize = 2 ** clusterBits;
+  const storedSize = u64(buf, 24, 'size', path);
 
   const h: Qcow2Header = {
     version,
@@ -110,7 +116,8 @@ export function parseHeader(buf: Buffer, src: HeaderSource): Qcow2Header {
     backingFileSize: buf.readUInt32BE(16),
     clusterBits,
     clusterSize,
-    size: u64(buf, 24, 'size', path),
+    // qemu ignores a partial last sector (total_sectors = size / 512): so do we, everywhere.
+    size: storedSize - (storedSize % SECTOR_SIZE),
     cryptMethod: buf.readUInt32BE(32),
     l1Size: buf.readUInt32BE(36),
     l1TableOffset: u64(buf, 40, 'l1_table_offset', path),
@@ -148,10 +155,10 @@ export function parseHeader(buf: Buffer, src: HeaderSource): Qcow2Header {
   if ((h.incompatibleFeatures & IncompatibleFeature.EXTENDED_L2) !== 0n && h.clusterBits < 14) {
     throw unsupported(path, `extended L2 entries need clusters of at least 16 KiB (subclusters of 512 bytes); cluster_bits is ${h.clusterBits}`, 'cluster_bits');
   }
-  validateTables(h, src);
+  validateTables(h, src, storedSize);
   readBackingName(h, buf, src);
 
-  const ext = parseHeaderExtensions(buf, h, path);
+  const ext = parseHeaderExtensions(buf, h, src);
   h.extensions = ext.extensions;
   h.extensionsEnd = ext.end;
   h.backingFormat = ext.backingFormat;
@@ -187,6 +194,11 @@ function validateHeaderLength(h: Qcow2Header, path: string, buf: Buffer): void {
   if (h.headerLength < V3_MIN_HEADER_LENGTH || h.headerLength > h.clusterSize) {
     throw fieldOutOfRange(path, 'header_length', h.headerLength, `${V3_MIN_HEADER_LENGTH}..${h.clusterSize}`);
   }
+  // The spec's rule (extensions start at header_length and are 8-byte aligned). qemu 7.2 does not
+  // check it and then parses the extensions from an odd offset, so we refuse rather than guess.
+  if (h.headerLength % 8 !== 0) {
+    throw corrupt(path, `header field header_length = ${h.headerLength} is not a multiple of 8`, 'header_length');
+  }
   if (h.headerLength > buf.length) {
     throw truncated(path, `header field header_length = ${h.headerLength} but the file has ${buf.length} bytes`, 'header_length');
   }
@@ -204,16 +216,17 @@ function checkTable(src: HeaderSource, h: Qcow2Header, field: string, offset: nu
   }
 }
 
-function validateTables(h: Qcow2Header, src: HeaderSource): void {
+/** `storedSize`: the size field before rounding; qemu sizes the L1 table check with it. */
+function validateTables(h: Qcow2Header, src: HeaderSource, storedSize: number): void {
   const { path } = src;
   const l1Bytes = h.l1Size * 8;
   if (l1Bytes > MAX_L1_TABLE_BYTES) throw fieldOutOfRange(path, 'l1_size', h.l1Size, `0..${MAX_L1_TABLE_BYTES / 8}`);
   // Each L1 entry maps clusterSize/8 clusters (extended L2 entries are twice as wide).
   const extendedL2 = (h.incompatibleFeatures & IncompatibleFeature.EXTENDED_L2) !== 0n;
   const bytesPerL1Entry = h.clusterSize * (h.clusterSize / (extendedL2 ? 16 : 8));
-  const neededL1 = Math.ceil(h.size / bytesPerL1Entry);
+  const neededL1 = Math.ceil(storedSize / bytesPerL1Entry);
   if (h.l1Size < neededL1) {
-    throw corrupt(path, `header field l1_size = ${h.l1Size} is too small for size = ${h.size} (needs ${neededL1})`, 'l1_size');
+    throw corrupt(path, `header field l1_size = ${h.l1Size} is too small for size = ${storedSize} (needs ${neededL1})`, 'l1_size');
   }
   checkTable(src, h, 'l1_table_offset', h.l1TableOffset, l1Bytes);
 

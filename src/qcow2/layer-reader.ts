@@ -2,15 +2,18 @@
  * I/O: read guest data of ONE image (no backing): for a guest range, say
  * where its bytes are: "data at host offset X", "zeros", or "not here, ask
  * the backing file". qcow2 lookups go L1 → L2 → data cluster; extended L2
- * entries add a 32-subcluster allocation/zero bitmap. Compressed clusters are
- * refused: we never need them for our own images, and decoding zlib/zstd
+ * entries add a 32-subcluster allocation/zero bitmap. Every L1 and L2 entry a
+ * read goes through is checked first (table-entries.ts), so a bad one is an
+ * error naming it, not zeros or another cluster's bytes. Compressed clusters
+ * are refused: we never need them for our own images, and decoding zlib/zstd
  * clusters is a job for qemu-img convert.
  */
 import { closeSync } from 'node:fs';
-import { IncompatibleFeature, L1_OFFSET_MASK, L2_COMPRESSED, L2_OFFSET_MASK, L2_ZERO_FLAG, SUBCLUSTERS_PER_CLUSTER } from './constants.js';
-import { corrupt, unsupported } from './image-errors.js';
+import { IncompatibleFeature, L1_OFFSET_MASK, L2_ZERO_FLAG, SUBCLUSTERS_PER_CLUSTER } from './constants.js';
+import type { TableEntry } from './image-errors.js';
 import { openImageForRead, readAt, type ProbedImage } from './read-header.js';
 import { roundUpToSector } from './chain.js';
+import { l2HostCluster, l2TableOffset, type LayerFacts } from './table-entries.js';
 import type { Qcow2Header } from './types.js';
 
 /** Where the bytes of [guestOffset, guestOffset + length) are in this layer. */
@@ -27,6 +30,7 @@ export class LayerReader {
   private readonly header: Qcow2Header | null;
   private readonly l1: Buffer | null;
   private readonly l2Cache = new Map<number, Buffer>();
+  private readonly facts: LayerFacts | null;
   readonly extendedL2: boolean;
 
   constructor(readonly path: string, image: ProbedImage) {
@@ -34,6 +38,7 @@ export class LayerReader {
     if (image.format === 'raw') {
       this.header = null;
       this.l1 = null;
+      this.facts = null;
       this.extendedL2 = false;
       this.virtualSize = roundUpToSector(image.fileSize);
       return;
@@ -42,6 +47,30 @@ export class LayerReader {
     this.virtualSize = image.header.size;
     this.extendedL2 = (image.header.incompatibleFeatures & IncompatibleFeature.EXTENDED_L2) !== 0n;
     this.l1 = readAt(this.fd, path, image.header.l1TableOffset, image.header.l1Size * 8);
+    this.facts = this.layerFacts(image.header, image.fileSize, this.l1);
+  }
+
+  /** Where this file's metadata lives: no data cluster may be one of these. */
+  private layerFacts(h: Qcow2Header, fileSize: number, l1: Buffer): LayerFacts {
+    const cs = h.clusterSize;
+    const metadata = new Map<number, string>([[0, 'the header']]);
+    const span = (offset: number, bytes: number, what: string) => {
+      for (let c = offset / cs; c < Math.ceil((offset + bytes) / cs); c++) metadata.set(c, what);
+    };
+    span(h.l1TableOffset, h.l1Size * 8, 'the L1 table');
+    span(h.refcountTableOffset, h.refcountTableClusters * cs, 'the refcount table');
+    // The refcount table was checked to lie inside the file (header.ts); its entries point at the blocks.
+    const refTable = readAt(this.fd, this.path, h.refcountTableOffset, h.refcountTableClusters * cs);
+    for (let i = 0; i < Math.floor(refTable.length / 8); i++) {
+      const block = refTable.readBigUInt64BE(i * 8) & L1_OFFSET_MASK;
+      if (block !== 0n && block % BigInt(cs) === 0n && block < BigInt(fileSize)) metadata.set(Number(block) / cs, `refcount block ${i}`);
+    }
+    const l2Tables = new Map<number, number>();
+    for (let i = 0; i < l1.length / 8; i++) {
+      const l2 = l1.readBigUInt64BE(i * 8) & L1_OFFSET_MASK;
+      if (l2 !== 0n && l2 % BigInt(cs) === 0n && l2 < BigInt(fileSize) && !l2Tables.has(Number(l2) / cs)) l2Tables.set(Number(l2) / cs, i);
+    }
+    return { path: this.path, clusterSize: cs, fileSize, version: h.version, extendedL2: this.extendedL2, metadata, l2Tables };
   }
 
   close(): void {
@@ -62,19 +91,19 @@ export class LayerReader {
     return cs * (cs / (this.extendedL2 ? 16 : 8));
   }
 
-  /** The L2 table of L1 entry `index`, or null when unallocated. Cached (a few tables). */
-  l2Table(index: number): Buffer | null {
-    if (this.l1 === null) return null;
-    const entry = this.l1.readBigUInt64BE(index * 8) & L1_OFFSET_MASK;
-    if (entry === 0n) return null;
-    const offset = Number(entry);
-    const cached = this.l2Cache.get(offset);
-    if (cached) return cached;
-    const table = readAt(this.fd, this.path, offset, this.clusterSize);
-    if (table.length < this.clusterSize) throw corrupt(this.path, `L2 table at ${offset} (L1 entry ${index}) lies beyond the end of the file`, 'l1_table');
-    if (this.l2Cache.size >= L2_CACHE_TABLES) this.l2Cache.clear();
-    this.l2Cache.set(offset, table);
-    return table;
+  /** The L2 table of L1 entry `index` (the entry checked first) and where it is, or null when unallocated. Cached (a few tables). */
+  l2Table(index: number): { offset: number; table: Buffer } | null {
+    if (this.l1 === null || this.facts === null) return null;
+    const offset = l2TableOffset(this.facts, this.l1.readBigUInt64BE(index * 8), { table: 'L1', entry: index, guestOffset: index * this.bytesPerL2 });
+    if (offset === null) return null;
+    let table = this.l2Cache.get(offset);
+    if (table === undefined) {
+      table = Buffer.alloc(this.clusterSize); // a table that runs past EOF reads as zeros there, as in qemu
+      readAt(this.fd, this.path, offset, this.clusterSize).copy(table);
+      if (this.l2Cache.size >= L2_CACHE_TABLES) this.l2Cache.clear();
+      this.l2Cache.set(offset, table);
+    }
+    return { offset, table };
   }
 
   /** The extent starting at guestOffset, at most maxLength long, never crossing a (sub)cluster. */
@@ -85,41 +114,50 @@ export class LayerReader {
     const cs = this.clusterSize;
     const inCluster = guestOffset % cs;
     const length = Math.min(length0, cs - inCluster);
-    const table = this.l2Table(Math.floor(guestOffset / this.bytesPerL2));
-    if (table === null) return { kind: 'backing', length };
+    const l1Index = Math.floor(guestOffset / this.bytesPerL2);
+    const l2 = this.l2Table(l1Index);
+    if (l2 === null) return { kind: 'backing', length };
+    const { table } = l2;
     const entrySize = this.extendedL2 ? 16 : 8;
-    const at = (Math.floor(guestOffset / cs) % (cs / entrySize)) * entrySize;
-    const entry = table.readBigUInt64BE(at);
-    if (entry & L2_COMPRESSED) throw unsupported(this.path, `guest offset ${guestOffset} is in a compressed cluster; flatten does not decompress (use qemu-img convert)`, 'l2_entry');
-    const host = Number(entry & L2_OFFSET_MASK);
-    // Entries qemu refuses to read are refused here too, rather than flattened into garbage
-    // (a host offset of 0 would copy the header's bytes into the guest disk).
-    const bad = (why: string) => corrupt(this.path, `L2 entry for guest offset ${guestOffset}: ${why}`, 'l2_entry');
-    if (host % cs !== 0) throw bad(`data offset ${host} is not cluster aligned`);
+    const l2Index = Math.floor(guestOffset / cs) % (cs / entrySize);
+    const entry = table.readBigUInt64BE(l2Index * entrySize);
+    const bitmap = this.extendedL2 ? table.readBigUInt64BE(l2Index * entrySize + 8) : 0n;
+    const where: TableEntry = { table: 'L2', entry: l2Index, guestOffset: guestOffset - inCluster, l2TableOffset: l2.offset, l1Entry: l1Index };
+    const host = l2HostCluster(this.facts!, entry, bitmap, where);
     if (!this.extendedL2) {
-      if (entry & L2_ZERO_FLAG) {
-        if (this.header.version !== 3) throw bad('zero flag in a version 2 image');
-        return { kind: 'zero', length };
-      }
+      if (entry & L2_ZERO_FLAG) return { kind: 'zero', length }; // a v3 image: checked above
       return host === 0 ? { kind: 'backing', length } : { kind: 'data', hostOffset: host + inCluster, length };
     }
-    const bitmap = table.readBigUInt64BE(at + 8);
     const sub = cs / SUBCLUSTERS_PER_CLUSTER;
     const index = Math.floor(inCluster / sub);
     const subLength = Math.min(length, sub - (inCluster % sub));
     const allocated = (bitmap & (1n << BigInt(index))) !== 0n;
     const zero = (bitmap & (1n << BigInt(index + 32))) !== 0n;
-    if (allocated && zero) throw bad(`subcluster ${index} is marked both allocated and zero`);
-    if (allocated && host === 0) throw bad(`subcluster ${index} is allocated but the cluster has no host offset`);
     if (allocated) return { kind: 'data', hostOffset: host + inCluster, length: subLength };
     if (zero) return { kind: 'zero', length: subLength };
     return { kind: 'backing', length: subLength };
   }
 
-  /** Call `visit` for every guest cluster L2 table `l1Index` maps (data, zeros or preallocated). */
+  /** L1 entries a read can reach: those covering the virtual size (qemu never looks at the rest). */
+  get usedL1Entries(): number {
+    return this.header === null ? 0 : Math.min(this.l1Size, Math.ceil(this.virtualSize / this.bytesPerL2));
+  }
+
+  /**
+   * Call `visit` for every guest cluster L2 table `l1Index` maps (data, zeros
+   * or preallocated). A bad L1 entry is not judged here: its whole range is
+   * visited, so the read through locate() refuses it, naming the entry.
+   */
   mapsSomething(l1Index: number, visit: (guestOffset: number, length: number) => void): void {
-    const table = this.l2Table(l1Index);
-    if (table === null) return;
+    let table: Buffer;
+    try {
+      const l2 = this.l2Table(l1Index);
+      if (l2 === null) return;
+      table = l2.table;
+    } catch {
+      visit(l1Index * this.bytesPerL2, this.bytesPerL2);
+      return;
+    }
     const cs = this.clusterSize;
     const entrySize = this.extendedL2 ? 16 : 8;
     for (let i = 0; i < cs / entrySize; i++) {

@@ -6,6 +6,9 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { hasQcow2Magic, headerBytesToRead, parseHeader } from './header.js';
+import { unsupported } from './image-errors.js';
+import { checkOpenTables } from './open-tables.js';
+import { convertHint, foreignFormat } from './probe-format.js';
 import type { ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
 
 /** Most headers (fixed part + extensions + backing name) fit in far less than this. */
@@ -51,12 +54,14 @@ export function readAt(fd: number, path: string, position: number, length: numbe
   return buf.subarray(0, done);
 }
 
-/** Read and parse the header of an already open image. */
+/** Read and parse the header of an already open image, and the tables qemu also reads at open. */
 export function readHeaderFromFd(fd: number, path: string, fileSize: number, prefix?: Buffer): Qcow2Header {
   let buf = prefix ?? readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
   const needed = headerBytesToRead(buf, fileSize);
   if (needed > buf.length) buf = readAt(fd, path, 0, needed);
-  return parseHeader(buf, { path, fileSize });
+  const header = parseHeader(buf, { path, fileSize });
+  checkOpenTables((position, length) => readAt(fd, path, position, length), header, { path, fileSize });
+  return header;
 }
 
 /** The header of a qcow2 image. Throws E_NOT_QCOW2 for anything else. */
@@ -75,15 +80,23 @@ export type ProbedImage =
 
 /**
  * What QEMU's probing would call this file: qcow2 when it has the magic (and
- * then the header must be valid), raw otherwise. `expect` skips the probe the
- * way an explicit backing format does: a qcow2 file used as 'raw' is raw.
+ * then the header must be valid); refused when qemu would take it for another
+ * format (vmdk, vdi, …, see probe-format.ts), since reading that as raw gives
+ * the guest the container's bytes; raw otherwise. `expect` skips the probe the
+ * way an explicit backing format does: any file used as 'raw' is raw.
  */
 export function probeImage(path: string, expect?: ImageFormat): ProbedImage {
   const { fd, fileSize } = openImageForRead(path);
   try {
     if (expect === 'raw') return { format: 'raw', path, fileSize };
     const prefix = readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
-    if (expect === undefined && !hasQcow2Magic(prefix)) return { format: 'raw', path, fileSize };
+    if (expect === undefined) {
+      const other = foreignFormat(prefix, path, fileSize);
+      if (other !== null) {
+        throw unsupported(path, `qemu probes this file as a ${other} image; forkpoint reads only qcow2 and raw, and reading it as raw would give the guest the ${other} container's bytes: ${convertHint(path, other)}`, 'format');
+      }
+      if (!hasQcow2Magic(prefix)) return { format: 'raw', path, fileSize };
+    }
     return { format: 'qcow2', path, fileSize, header: readHeaderFromFd(fd, path, fileSize, prefix) };
   } finally {
     closeSync(fd);

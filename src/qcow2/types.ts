@@ -7,7 +7,7 @@ export type HeaderExtension =
   | { type: 'backing-format'; offset: number; format: string }
   | { type: 'feature-name-table'; offset: number; features: FeatureName[] }
   | { type: 'external-data-file'; offset: number; name: string }
-  | { type: 'bitmaps'; offset: number; nbBitmaps: number; directorySize: bigint; directoryOffset: bigint }
+  | { type: 'bitmaps'; offset: number; nbBitmaps: number; reserved: number; directorySize: bigint; directoryOffset: bigint }
   | { type: 'full-disk-encryption'; offset: number; cryptoOffset: bigint; cryptoLength: bigint }
   | { type: 'unknown'; offset: number; magic: number; length: number };
 
@@ -24,7 +24,7 @@ export interface Qcow2Header {
   backingFileSize: number;
   clusterBits: number;
   clusterSize: number;
-  /** Virtual disk size in bytes. */
+  /** Virtual disk size in bytes, as qemu uses it: the header field rounded down to whole 512-byte sectors. */
   size: number;
   cryptMethod: number;
   l1Size: number;
@@ -79,6 +79,8 @@ export interface WriteChildOptions {
   fsync?: boolean;
   /** Force a backing format instead of probing the parent. */
   backingFormat?: ImageFormat;
+  /** The new file's mode (default 0600: private to its owner). */
+  mode?: number;
 }
 
 export interface CowChildResult {

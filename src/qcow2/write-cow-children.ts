@@ -17,7 +17,7 @@ export function writeCowChildren(basePath: string, childPaths: readonly string[]
   try {
     const results = childPaths.map((p) => {
       const target = resolve(p);
-      const r = writePlannedChild(plan, target, fsync);
+      const r = writePlannedChild(plan, target, fsync, opts.mode);
       created.push(target);
       return r;
     });

@@ -56,7 +56,7 @@ async function stopLeftover(pidFile: string, socket: string): Promise<void> {
 }
 
 export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Promise<EmbeddedRedis> {
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true, mode: 0o700 }); // its pid file and socket: owner only (home-mode.ts)
   const socket = embeddedSocketPath(runDir);
   const pidFile = join(runDir, 'redis.pid');
   await stopLeftover(pidFile, socket);

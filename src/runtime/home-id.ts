@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { mintBaseId } from '../ids.js';
+import { homeModes } from './home-mode.js';
 
 const HOME_ID_RE = /^[A-Za-z0-9_.-]{1,80}$/;
 
@@ -26,11 +27,11 @@ export function readOrMintHomeId(home: string): string {
   }
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host';
   const id = `${host}-${mintBaseId()}`;
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: homeModes().dir });
   // Written whole and durable under a temp name, then linked into place: the name never points at a
   // half-written file, and if two first runs race, link() lets exactly one win (the loser re-reads).
   const temp = `${file}.${process.pid}.${mintBaseId()}.tmp`;
-  writeFileSync(temp, `${id}\n`, { flag: 'wx' });
+  writeFileSync(temp, `${id}\n`, { flag: 'wx', mode: homeModes().file });
   try {
     const fd = openSync(temp, 'r');
     try {

@@ -7,7 +7,7 @@
  * CLI can find the running service's Redis.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 
@@ -42,9 +42,23 @@ export function ownerNow(kind: OwnerInfo['kind'], homeId: string, redisUrl = '')
 const lockPath = (runDir: string) => join(runDir, 'owner.lock');
 const ownerPath = (runDir: string) => join(runDir, 'owner.json');
 
+/**
+ * Create the lock file 0600 (SQLite would make it 0644). Only when it is not
+ * there: closing any descriptor of a file drops every POSIX lock this process
+ * holds on it, SQLite's included, so an existing lock file is never opened here.
+ */
+function makeLockFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 /** Take the home's lock, or return null when another live process holds it. */
 export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true, mode: 0o700 }); // owner only, whatever the group (home-mode.ts)
+  makeLockFile(lockPath(runDir));
   const db = new Database(lockPath(runDir), { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
@@ -55,7 +69,7 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
     throw err;
   }
   let current = { ...owner };
-  const write = () => writeFileSync(ownerPath(runDir), `${JSON.stringify(current, null, 2)}\n`);
+  const write = () => writeFileSync(ownerPath(runDir), `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
   write();
   return {
     get owner() {

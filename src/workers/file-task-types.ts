@@ -10,8 +10,8 @@ import type { ErrorCode, ErrorDetails } from '../errors.js';
 export type FileTask =
   /** Nothing: answering proves the thread has loaded this module (see file-pool.ts). */
   | { type: 'ping' }
-  /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap). */
-  | { type: 'forkMode'; diskPath: string }
+  /** 'move' or 'flatten': how a fork of this disk must be made (the depth cap); refuses a disk no fork may take (file-steps/box-disk-guard.ts). */
+  | { type: 'forkMode'; home: string; diskPath: string }
   /** The fork's file half, as journalled by beginFork, from wherever it stopped (file-steps/fork-progress.ts). */
   | { type: 'fork'; home: string; begun: BeginForkResult; fsync: boolean }
   /** After a failed fork step: undo it if nothing moved (true), else leave it for a retry or recovery (false). */

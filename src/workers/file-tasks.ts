@@ -6,7 +6,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { resumeForkStep, undoIfNothingMoved } from '../file-steps/fork-progress.js';
-import { cloneChildrenStep, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
+import { cloneChildrenStep, DISK_MODE, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
+import { homeModes } from '../runtime/home-mode.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { InjectedFault } from '../faults.js';
 import { boxDir, homeLayout } from '../layout.js';
@@ -18,16 +19,17 @@ import type { FileTask, FileTaskReply, ImportConfinement } from './file-task-typ
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
 function makeFreshBoxDir(boxDir: string, disk: string): void {
-  mkdirSync(dirname(boxDir), { recursive: true });
+  const mode = homeModes().dir; // nothing in a home is readable by other users (invariant 7)
+  mkdirSync(dirname(boxDir), { recursive: true, mode });
   try {
-    mkdirSync(boxDir);
+    mkdirSync(boxDir, { mode });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `${boxDir} already exists but belongs to no box record; left untouched (see forkpoint check)`, {
       path: boxDir,
     });
   }
-  mkdirSync(dirname(disk), { recursive: true });
+  mkdirSync(dirname(disk), { recursive: true, mode });
 }
 
 const confined = (path: string, c: ImportConfinement) => confineImport(homeLayout(c.home), path, c.importDirs, c.field);
@@ -37,7 +39,7 @@ function run(task: FileTask): unknown {
     case 'ping':
       return null;
     case 'forkMode':
-      return forkModeFor(task.diskPath);
+      return forkModeFor(homeLayout(task.home), task.diskPath);
     case 'fork':
       return resumeForkStep(homeLayout(task.home), task.begun, { fsync: task.fsync });
     case 'undoFork':
@@ -48,12 +50,12 @@ function run(task: FileTask): unknown {
     case 'flatten': {
       makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
       if (task.confine) confined(task.source, task.confine);
-      const r = flatten(task.source, task.dest, { fsync: task.fsync });
+      const r = flatten(task.source, task.dest, { fsync: task.fsync, mode: DISK_MODE });
       return { path: r.path, virtualSize: r.virtualSize };
     }
     case 'createImage': {
       makeFreshBoxDir(task.boxDir, task.path);
-      const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync });
+      const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync, mode: DISK_MODE });
       return { path: task.path, virtualSize: r.virtualSize };
     }
     case 'checkImport':

@@ -27,6 +27,7 @@ import type { JobContext, JobProgress } from './flows/context.js';
 import { runFlow, type JobResult } from './flows/index.js';
 import { gcJob } from './flows/gc.js';
 import { KeyedLock } from './keyed-lock.js';
+import { homeModes } from '../runtime/home-mode.js';
 
 /** One completed call a flow made through its ports. */
 export type PortCall = { port: 'writer'; command: WriterCommand['type'] } | { port: 'files'; task: FileTask['type'] } | { port: 'requestGc'; baseIds: string[] };
@@ -71,7 +72,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
   const writer = openWriter(home, o.writer);
   let reader: Database;
   try {
-    for (const dir of [writer.layout.basesDir, writer.layout.boxesDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [writer.layout.basesDir, writer.layout.boxesDir]) mkdirSync(dir, { recursive: true, mode: homeModes().dir });
     reader = openDatabase(writer.layout.dbPath, { readonly: true });
   } catch (err) {
     writer.close();

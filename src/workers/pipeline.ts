@@ -15,6 +15,7 @@ import { isJobName } from '../contract/jobs.js';
 import { failedReason } from '../contract/failed-reason.js';
 import { GC_JOB_OPTIONS, gcJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
+import { homeModes } from '../runtime/home-mode.js';
 import { canonicalImportDirs } from '../file-steps/import-path.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { startFilePool, type FileRunner } from './file-pool.js';
@@ -77,7 +78,8 @@ export interface Pipeline {
 }
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
-  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true });
+  const modes = homeModes();
+  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true, mode: dir === o.layout.runDir ? modes.run : modes.dir });
   const recovery = await recover(o.layout.home, { repair: true });
   const writer = await startDbWriter(o.layout.home);
   const reader = openDatabase(o.layout.dbPath, { readonly: true });

@@ -1,7 +1,7 @@
 /**
  * There is no Docker engine here, so the compose file is checked by what it
  * says: Redis 7 with noeviction and AOF, and the service with its home on a
- * volume, talking to that Redis.
+ * volume, talking to that Redis; and the Dockerfile runs it as a user that is not root.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -31,5 +31,30 @@ describe('docker-compose.yml', () => {
     expect(volume, 'home folder is on a volume').toBeDefined();
     expect(Object.keys(compose.volumes)).toContain(volume!.split(':')[0]);
     expect(svc.environment!.REDIS_URL).toBe('redis://redis:6379');
+  });
+});
+
+describe('Dockerfile', () => {
+  // Instructions, one a line (continuations joined), without comments.
+  const instructions = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+
+  it('runs the service as a user that is not root, who owns the home folder', () => {
+    const users = instructions.filter((l) => /^USER\s/i.test(l));
+    expect(users.length, 'a USER instruction').toBeGreaterThan(0);
+    const user = users.at(-1)!.split(/\s+/)[1]!;
+    const [name, group] = user.split(':');
+    expect(['root', '0']).not.toContain(name);
+    if (group !== undefined) expect(['root', '0']).not.toContain(group);
+    // Nothing after the last USER switches back, and the service is what runs as that user.
+    const last = instructions.lastIndexOf(users.at(-1)!);
+    expect(instructions.slice(last + 1).some((l) => /^(USER|RUN)\s/i.test(l))).toBe(false);
+    expect(instructions.at(-1)).toMatch(/^CMD .*serve/);
+    // The compose file's home is created and given to that user in the image (a named volume keeps the owner).
+    const home = compose.services.forkpoint!.environment!.FORKPOINT_HOME!;
+    expect(instructions.some((l) => /^RUN\s/.test(l) && l.includes(`chown`) && l.includes(home))).toBe(true);
   });
 });

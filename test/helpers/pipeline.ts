@@ -96,7 +96,7 @@ async function limit<T>(items: T[], n: number, work: (item: T) => Promise<void>)
 
 /**
  * Check a home that nothing is changing: returns every problem found (empty = the invariants hold).
- * - every base record is settled (ready), has its file (mode 0444), and its parent exists;
+ * - every base record is settled (ready), has its file (mode 0400: read-only, owner only), and its parent exists;
  * - every file in bases/ has a record, every box folder has a box record;
  * - every box is ready, its disk exists, the base it reads and every base it holds a ref to exist;
  *   every image in its backing chain is a recorded base (nothing it reads is missing from DB or disk);
@@ -114,7 +114,7 @@ export async function auditHome(layout: HomeLayout, o: AuditOptions = {}): Promi
     for (const b of bases) {
       if (b.state !== 'ready') problems.push(`base ${b.id} (${b.kind}) is ${b.state}`);
       if (!existsSync(b.basePath)) problems.push(`base ${b.id} (${b.kind}) has no file ${b.basePath}`);
-      else if ((statSync(b.basePath).mode & 0o777) !== 0o444) problems.push(`base ${b.id} is not read-only`);
+      else if ((statSync(b.basePath).mode & 0o777) !== 0o400) problems.push(`base ${b.id} is not read-only 0400`);
       if (b.parentId !== null && !byId.has(b.parentId)) problems.push(`base ${b.id}: parent ${b.parentId} has no record`);
       if (o.noGarbage && (b.kind === 'clone_base' || (b.kind === 'snapshot' && b.tombstoned))) {
         const r = reader.readers(b.id);

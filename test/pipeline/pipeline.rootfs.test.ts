@@ -26,7 +26,7 @@ describe('pipeline: the rootfs cache', () => {
     expect(imported.imported).toBe(true);
     expect(imported.basePath).toBe(join(t.layout.basesDir, `${imported.baseId}.ext4`));
     expect(sha256(imported.basePath)).toBe(sha256(raw));
-    expect(statSync(imported.basePath).mode & 0o777).toBe(0o444);
+    expect(statSync(imported.basePath).mode & 0o777).toBe(0o400);
     // The same key again keeps the first import.
     expect(await (await t.client.importRootfs('debian-12', raw)).result()).toMatchObject({ baseId: imported.baseId, imported: false });
 

@@ -5,8 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { qemuCheck, qemuCompare, qemuCreate, qemuInfo, sha256 } from '../helpers/qemu.js';
+import { qemuCheck, qemuCompare, qemuCreate, qemuImg, qemuInfo, qemuWrite, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
+import { patchBytes, u64 } from './helpers.js';
 
 const tmp = useTmpDirs('fp-cli-');
 const entry = join(import.meta.dirname, 'cli-entry.ts');
@@ -54,7 +55,7 @@ describe('forkpoint qcow2 commands', () => {
     const fork = cli(['fork', join(dir, 'child.qcow2'), join(dir, 'b1.qcow2'), '--json']);
     expect(fork.status, fork.stderr).toBe(0);
     expect(JSON.parse(fork.stdout)).toMatchObject({ basePath: join(dir, 'b1.qcow2'), containerDiskBytes: 4 * 1024 * 1024 });
-    expect(statSync(join(dir, 'b1.qcow2')).mode & 0o777).toBe(0o444);
+    expect(statSync(join(dir, 'b1.qcow2')).mode & 0o777).toBe(0o400);
 
     expect(cli(['flatten', join(dir, 'child.qcow2'), join(dir, 'flat.qcow2')]).status).toBe(0);
     expect(qemuCheck(join(dir, 'flat.qcow2')).status).toBe(0);
@@ -80,5 +81,32 @@ describe('forkpoint qcow2 commands', () => {
     const r = cli(['--help']);
     expect(r.stdout).toContain('Examples:');
     expect(r.stdout).toMatch(/overlay|fork|flatten/);
+  });
+});
+
+describe('forkpoint qcow2 on images qemu would not read as we would', () => {
+  it('flatten of an image with an unaligned L1 entry fails naming the entry, and writes nothing (it used to write an all-zero disk)', () => {
+    const dir = tmp();
+    const img = join(dir, 'img.qcow2');
+    qemuCreate(img, { size: '64M' });
+    qemuWrite(img, 0x5a, 0, 65536);
+    patchBytes(img, 0x30000, u64(0x8000000000042a00n)); // L1 entry 0 → L2 table at 0x42a00
+    const r = cli(['flatten', img, join(dir, 'flat.qcow2'), '--no-fsync']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('L1 table entry 0');
+    expect(r.stderr).toContain('E_QCOW2_CORRUPT');
+    expect(existsSync(join(dir, 'flat.qcow2'))).toBe(false);
+  });
+
+  it('overlay of a vmdk says to convert it first, and writes no child', () => {
+    const dir = tmp();
+    const vmdk = join(dir, 'x.vmdk');
+    qemuImg(['create', '-q', '-f', 'vmdk', vmdk, '16M']);
+    const r = cli(['overlay', vmdk, join(dir, 'child.qcow2'), '--no-fsync']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('convert it first');
+    expect(r.stderr).toContain('E_QCOW2_UNSUPPORTED');
+    expect(existsSync(join(dir, 'child.qcow2'))).toBe(false);
   });
 });

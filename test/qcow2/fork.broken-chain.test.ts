@@ -131,7 +131,7 @@ describe('forkQcow2 on a healthy chain', () => {
     const r = forkQcow2(h.disk, h.dest, { fsync: false });
     expect(r.basePath).toBe(h.dest);
     expect(sha256(h.dest)).toBe(diskSha);
-    expect(lstatSync(h.dest).mode & 0o777).toBe(0o444);
+    expect(lstatSync(h.dest).mode & 0o777).toBe(0o400);
     expect(readBackingChain(h.disk).map((l) => l.path)).toEqual([h.dest, mid, root]);
     expect(qemuCheck(h.disk).status, qemuCheck(h.disk).output).toBe(0);
     expect(qemuCheck(h.dest).status).toBe(0);

@@ -1,4 +1,4 @@
-/** forkQcow2: move + child + 0444, or nothing at all. */
+/** forkQcow2: move + child + 0400 (0600 child), or nothing at all. */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ function boxDisk(dir: string): string {
 }
 
 describe('forkQcow2', () => {
-  it.each([true, false])('moves the disk to a 0444 base and leaves a valid child (fsync %s)', (fsync) => {
+  it.each([true, false])('moves the disk to a 0400 base and leaves a valid 0600 child (fsync %s)', (fsync) => {
     const dir = tmp();
     const disk = boxDisk(dir);
     const original = sha256(disk);
@@ -33,7 +33,8 @@ describe('forkQcow2', () => {
     expect(r.sizeBytes).toBe(statSync(dest).blocks * 512);
     expect(r.sizeBytes).toBeGreaterThan(256 * 1024);
     expect(sha256(dest)).toBe(original);
-    expect(statSync(dest).mode & 0o777).toBe(0o444);
+    expect(statSync(dest).mode & 0o777).toBe(0o400);
+    expect(statSync(disk).mode & 0o777).toBe(0o600);
     expect(qemuCheck(disk).status).toBe(0);
     expect(qemuCompare(disk, dest).status).toBe(0);
     expect(qemuInfo(disk)['backing-filename']).toBe(dest);

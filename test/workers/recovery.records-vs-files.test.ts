@@ -1,6 +1,6 @@
 /**
- * Recovery compares records with files: an orphan file in bases/ is deleted
- * only past the grace period and only if no image reads it; a record whose
+ * Recovery compares records with files: an orphan file in bases/ is moved to
+ * trash/ (never unlinked) only past the grace period and only if no image reads it; a record whose
  * file is gone is reported. (Ported from test/db/recovery.crash-points.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { bytesOf, expectBoxesIntact, makeBox, newOp, useHomes } from '../db/supp
 const { newHome, open } = useHomes();
 
 describe('recovery: records against files', () => {
-  it('reports orphan files in bases/, deleting them only after the grace period', async () => {
+  it('reports orphan files in bases/, moving them to trash/ only after the grace period', async () => {
     const home = newHome();
     const d = open(home);
     makeBox(d, 'S');
@@ -37,6 +37,7 @@ describe('recovery: records against files', () => {
       [young, false],
     ]);
     expect(existsSync(old)).toBe(false);
+    expect(existsSync(report.problems[0]!.trashedTo!)).toBe(true);
     expect(existsSync(young)).toBe(true);
   });
 

@@ -48,6 +48,8 @@ Examples:
   return program;
 }
 
+export { flushStdio } from './output.js';
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);

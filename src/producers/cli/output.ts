@@ -46,4 +46,16 @@ export function action<A extends unknown[]>(
   };
 }
 
+/**
+ * Resolves once everything written to stdout and stderr has left the process.
+ * Into a pipe whose reader is slower than us, writes past the pipe's buffer
+ * (64 KiB) are queued in Node; exiting then drops them, with exit status 0.
+ * An empty write's callback runs after every write before it (they are
+ * ordered), so waiting on one per stream is enough. Call it before any exit.
+ */
+export function flushStdio(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.destroyed || !stream.writable ? resolve() : stream.write('', () => resolve())));
+  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+}
+
 export { ForkpointError };

@@ -92,7 +92,7 @@ Examples:
 
   qcow2
     .command('fork')
-    .description('move SOURCE to DEST (an immutable 0444 base) and leave a COW child of it at SOURCE')
+    .description('move SOURCE to DEST (an immutable 0400 base) and leave a COW child of it at SOURCE')
     .argument('<source>', 'qcow2 disk to fork (e.g. a stopped box\'s container.qcow2)')
     .argument('<dest>', 'where the base goes; refused if it exists')
     .option('--no-fsync', 'skip fsyncs (faster, not crash-safe)')

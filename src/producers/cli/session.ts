@@ -10,8 +10,10 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
 import { readOrMintHomeId } from '../../runtime/home-id.js';
+import { homeModes } from '../../runtime/home-mode.js';
 import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
 import type { Forkpoint } from '../client.js';
+import { flushStdio } from './output.js';
 
 export interface GlobalFlags extends ConfigFlags {
   json?: boolean;
@@ -35,7 +37,7 @@ export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayo
   // in their own options: `clone --prefix P` (clone names) once became the *queue* prefix here, so with
   // `serve` running the job went to a queue nobody consumes and the command hung.
   const config = resolveConfig({ home: flags.home, redis: flags.redis });
-  mkdirSync(config.home, { recursive: true });
+  mkdirSync(config.home, { recursive: true, mode: homeModes().dir }); // a new home is private; its writer tightens an old one
   const layout = homeLayout(realpathSync(config.home));
   return { config: { ...config, home: layout.home }, layout, homeId: readOrMintHomeId(layout.home) };
 }
@@ -157,7 +159,8 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     lock.release();
     if (interruptedBy) {
       say(`interrupted by ${interruptedBy}; stopped the pipeline${redis?.embedded ? ' and its private redis-server' : ''}`);
-      // End as the signal would have (exit status 128 + n), now that everything is cleaned up.
+      // End as the signal would have (exit status 128 + n), now that everything is cleaned up and said.
+      await flushStdio();
       process.kill(process.pid, interruptedBy);
     }
   }

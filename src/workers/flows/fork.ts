@@ -30,7 +30,7 @@ export function forkBox(ctx: JobContext, req: ForkRequest): Promise<BaseDiskReco
 async function forkMode(ctx: JobContext, op: string, source: BoxRecord | null): Promise<'move' | 'flatten'> {
   const journalled = findOp(ctx.reader, op, 'beginFork');
   if (journalled && journalled.state !== 'aborted') return (journalled.payload as { mode?: 'move' | 'flatten' }).mode ?? 'move';
-  return source ? ctx.files.run({ type: 'forkMode', diskPath: source.diskPath }) : 'move';
+  return source ? ctx.files.run({ type: 'forkMode', home: ctx.layout.home, diskPath: source.diskPath }) : 'move';
 }
 
 async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDiskRecord> {

@@ -1,10 +1,12 @@
 /**
  * Records against files: every ready base has its file and the parent its
  * header names; every ready box has its disk; every file in bases/ has a
- * record. Orphan files are deleted only once older than the grace period
- * (a rootfs being copied in, or a fork's file in flight, is young).
+ * record. Orphan files are moved to trash/ (never unlinked: a wrong record
+ * must not cost a file; the trash is purged after its retention), and only
+ * once older than the grace period (a rootfs being copied in, or a fork's file
+ * in flight, is young) and read by no image.
  */
-import { chmodSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findParentBase } from '../../file-steps/paths.js';
 import { BASE_MODE } from '../../file-steps/steps.js';
@@ -14,6 +16,7 @@ import { findBaseByPath } from '../../db/sql/findBaseByPath.js';
 import { listBases } from '../../db/sql/listBases.js';
 import { listBoxes } from '../../db/sql/listBoxes.js';
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
+import { moveToTrash } from './trash.js';
 
 export async function checkRecords(ctx: RecoveryContext): Promise<RecoveryItem[]> {
   const out: RecoveryItem[] = [];
@@ -23,12 +26,13 @@ export async function checkRecords(ctx: RecoveryContext): Promise<RecoveryItem[]
       out.push(item({ ...at, problem: `base ${base.id} has a record but no file`, action: 'none' }, false));
       continue;
     }
-    // A fork makes the base 0444 before its folder fsync; a crash can lose that mode change
-    // (POSIX does not promise it), and a base must never be writable (invariant 6).
+    // A fork makes the base read-only before its folder fsync; a crash can lose that mode change
+    // (POSIX does not promise it), and a base must never be writable (invariant 6) nor readable by others (7).
     const mode = statSync(base.basePath).mode & 0o777;
     if (mode !== BASE_MODE) {
+      const want = `0${BASE_MODE.toString(8)}`;
       out.push(
-        await act(ctx, { ...at, problem: `base ${base.id} has mode ${mode.toString(8)}, not read-only`, action: 'make it read-only (0444)' }, () =>
+        await act(ctx, { ...at, problem: `base ${base.id} has mode ${mode.toString(8)}, not read-only ${want}`, action: `make it read-only (${want})` }, () =>
           chmodSync(base.basePath, BASE_MODE),
         ),
       );
@@ -90,7 +94,13 @@ export async function checkOrphanFiles(ctx: RecoveryContext): Promise<RecoveryIt
       out.push(item({ subject: 'file', path, problem: `${problem}, but an image reads it as its backing file`, action: 'none: kept while read' }, false));
       continue;
     }
-    out.push(await act(ctx, { subject: 'file', path, problem, action: 'delete the orphan file' }, () => unlinkSync(path)));
+    let trashedTo: string | undefined;
+    const moved = await act(ctx, { subject: 'file', path, problem, action: `move the orphan file to trash/ (kept ${days(ctx.trashRetentionMs)} days)` }, (flows) => {
+      trashedTo = moveToTrash(ctx.layout, path, problem, { now: ctx.now, retentionMs: ctx.trashRetentionMs, fsync: flows.fsync });
+    });
+    out.push(trashedTo ? { ...moved, trashedTo } : moved);
   }
   return out;
 }
+
+const days = (ms: number): string => String(Math.round((ms / 86_400_000) * 10) / 10);

@@ -15,6 +15,10 @@ export interface RecoveryItem {
   repaired: boolean;
   /** The operation whose record this is about, when the record names one (forks). */
   op?: string;
+  /** Where a file recovery moved to the trash is now (`mv` it back to `path` to restore it). */
+  trashedTo?: string;
+  /** The error code, when the item is a refusal (a home whose database is missing or damaged). */
+  code?: string;
   /**
    * Set only by a check on a live home (`markInFlight`): a job running right
    * now is working on this subject, so this is its progress, not a problem.
@@ -55,6 +59,8 @@ export interface RecoveryContext {
   drainGc(): Promise<void>;
   now: number;
   orphanGraceMs: number;
+  /** How long trashed orphans are kept (trash.ts). */
+  trashRetentionMs: number;
 }
 
 export const item = (i: Omit<RecoveryItem, 'repaired'>, repaired: boolean): RecoveryItem => ({ ...i, repaired });

@@ -5,20 +5,26 @@
  * (they decide the fate of their target boxes), then boxes, then deletions,
  * then the consistency checks over what is left.
  */
+import type { Database } from 'better-sqlite3';
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { homeLayout } from '../../layout.js';
+import { ErrorCodes, isForkpointError } from '../../errors.js';
+import { homeLayout, type HomeLayout } from '../../layout.js';
 import { openDatabase } from '../../db/open.js';
 import { canonicalHome } from '../../db/writer.js';
 import { openInProcess } from '../in-process.js';
 import { recoverBoxes } from './boxes.js';
 import { checkOrphanFiles, checkRecords } from './consistency.js';
+import { checkBoxDisks } from './box-disks.js';
 import { summarize, type RecoveryContext, type RecoveryItem, type RecoverySummary } from './context.js';
 import { recoverDeleting } from './deleting.js';
 import { recoverForks } from './forks.js';
 import { collectUnread, finishBoxRemovals } from './leftovers.js';
+import { purgeTrash, TRASH_RETENTION_MS, type TrashSummary } from './trash.js';
 
 export type { RecoveryItem } from './context.js';
+export { purgeTrash, listTrash, moveToTrash, trashDir, TRASH_RETENTION_MS, type TrashEntry, type TrashNote, type TrashSummary } from './trash.js';
+export { rebuildRecords, formatRebuildReport, type RebuildReport } from './rebuild.js';
 export { markInFlight, type InFlightWork } from './in-flight.js';
 
 export interface RecoverOptions {
@@ -26,6 +32,8 @@ export interface RecoverOptions {
   orphanGraceMs?: number;
   /** false: a dry run that only reports (read-only connection). Default true. */
   repair?: boolean;
+  /** Trashed orphans older than this are purged by a repairing run. Default 7 days. */
+  trashRetentionMs?: number;
   fsync?: boolean;
   now?: number;
 }
@@ -41,6 +49,8 @@ export interface RecoveryReport {
   summary: RecoverySummary;
   /** Settled journal entries older than the retention, dropped (repair only). */
   journalPruned: number;
+  /** What trash/ holds after this run, and what it purged (repair) or would purge (dry run). */
+  trash: TrashSummary;
 }
 
 export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -49,45 +59,93 @@ export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export async function recover(home: string, options: RecoverOptions = {}): Promise<RecoveryReport> {
   const repair = options.repair ?? true;
-  // A dry run changes nothing, not even by making the home's folder (a mistyped path stays absent).
-  if (!repair && !existsSync(homeLayout(resolve(home)).dbPath)) {
-    return { home: resolve(home), repair, problems: [], collected: [], summary: summarize([], []), journalPruned: 0 };
+  const now = options.now ?? Date.now();
+  const trashRetentionMs = options.trashRetentionMs ?? TRASH_RETENTION_MS;
+  let layout: HomeLayout;
+  let db: Database;
+  const driver = repair ? openInProcess(canonicalHome(home), { fsync: options.fsync ?? true }) : null;
+  if (driver) {
+    layout = driver.layout;
+    db = driver.writer.connection;
+  } else {
+    // A dry run changes nothing, not even by making the home's folder (a mistyped path stays absent).
+    if (!existsSync(resolve(home))) return emptyReport(homeLayout(resolve(home)), repair, now, trashRetentionMs);
+    layout = homeLayout(realpathSync(home));
+    const opened = openForReport(layout);
+    if ('unusable' in opened) return { ...emptyReport(layout, repair, now, trashRetentionMs), ...withProblems([opened.unusable]) };
+    if (opened.db === null) return emptyReport(layout, repair, now, trashRetentionMs);
+    db = opened.db;
   }
-  const layout = homeLayout(repair ? canonicalHome(home) : realpathSync(home));
-  const driver = repair ? openInProcess(layout.home, { fsync: options.fsync ?? true }) : null;
-  const db = driver ? driver.writer.connection : openDatabase(layout.dbPath, { readonly: true });
   const collected: string[] = [];
   const ctx: RecoveryContext = {
     layout,
     db,
     flows: driver?.ctx ?? null,
     drainGc: async () => void (driver && collected.push(...(await driver.drainGc()))),
-    now: options.now ?? Date.now(),
+    now,
     orphanGraceMs: options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
+    trashRetentionMs,
   };
   try {
     const problems: RecoveryItem[] = [];
     // Each pass sees what the one before it settled, its GC included.
-    for (const pass of [recoverForks, recoverBoxes, recoverDeleting, finishBoxRemovals, collectUnread, checkRecords, checkOrphanFiles]) {
+    for (const pass of [recoverForks, recoverBoxes, recoverDeleting, finishBoxRemovals, collectUnread, checkRecords, checkBoxDisks, checkOrphanFiles]) {
       problems.push(...(await pass(ctx)));
       await ctx.drainGc();
     }
     const journalPruned = driver ? driver.writer.apply({ type: 'pruneJournal', before: ctx.now - JOURNAL_RETENTION_MS }).deleted : 0;
-    return { home: layout.home, repair, problems, collected, summary: summarize(problems, collected), journalPruned };
+    const trash = purgeTrash(layout, { now, retentionMs: trashRetentionMs, dryRun: !driver, fsync: options.fsync ?? true });
+    return { home: layout.home, repair, problems, collected, summary: summarize(problems, collected), journalPruned, trash };
   } finally {
     if (driver) driver.close();
     else db.close();
   }
 }
 
+function emptyReport(layout: HomeLayout, repair: boolean, now: number, retentionMs: number): RecoveryReport {
+  const trash = purgeTrash(layout, { now, retentionMs, dryRun: true });
+  return { home: layout.home, repair, problems: [], collected: [], summary: summarize([], []), journalPruned: 0, trash };
+}
+
+const withProblems = (problems: RecoveryItem[]) => ({ problems, summary: summarize(problems, []) });
+
+/**
+ * The dry run's read-only connection, every page checked first. No database
+ * in an empty home: nothing to report. A database that is missing while the
+ * home has files, or that is damaged: that is the report (one item that names
+ * the way out), not "consistent".
+ */
+function openForReport(layout: HomeLayout): { db: Database | null } | { unusable: RecoveryItem } {
+  try {
+    return { db: openDatabase(layout.dbPath, { readonly: true, verify: true }) };
+  } catch (err) {
+    if (isForkpointError(err, ErrorCodes.NOT_FOUND)) return { db: null };
+    if (isForkpointError(err, ErrorCodes.DB_MISSING) || isForkpointError(err, ErrorCodes.DB_INVALID)) {
+      const problem = err.message;
+      return { unusable: { subject: 'file', path: layout.dbPath, problem, action: 'none', repaired: false, code: err.code } };
+    }
+    throw err;
+  }
+}
+
 /** The CLI's text form of a report. */
 export function formatRecoveryReport(report: RecoveryReport): string {
-  if (report.problems.length === 0) return `${report.home}: consistent, nothing to recover`;
+  const trash = formatTrash(report);
+  if (report.problems.length === 0) return [`${report.home}: consistent, nothing to recover`, ...trash].join('\n');
   const inFlight = report.summary.inFlight ? `, ${report.summary.inFlight} of them in flight` : '';
   const lines = report.problems.map((p) => {
     const what = p.inFlight ? 'in flight: a running job is on it' : p.action === 'none' ? 'needs attention' : p.repaired ? `repaired: ${p.action}` : `would ${p.action}`;
-    return `  ${p.subject} ${p.id ?? p.path ?? ''}: ${p.problem} — ${what}`;
+    return `  ${p.subject} ${p.id ?? p.path ?? ''}: ${p.problem} — ${what}${p.trashedTo ? ` (now ${p.trashedTo})` : ''}`;
   });
   const collected = report.collected.length ? [`  collected ${report.collected.length} bases: ${report.collected.join(', ')}`] : [];
-  return [`${report.home}: ${report.problems.length} problem(s)${inFlight}${report.repair ? '' : ' (dry run)'}`, ...lines, ...collected].join('\n');
+  return [`${report.home}: ${report.problems.length} problem(s)${inFlight}${report.repair ? '' : ' (dry run)'}`, ...lines, ...collected, ...trash].join('\n');
+}
+
+/** One line about trash/, when it holds or purged anything (reports from an older service have no `trash`). */
+function formatTrash(report: RecoveryReport): string[] {
+  const t = report.trash as TrashSummary | undefined;
+  if (!t || (t.entries === 0 && t.purged.length === 0)) return [];
+  const purged = t.purged.length ? `; purged ${t.purged.length} past the retention` : '';
+  const due = t.due ? `, ${t.due} past the retention (a repair purges them)` : '';
+  return [`  trash/: ${t.entries} file(s), ${t.bytes} bytes${due}${purged}`];
 }

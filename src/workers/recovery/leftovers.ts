@@ -9,7 +9,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { boxDir } from '../../layout.js';
+import { boxDir, boxDiskPath } from '../../layout.js';
+import { diskFacts } from '../../file-steps/disk-facts.js';
+import { findBaseByPath } from '../../db/sql/findBaseByPath.js';
 import { planGcOf } from '../../db/rules/gcPlan.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findBox } from '../../db/sql/findBox.js';
@@ -33,12 +35,51 @@ export async function finishBoxRemovals(ctx: RecoveryContext): Promise<RecoveryI
   return out;
 }
 
-/** Bases nothing reads that no GC collected (its request was lost in a crash): the gc flow for each, the plan's order. */
+/**
+ * Backing files named by images the records cannot account for: every box
+ * disk (a box the records know as a reader keeps its base out of the GC plan
+ * already) and every file in bases/ without a record. Recorded child bases
+ * are left out: the plan knows them, and collects a parent after its child.
+ */
+function readByUnrecordedImages(ctx: RecoveryContext): Set<string> {
+  const images: string[] = [];
+  if (existsSync(ctx.layout.boxesDir)) {
+    for (const box of readdirSync(ctx.layout.boxesDir)) images.push(boxDiskPath(ctx.layout, box));
+  }
+  if (existsSync(ctx.layout.basesDir)) {
+    for (const name of readdirSync(ctx.layout.basesDir)) {
+      const path = join(ctx.layout.basesDir, name);
+      if (!findBaseByPath(ctx.db, path)) images.push(path);
+    }
+  }
+  const read = new Set<string>();
+  for (const image of images) {
+    const facts = diskFacts(image);
+    if (facts.state === 'valid' && facts.backing !== null) read.add(facts.backing);
+  }
+  return read;
+}
+
+/**
+ * Bases nothing reads that no GC collected (its request was lost in a crash):
+ * the gc flow for each, the plan's order. "Nothing reads" is the records'
+ * word; a base file that a box disk or an unrecorded image still names as its
+ * backing file is kept whatever they say (records restored from an old
+ * backup, or rebuilt from the files, can miss a reader), as the orphan pass
+ * keeps such a file.
+ */
 export async function collectUnread(ctx: RecoveryContext): Promise<RecoveryItem[]> {
   const out: RecoveryItem[] = [];
+  let inUse: Set<string> | null = null; // read only if there is something to collect
   for (const id of planGcOf(ctx.db)) {
     const base = findBaseById(ctx.db, id);
     if (!base || base.state !== 'ready') continue; // collected meanwhile, by the cascade of one before it
+    inUse ??= readByUnrecordedImages(ctx);
+    if (inUse.has(base.basePath)) {
+      const problem = `base ${base.id} is read by nothing the records know of, but an image reads it as its backing file`;
+      out.push(item({ subject: 'base', id: base.id, path: base.basePath, problem, action: 'none: kept while read' }, false));
+      continue;
+    }
     const problem = `base ${base.id} is read by nothing but was never collected`;
     out.push(await act(ctx, { subject: 'base', id: base.id, path: base.basePath, problem, action: 'collect it (and its unread parents)' }, async (flows) => {
       await flows.requestGc([base.id]);

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { buildForest, renderForest } from '../../forest.js';
 import { readForest, withReader } from '../../home-view.js';
-import { action, printResult } from '../output.js';
+import { ErrorCodes } from '../../../errors.js';
+import type { HomeLayout } from '../../../layout.js';
+import { action, ForkpointError, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
 import type { RecoveryReport } from '../../../workers/recovery/index.js';
@@ -70,20 +72,31 @@ export function registerInspectCommands(program: Command): void {
 
   program
     .command('check')
-    .option('--repair', 'finish or undo half-done operations and delete orphans past the grace period')
-    .description('the recovery report: half-done operations, orphan files, records without files')
+    .option('--repair', 'finish or undo half-done operations, move orphans past the grace period to trash/, purge trash/ past its retention')
+    .option('--rebuild', 'the database is lost: rebuild the records from the files (never over a database; changes no file)')
+    .option('--purge-trash', 'delete everything in trash/ (orphans recovery moved there) for good')
+    .description('the recovery report: half-done operations, orphan files, records without files, a missing or damaged database')
     .action(
-      action(async (o: { repair?: boolean }, cmd: Command) => {
+      action(async (o: { repair?: boolean; rebuild?: boolean; purgeTrash?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        const chosen = [o.repair && '--repair', o.rebuild && '--rebuild', o.purgeTrash && '--purge-trash'].filter((x): x is string => typeof x === 'string');
+        if (chosen.length > 1) {
+          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `check: ${chosen.join(' and ')} do not go together; run them one at a time`, { field: chosen[1] });
+        }
         const { layout, homeId } = openHome(flags);
-        const { recover, formatRecoveryReport } = await import('../../../workers/recovery/index.js');
+        if (o.purgeTrash) return purgeTrashCommand(layout, flags);
+        const { recover, formatRecoveryReport, rebuildRecords, formatRebuildReport } = await import('../../../workers/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
         const { lockHomeOrThrow, ownerNow } = await import('../../../runtime/home-lock.js');
-        // Repair writes: it needs the home to itself. A report only reads.
-        const lock = o.repair
+        // Repair and rebuild write: they need the home to itself. A report only reads.
+        const lock = o.repair || o.rebuild
           ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId), layout.home)
           : null;
         try {
+          if (o.rebuild) {
+            printResult(rebuildRecords(layout.home), flags, formatRebuildReport);
+            return;
+          }
           let report: RecoveryReport & { checkedBy?: string };
           const live = o.repair ? null : await askServiceForCheck(layout);
           if (live?.report) {
@@ -99,4 +112,15 @@ export function registerInspectCommands(program: Command): void {
         }
       }),
     );
+}
+
+/** `check --purge-trash`: every entry of trash/, for good. No lock: no record and no job reads the trash. */
+async function purgeTrashCommand(layout: HomeLayout, flags: GlobalFlags): Promise<void> {
+  const { purgeTrash } = await import('../../../workers/recovery/index.js');
+  const result = purgeTrash(layout, { now: Date.now(), all: true });
+  printResult(result, flags, (r) =>
+    r.purged.length === 0
+      ? `${layout.home}: trash/ is empty`
+      : [`${layout.home}: purged ${r.purged.length} file(s) from trash/`, ...r.purged.map((p) => `  ${p.path}${p.from ? ` (was ${p.from})` : ''}`)].join('\n'),
+  );
 }

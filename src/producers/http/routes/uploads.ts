@@ -9,7 +9,7 @@
  *       422 if ?sha256 does not match (nothing is kept)
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, linkSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +32,7 @@ export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
   // The body stays a stream: only this route reads octet-stream, and it never buffers it.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
-  app.put('/api/uploads/:name', { bodyLimit: maxBytes }, async (request, reply) => {
+  app.put('/api/uploads/:name', async (request, reply) => {
     const { name } = parseRequest(nameParams, request.params, 'params');
     const { sha256: expected } = parseRequest(uploadQuery, request.query, 'query');
     if (request.headers['content-type'] !== 'application/octet-stream') {
@@ -52,8 +52,10 @@ export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
         next(null, chunk);
       },
     });
+    // Opened here, not by the stream: a file the stream opened later could outlive the clean-up below.
+    const out = createWriteStream('', { fd: openSync(partial, 'wx', 0o600) });
     try {
-      await pipeline(request.body as Readable, count, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+      await pipeline(request.body as Readable, count, out);
       const sha256 = hash.digest('hex');
       if (expected !== undefined && expected !== sha256) {
         throw withHttpStatus(new ForkpointError(ErrorCodes.BAD_PAYLOAD, `upload ${name}: sha256 is ${sha256}, not the ${expected} it was sent with`, { field: 'sha256', in: 'query' }), 422);
@@ -72,6 +74,7 @@ export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
       void reply.header('connection', 'close');
       throw err;
     } finally {
+      out.destroy(); // closes the file if the stream was cut off
       rmSync(partial, { force: true });
     }
   });
