@@ -157,5 +157,13 @@ function asCommandError(err: unknown, cmd: unknown): ForkpointError {
       cause: err,
     });
   }
+  return fromSqliteError(err, what);
+}
+
+/** An SQLite failure outside any command's own logic: a full disk is E_NO_SPACE (retryable, like a file's), the rest E_IO. */
+export function fromSqliteError(err: unknown, what: string): ForkpointError {
+  if (err instanceof ForkpointError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'SQLITE_FULL') return new ForkpointError(ErrorCodes.NO_SPACE, `${what} failed: ${(err as Error).message}`, { sqlite: code }, { cause: err });
   return new ForkpointError(ErrorCodes.IO, `${what} failed: ${(err as Error).message}`, { sqlite: code }, { cause: err });
 }

@@ -113,7 +113,10 @@ export class Forkpoint {
       // 'completed' or 'failed' event is on its way: wait for it (settling now as a success would
       // misreport a job that failed and was removed, as gc jobs are). A job joined by id that
       // finished before we listened is read from its stored state.
-      if (stored?.finishedOn) finish.settle(stored.returnvalue, (await stored.isFailed()) ? (stored.failedReason ?? 'unknown failure') : null);
+      // A job joined by id that failed is run again: asking again under the same op is how a
+      // request is retried once its cause is gone (a full disk freed, say); the flows resume it.
+      if (stored?.finishedOn && name !== 'gc' && (await stored.isFailed())) await stored.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      else if (stored?.finishedOn) finish.settle(stored.returnvalue, (await stored.isFailed()) ? (stored.failedReason ?? 'unknown failure') : null);
     } catch (err) {
       finish.dispose();
       throw err;

@@ -6,9 +6,8 @@
  * from), each inside its own savepoint so one refusal never undoes another.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ErrorCodes, ForkpointError } from '../errors.js';
 import { faultPoint } from '../faults.js';
-import { openWriter } from '../db/writer.js';
+import { fromSqliteError, openWriter } from '../db/writer.js';
 import type { WriterCommand } from '../db/types.js';
 import type { WriterReply, WriterRequest } from './db-writer-protocol.js';
 
@@ -22,8 +21,7 @@ let scheduled = false;
 let closing = false;
 
 function toErrorJson(err: unknown) {
-  const e = err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `database writer: ${(err as Error).message}`);
-  return e.toJSON();
+  return fromSqliteError(err, 'database writer').toJSON();
 }
 
 function flush(): void {

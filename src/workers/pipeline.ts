@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { openDatabase } from '../db/open.js';
 import { recover, type RecoveryReport } from './recovery/index.js';
-import { ForkpointError, isForkpointError } from '../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { isJobName } from '../contract/jobs.js';
 import { failedReason } from '../contract/failed-reason.js';
@@ -24,6 +24,7 @@ import { runFlow } from './flows/index.js';
 import { ActiveWork } from './active-work.js';
 import { GcRequests } from './gc-requests.js';
 import { KeyedLock } from './keyed-lock.js';
+import { liveRepair } from './live-repair.js';
 
 export interface PipelineOptions {
   layout: HomeLayout;
@@ -73,9 +74,14 @@ export interface Pipeline {
    * the next start's recovery finishes what was cut off.
    */
   onFatal(listener: (err: Error) => void): void;
+  /** Recovery now, through this pipeline, with its workers paused meanwhile (see live-repair.ts). */
+  repair(): Promise<RecoveryReport>;
   /** Stop taking jobs, let active ones finish (bounded by `graceMs`, default the start option), then close pool, writer and DB. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Failure codes that are faults of the machine, not of the request: after them, something may be half-done. */
+const FAULTS: ReadonlySet<string> = new Set([ErrorCodes.IO, ErrorCodes.NO_SPACE, ErrorCodes.REDIS_UNAVAILABLE]);
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const modes = homeModes();
@@ -102,6 +108,18 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const boxLock = new KeyedLock();
   const active = new ActiveWork();
   /** The processor of one queue's worker: it knows its own queue, never guesses it from a name. */
+  /** What every flow run by this pipeline works with; each job adds its progress and live-check note. */
+  const ports = {
+    layout: o.layout,
+    writer,
+    files,
+    reader,
+    requestGc,
+    parallelism: o.poolSize * 2,
+    fsync,
+    boxLock,
+    ...(importDirs ? { importDirs } : {}),
+  };
   const processorFor = (queue: QueueRole) => async (job: Job) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     // Refused before any bookkeeping: a gc job run from the ops queue would mark its base's GC as
@@ -112,17 +130,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     }
     const key = `${queue}:${job.id ?? ''}`;
     const ctx: JobContext = {
-      layout: o.layout,
-      writer,
-      files,
-      reader,
-      requestGc,
+      ...ports,
       // Progress is for watchers: a Redis hiccup while reporting it must not fail work that is done.
       progress: (p) => job.updateProgress(p).catch((err: Error) => o.log?.(`job ${job.id}: progress not recorded: ${err.message}`)),
-      parallelism: o.poolSize * 2,
-      fsync,
-      boxLock,
-      ...(importDirs ? { importDirs } : {}),
       workingOn: (work) => active.note(key, work),
     };
     const started = performance.now();
@@ -167,6 +177,14 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   };
   gcWorker.on('completed', gcOver);
   gcWorker.on('failed', gcOver);
+  const repairs = liveRepair({ flows: { ...ports, progress: () => undefined }, db: reader, workers: [opsWorker, gcWorker], ...(o.log ? { log: o.log } : {}) });
+  // A job that failed for good on a fault (a full disk, an I/O error) may have left its operation
+  // half-done: settle it now, not at the next start. Refused input changed nothing.
+  opsWorker.on('failed', (job, err) => {
+    const over = err.name === 'UnrecoverableError' || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    const code = /^(E_[A-Z_]+):/.exec(err.message)?.[1];
+    if (over && (code === undefined || FAULTS.has(code))) repairs.afterFailure();
+  });
   await Promise.all([opsWorker.waitUntilReady(), gcWorker.waitUntilReady()]);
   await gcQueue.upsertJobScheduler('sweep', { every: o.sweepEveryMs ?? 10 * 60_000 }, { name: 'sweep', data: {}, opts: GC_JOB_OPTIONS });
   await gcQueue.add('sweep', {}, { ...GC_JOB_OPTIONS, jobId: 'sweep-startup' });
@@ -180,9 +198,11 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     active,
     // The writer's failure is sticky, so an owner that subscribes late still hears of it.
     onFatal: (listener) => writer.onFailure(listener),
+    repair: () => repairs.repair(),
     close(graceMs) {
       closing ??= (async () => {
         const grace = graceMs ?? o.shutdownGraceMs ?? 30_000;
+        await repairs.settled();
         const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
         const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
         // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.

@@ -72,6 +72,11 @@ describe('cli: check on a home whose database was deleted', () => {
     const create = await cli(home, '--redis', inject('redisUrl'), 'box', 'create', 'other', '--size', '1M');
     expect(create.status, create.stderr).toBe(1);
     expect(create.stderr).toContain('[E_DB_MISSING]');
+    // Read commands too: "no boxes" from a home full of files would be a lie.
+    for (const read of [['box', 'ls'], ['tree'], ['bases', 'ls']]) {
+      const r = await cli(home, ...read);
+      expect([r.status, r.stderr.includes('[E_DB_MISSING]')], `${read.join(' ')}: ${r.stdout}${r.stderr}`).toEqual([1, true]);
+    }
     expect(existsSync(dbPath)).toBe(false);
     expect(filesOf(home)).toEqual(files);
 

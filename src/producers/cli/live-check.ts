@@ -12,8 +12,11 @@ export type LiveCheck = { report: RecoveryReport; checkedBy: string } | { report
 
 /** How long to wait for the service's answer before reading the files instead. */
 const ASK_TIMEOUT_MS = 30_000;
+/** A repair first waits for the jobs running now to finish. */
+const REPAIR_TIMEOUT_MS = 10 * 60_000;
 
-export async function askServiceForCheck(layout: HomeLayout): Promise<LiveCheck> {
+/** `repair`: ask the service to repair (POST /api/check/repair) rather than report. */
+export async function askServiceForCheck(layout: HomeLayout, repair = false): Promise<LiveCheck> {
   const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
   const owner = readOwner(layout.runDir);
   if (owner?.kind !== 'serve' || !owner.httpUrl) return { report: null, why: null };
@@ -23,10 +26,10 @@ export async function askServiceForCheck(layout: HomeLayout): Promise<LiveCheck>
     probe.release();
     return { report: null, why: null };
   }
-  const url = `${owner.httpUrl}/api/check`;
+  const url = `${owner.httpUrl}/api/check${repair ? '/repair' : ''}`;
   const token = process.env.FORKPOINT_TOKEN;
   try {
-    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(ASK_TIMEOUT_MS) });
+    const res = await fetch(url, { method: repair ? 'POST' : 'GET', headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(repair ? REPAIR_TIMEOUT_MS : ASK_TIMEOUT_MS) });
     if (!res.ok) return { report: null, why: `forkpoint serve at ${owner.httpUrl} answered ${res.status}${res.status === 401 ? ' (set FORKPOINT_TOKEN)' : ''}` };
     return { report: (await res.json()) as RecoveryReport, checkedBy: owner.httpUrl };
   } catch (err) {

@@ -18,7 +18,7 @@ export interface HttpContext {
   client: Forkpoint;
   /** WAL lets this connection read while the writer thread commits; it never writes. */
   reader: DbReader;
-  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs'>;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs' | 'repair'>;
   log: Logger;
   /** A bearer token every route but /healthz requires, or null (loopback only). */
   token: string | null;

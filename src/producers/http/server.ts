@@ -78,7 +78,7 @@ export interface HttpServerOptions {
   homeId: string;
   redisUrl: string;
   prefix: string;
-  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs'>;
+  pipeline: Pick<Pipeline, 'events' | 'writer' | 'recovery' | 'active' | 'importDirs' | 'repair'>;
   log: Logger;
   host?: string;
   /** 0 picks a free port. */

@@ -12,6 +12,7 @@ import { ErrorCodes, isForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { openDatabase } from '../../db/open.js';
 import { canonicalHome } from '../../db/writer.js';
+import type { JobContext } from '../flows/context.js';
 import { openInProcess } from '../in-process.js';
 import { recoverBoxes } from './boxes.js';
 import { checkOrphanFiles, checkRecords } from './consistency.js';
@@ -36,6 +37,12 @@ export interface RecoverOptions {
   trashRetentionMs?: number;
   fsync?: boolean;
   now?: number;
+  /**
+   * Repair through a running pipeline instead of opening the home: its ports (the writer thread,
+   * the file pool; GC requests go to its queue) and a read-only connection. The pipeline must
+   * run no job meanwhile (it pauses its workers), or recovery would settle work in progress.
+   */
+  live?: { flows: JobContext; db: Database };
 }
 
 export interface RecoveryReport {
@@ -63,8 +70,12 @@ export async function recover(home: string, options: RecoverOptions = {}): Promi
   const trashRetentionMs = options.trashRetentionMs ?? TRASH_RETENTION_MS;
   let layout: HomeLayout;
   let db: Database;
-  const driver = repair ? openInProcess(canonicalHome(home), { fsync: options.fsync ?? true }) : null;
-  if (driver) {
+  const live = repair ? options.live : undefined;
+  const driver = repair && !live ? openInProcess(canonicalHome(home), { fsync: options.fsync ?? true }) : null;
+  if (live) {
+    layout = live.flows.layout;
+    db = live.db;
+  } else if (driver) {
     layout = driver.layout;
     db = driver.writer.connection;
   } else {
@@ -80,7 +91,7 @@ export async function recover(home: string, options: RecoverOptions = {}): Promi
   const ctx: RecoveryContext = {
     layout,
     db,
-    flows: driver?.ctx ?? null,
+    flows: live?.flows ?? driver?.ctx ?? null,
     drainGc: async () => void (driver && collected.push(...(await driver.drainGc()))),
     now,
     orphanGraceMs: options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
@@ -93,12 +104,13 @@ export async function recover(home: string, options: RecoverOptions = {}): Promi
       problems.push(...(await pass(ctx)));
       await ctx.drainGc();
     }
-    const journalPruned = driver ? driver.writer.apply({ type: 'pruneJournal', before: ctx.now - JOURNAL_RETENTION_MS }).deleted : 0;
-    const trash = purgeTrash(layout, { now, retentionMs: trashRetentionMs, dryRun: !driver, fsync: options.fsync ?? true });
+    const prune = { type: 'pruneJournal' as const, before: ctx.now - JOURNAL_RETENTION_MS };
+    const journalPruned = live ? (await live.flows.writer.apply(prune)).deleted : driver ? driver.writer.apply(prune).deleted : 0;
+    const trash = purgeTrash(layout, { now, retentionMs: trashRetentionMs, dryRun: !repair, fsync: options.fsync ?? true });
     return { home: layout.home, repair, problems, collected, summary: summarize(problems, collected), journalPruned, trash };
   } finally {
     if (driver) driver.close();
-    else db.close();
+    else if (!live) db.close();
   }
 }
 

@@ -88,6 +88,14 @@ export function registerInspectCommands(program: Command): void {
         const { recover, formatRecoveryReport, rebuildRecords, formatRebuildReport } = await import('../../../workers/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
         const { lockHomeOrThrow, ownerNow } = await import('../../../runtime/home-lock.js');
+        // A repair goes through the service when one owns the home (it pauses its jobs meanwhile).
+        const viaService = o.repair ? await askServiceForCheck(layout, true) : null;
+        if (viaService?.report) {
+          const report = { ...viaService.report, checkedBy: viaService.checkedBy };
+          printResult(report, flags, (r) => `${formatRecoveryReport(r)}\n(repaired by forkpoint serve at ${r.checkedBy}, its jobs paused meanwhile)`);
+          return;
+        }
+        if (viaService?.why) throw new ForkpointError(ErrorCodes.HOME_LOCKED, `cannot repair through the service: ${viaService.why}`, { path: layout.home });
         // Repair and rebuild write: they need the home to itself. A report only reads.
         const lock = o.repair || o.rebuild
           ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId), layout.home)
