@@ -10,11 +10,10 @@ import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findParentBase } from '../../file-steps/paths.js';
 import { BASE_MODE } from '../../file-steps/steps.js';
-import { diskFacts } from '../../file-steps/disk-facts.js';
-import { CONTAINER_DISK } from '../../layout.js';
 import { findBaseByPath } from '../../db/sql/findBaseByPath.js';
 import { listBases } from '../../db/sql/listBases.js';
 import { listBoxes } from '../../db/sql/listBoxes.js';
+import { backingFilesOf, everyBaseFile, everyBoxDisk } from './backing-readers.js';
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
 import { moveToTrash } from './trash.js';
 
@@ -64,16 +63,7 @@ export async function checkRecords(ctx: RecoveryContext): Promise<RecoveryItem[]
  * not depend on the records being right).
  */
 function backingFilesInUse(ctx: RecoveryContext): Set<string> {
-  const images = readdirSync(ctx.layout.basesDir).map((name) => join(ctx.layout.basesDir, name));
-  if (existsSync(ctx.layout.boxesDir)) {
-    for (const box of readdirSync(ctx.layout.boxesDir)) images.push(join(ctx.layout.boxesDir, box, 'disks', CONTAINER_DISK));
-  }
-  const used = new Set<string>();
-  for (const image of images) {
-    const facts = diskFacts(image);
-    if (facts.state === 'valid' && facts.backing !== null) used.add(facts.backing);
-  }
-  return used;
+  return backingFilesOf([...everyBaseFile(ctx.layout), ...everyBoxDisk(ctx.layout)]);
 }
 
 export async function checkOrphanFiles(ctx: RecoveryContext): Promise<RecoveryItem[]> {

@@ -9,14 +9,14 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { boxDir, boxDiskPath } from '../../layout.js';
-import { diskFacts } from '../../file-steps/disk-facts.js';
+import { boxDir } from '../../layout.js';
 import { findBaseByPath } from '../../db/sql/findBaseByPath.js';
 import { planGcOf } from '../../db/rules/gcPlan.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findBox } from '../../db/sql/findBox.js';
 import { listBoxes } from '../../db/sql/listBoxes.js';
 import { finishBoxRemoval } from '../flows/box.js';
+import { backingFilesOf, everyBaseFile, everyBoxDisk } from './backing-readers.js';
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
 
 export async function finishBoxRemovals(ctx: RecoveryContext): Promise<RecoveryItem[]> {
@@ -42,22 +42,7 @@ export async function finishBoxRemovals(ctx: RecoveryContext): Promise<RecoveryI
  * are left out: the plan knows them, and collects a parent after its child.
  */
 function readByUnrecordedImages(ctx: RecoveryContext): Set<string> {
-  const images: string[] = [];
-  if (existsSync(ctx.layout.boxesDir)) {
-    for (const box of readdirSync(ctx.layout.boxesDir)) images.push(boxDiskPath(ctx.layout, box));
-  }
-  if (existsSync(ctx.layout.basesDir)) {
-    for (const name of readdirSync(ctx.layout.basesDir)) {
-      const path = join(ctx.layout.basesDir, name);
-      if (!findBaseByPath(ctx.db, path)) images.push(path);
-    }
-  }
-  const read = new Set<string>();
-  for (const image of images) {
-    const facts = diskFacts(image);
-    if (facts.state === 'valid' && facts.backing !== null) read.add(facts.backing);
-  }
-  return read;
+  return backingFilesOf([...everyBoxDisk(ctx.layout), ...everyBaseFile(ctx.layout).filter((path) => !findBaseByPath(ctx.db, path))]);
 }
 
 /**
