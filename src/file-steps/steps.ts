@@ -3,7 +3,7 @@
  * run them as file tasks between writer commands: in a pool thread (queued
  * driver) or inline (in-process driver). None of them touches the database.
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint } from '../faults.js';
@@ -23,6 +23,7 @@ import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { assertBoxDiskSafe } from './box-disk-guard.js';
 import { diskFacts } from './disk-facts.js';
+import { copySparse } from './raw-files.js';
 import { isBaseFile } from './paths.js';
 
 export interface StepOptions {
@@ -88,11 +89,11 @@ export function assertRawRootfsImage(source: string): number {
 export function importRawStep(source: string, dest: string, o: StepOptions = {}): DiskInfo {
   assertRawRootfsImage(source);
   try {
-    copyFileSync(source, dest, 1 /* COPYFILE_EXCL */);
+    copySparse(source, dest, BASE_MODE);
   } catch (err) {
     throw fromFsError(err, dest, 'cannot import rootfs into');
   }
-  chmodSync(dest, BASE_MODE);
+  chmodSync(dest, BASE_MODE); // the umask may have narrowed the group bits
   if (o.fsync ?? true) {
     fsyncFile(dest);
     fsyncFolder(dirname(dest));

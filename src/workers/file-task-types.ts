@@ -27,6 +27,8 @@ export type FileTask =
   | { type: 'createImage'; path: string; boxDir: string; sizeBytes: number; fsync: boolean }
   /** Refuse a payload's file outside the import folders (file-steps/import-path.ts), before the flow records anything. */
   | { type: 'checkImport'; path: string; confine: ImportConfinement }
+  /** Whether the request's file `path` holds the same bytes as our file `as` (a rootfs imported again under its key). */
+  | { type: 'sameBytes'; path: string; as: string; confine?: ImportConfinement }
   /** Copy a raw rootfs image into bases/ read-only. */
   | { type: 'importRaw'; source: string; dest: string; fsync: boolean; confine?: ImportConfinement }
   /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */
@@ -51,6 +53,7 @@ export interface FileTaskResults {
   flatten: { path: string; virtualSize: number };
   createImage: { path: string; virtualSize: number };
   checkImport: null;
+  sameBytes: boolean;
   importRaw: DiskInfo;
   removeBase: null;
   removeBoxDir: null;

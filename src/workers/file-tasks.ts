@@ -15,6 +15,7 @@ import { parseBoxId } from '../names.js';
 import { fsyncFolder } from '../qcow2/durable.js';
 import { createImage, flatten } from '../qcow2/index.js';
 import { confineImport } from '../file-steps/import-path.js';
+import { sameBytes } from '../file-steps/raw-files.js';
 import type { FileTask, FileTaskReply, ImportConfinement } from './file-task-types.js';
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
@@ -58,6 +59,9 @@ function run(task: FileTask): unknown {
       const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync, mode: DISK_MODE });
       return { path: task.path, virtualSize: r.virtualSize };
     }
+    case 'sameBytes':
+      if (task.confine) confined(task.path, task.confine);
+      return sameBytes(task.path, task.as);
     case 'checkImport':
       confined(task.path, task.confine);
       return null;

@@ -5,6 +5,7 @@
  */
 import { findRootfs } from '../../db/sql/findRootfs.js';
 import { requireRootfs } from '../../db/lookups.js';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { mintBaseId } from '../../ids.js';
 import { basePath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
@@ -13,7 +14,18 @@ import { collectBase, journalledBaseId } from './gc.js';
 
 export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-import'>) {
   const existing = findRootfs(ctx.reader, p.key);
-  if (existing) return { baseId: existing.id, key: p.key, basePath: existing.basePath, imported: false };
+  if (existing) {
+    // Imported by this op (a retry): done. By another request: only the same bytes may share its key.
+    const ours = existing.opId === p.op;
+    if (!ours && !(await ctx.files.run({ type: 'sameBytes', path: p.image, as: existing.basePath, ...confinement(ctx, 'image') }))) {
+      throw new ForkpointError(
+        ErrorCodes.CONFLICT,
+        `rootfs key ${JSON.stringify(p.key)} is already in the cache (base ${existing.id}) with other content than ${p.image}; remove it first (rootfs rm) or import under another key`,
+        { field: 'key', id: p.key },
+      );
+    }
+    return { baseId: existing.id, key: p.key, basePath: existing.basePath, imported: ours };
+  }
   await checkImport(ctx, p.image, 'image');
   const dest = basePath(ctx.layout, mintBaseId(), 'ext4');
   ctx.workingOn?.({ files: [dest] }); // in bases/ before its record: not an orphan while this runs
