@@ -7,7 +7,12 @@ describe('sizes as people type them', () => {
     expect(parseSize('10G')).toBe(10 * 2 ** 30);
     expect(parseSize('512m')).toBe(512 * 2 ** 20);
     expect(parseSize('1.5KiB')).toBe(1536);
+    expect(parseSize('4608')).toBe(4608);
     expect(parseSize(' 2TB ')).toBe(2 * 2 ** 40);
+  });
+
+  it('rounds up to whole 512-byte sectors, as qemu-img create does', () => {
+    expect([parseSize('10'), parseSize('512'), parseSize('513'), parseSize('1.1K')]).toEqual([512, 512, 1024, 1536]);
   });
 
   it('refuses what is not a positive size, naming the field', () => {

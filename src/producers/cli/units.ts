@@ -3,6 +3,10 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 
 const UNITS: Record<string, number> = { '': 1, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
+/**
+ * A disk size as `qemu-img create` takes it: bytes, or K/M/G/T (binary), rounded up to whole
+ * 512-byte sectors as qemu-img rounds it (`--size 10` is a 512-byte disk, not an error).
+ */
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   const bytes = m ? Math.round(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!) : NaN;
@@ -11,7 +15,7 @@ export function parseSize(text: string): number {
       field: 'size',
     });
   }
-  return bytes;
+  return Math.ceil(bytes / 512) * 512;
 }
 
 export function formatBytes(bytes: number): string {
