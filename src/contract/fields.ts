@@ -5,6 +5,7 @@
  * HTTP requests (http/validate.ts) are built from these, so a name refused
  * by one is refused by the other, with the same code.
  */
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError, type ErrorCode } from '../errors.js';
 import { BASE_ID_LENGTH } from '../ids.js';
@@ -38,7 +39,10 @@ export const baseIdField = z.string().superRefine((value, ctx) => {
 export const opField = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters of [A-Za-z0-9_-]');
 
 /** A file named by a caller, on the machine that runs the job. */
-export const serverPathField = z.string().refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server');
+export const serverPathField = z
+  .string()
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server')
+  .refine((p) => posix.normalize(p) === p && (p === '/' || !p.endsWith('/')), 'must be a normalised path (no "..", "." or "//")');
 
 /** The first failed check of a parse, as the ForkpointError that names its field. */
 export function fieldError(error: z.ZodError, what: string, extra: Record<string, unknown> = {}, wholeValue = '(payload)'): ForkpointError {

@@ -20,16 +20,20 @@ import { isBaseFile } from './paths.js';
 export function canonicalImportDirs(dirs: readonly string[]): string[] {
   return dirs.map((d) => {
     try {
-      return realpathSync(d);
+      return realpathSync.native(d);
     } catch {
       return resolve(d);
     }
   });
 }
 
+/**
+ * Where the kernel takes `path`: realpath(3) (Node's JS realpath folds a link's target as text, so
+ * a link to "L/../f" with L a link elsewhere would be checked as one file and opened as another).
+ */
 function canonical(path: string, field: string): string {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch (err) {
     throw fromFsError(err, path, `${field}`);
   }
@@ -49,6 +53,11 @@ export function confineImport(layout: HomeLayout, path: string, importDirs: read
       importDirs: dirs,
     });
   };
+  // Every name below is opened as it is written, so it must be one the text and the kernel agree
+  // on: after a symlinked folder, "S/../f" is one file to resolve() and another to open(2).
+  if (resolve(path) !== path) {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${field}: ${path} is not a normalised absolute path (no "..", "." or "//")`, { field, path });
+  }
   for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
     // By name first: a path outside is refused before the file system is asked anything about it
     // (not even whether it exists, which would tell a caller about files it cannot see).

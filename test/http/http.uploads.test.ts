@@ -5,7 +5,7 @@
  * name or a body of the wrong type keeps nothing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,21 @@ describe('uploads', () => {
     expect([r.status, r.body.error.code, r.body.error.details.field]).toEqual([422, 'E_BAD_PAYLOAD', 'sha256']);
     expect(existsSync(join(uploads(), 'bad.qcow2'))).toBe(false);
     expect(readdirSync(uploads()).sort()).toEqual(['debian.qcow2']);
+  });
+
+  it('refuses to store uploads through an uploads/ that is a symlink planted in its place', async () => {
+    const elsewhere = join(s.dir, 'elsewhere-folder');
+    mkdirSync(elsewhere);
+    renameSync(uploads(), `${uploads()}.real`);
+    symlinkSync(elsewhere, uploads());
+    try {
+      const r = await put('/api/uploads/planted', Buffer.from('* * * * * root id\n'));
+      expect([r.status, r.body.error.code]).toEqual([403, 'E_FORBIDDEN']);
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(uploads());
+      renameSync(`${uploads()}.real`, uploads());
+    }
   });
 
   it('refuses a name with a path trick, and a body that is not octet-stream', async () => {

@@ -15,7 +15,7 @@ import type { Session } from './session.js';
 
 function insideImportDirs(path: string, dirs: readonly string[]): boolean {
   try {
-    const real = realpathSync(path);
+    const real = realpathSync.native(path);
     return dirs.some((d) => real.startsWith(d.endsWith(sep) ? d : d + sep));
   } catch {
     return false; // missing: let the job say so

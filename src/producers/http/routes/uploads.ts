@@ -9,7 +9,7 @@
  *       422 if ?sha256 does not match (nothing is kept)
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, linkSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { createWriteStream, linkSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,8 +38,7 @@ export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (request.headers['content-type'] !== 'application/octet-stream') {
       throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, 'an upload body must be the image itself, sent as application/octet-stream', { field: '(body)', in: 'body' });
     }
-    const folder = join(ctx.pipeline.importDirs?.[0] ?? ctx.layout.importDir, 'uploads');
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const folder = uploadsFolder(ctx.pipeline.importDirs?.[0] ?? ctx.layout.importDir);
     const dest = join(folder, name);
     const partial = `${dest}.${process.pid}.part`;
     const hash = createHash('sha256');
@@ -78,6 +77,21 @@ export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
       rmSync(partial, { force: true });
     }
   });
+}
+
+/**
+ * `<import folder>/uploads`, made if missing, and refused unless it is a real folder of ours right
+ * there: through a symlink planted in its place, a root service would write an upload anywhere.
+ */
+function uploadsFolder(importDir: string): string {
+  mkdirSync(importDir, { recursive: true, mode: 0o700 });
+  const folder = join(realpathSync.native(importDir), 'uploads');
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const st = lstatSync(folder);
+  if (!st.isDirectory() || st.uid !== process.getuid?.() || realpathSync.native(folder) !== folder) {
+    throw new ForkpointError(ErrorCodes.FORBIDDEN, `${folder} is not a folder this service made (a symlink, or another user's): refusing to store uploads there`, { path: folder });
+  }
+  return folder;
 }
 
 /** Move `from` to `to` unless `to` exists (a hard link, then the old name goes). */
