@@ -5,8 +5,9 @@
  * data became 64 MB). A zero block read back from a hole is the same bytes,
  * so the copy reads exactly like its source.
  */
-import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readlinkSync, readSync, rmSync, writeSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
+import { openImageForRead } from '../qcow2/read-header.js';
 
 const BLOCK = 1 << 20;
 
@@ -30,22 +31,29 @@ function writeNonZeroPages(fd: number, buf: Buffer, n: number, at: number): void
 }
 
 /**
- * Copy `source` to `dest` (which must not exist: never written over), leaving holes where the
- * source reads zeros; returns the size. A failed copy removes the file it made.
+ * Copy the open file `src` to `dest` (which must not exist: never written over), leaving holes
+ * where the source reads zeros; returns the size. A failed copy removes the file it made.
  */
-export function copySparse(source: string, dest: string, mode: number): number {
-  const src = openSync(source, 'r');
-  let out: number | null = null;
+export function copySparse(src: number, dest: string, mode: number): number {
+  let out: number;
   try {
-    try {
-      out = openSync(dest, 'wx', mode);
-    } catch (err) {
-      throw fromFsError(err, dest, 'cannot create');
-    }
+    out = openSync(dest, 'wx', mode);
+  } catch (err) {
+    throw fromFsError(err, dest, 'cannot create');
+  }
+  try {
     return copyBlocks(src, out, dest);
   } finally {
-    closeSync(src);
-    if (out !== null) closeSync(out);
+    closeSync(out);
+  }
+}
+
+/** Where the open file `fd` really is (Linux: its /proc/self/fd link), else the name it was opened by. */
+export function openedPath(fd: number, name: string): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return name;
   }
 }
 
@@ -65,10 +73,17 @@ function copyBlocks(src: number, out: number, dest: string): number {
   }
 }
 
-/** Whether two files hold the same bytes, compared block by block. */
-export function sameBytes(a: string, b: string): boolean {
-  const fa = openSync(a, 'r');
-  const fb = openSync(b, 'r');
+/** Whether two files hold the same bytes, compared block by block; `opened` sees where `a` really is. */
+export function sameBytes(a: string, b: string, opened?: (realPath: string) => void): boolean {
+  const fa = openImageForRead(a).fd; // regular files only, never blocks on a FIFO
+  let fb: number;
+  try {
+    opened?.(openedPath(fa, a));
+    fb = openSync(b, 'r');
+  } catch (err) {
+    closeSync(fa);
+    throw err;
+  }
   try {
     const ba = Buffer.allocUnsafe(BLOCK);
     const bb = Buffer.allocUnsafe(BLOCK);

@@ -23,7 +23,7 @@ import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { assertBoxDiskSafe } from './box-disk-guard.js';
 import { diskFacts } from './disk-facts.js';
-import { copySparse } from './raw-files.js';
+import { copySparse, openedPath } from './raw-files.js';
 import { isBaseFile } from './paths.js';
 
 export interface StepOptions {
@@ -68,6 +68,15 @@ const EXT4_MAGIC = 0xef53;
 export function assertRawRootfsImage(source: string): number {
   const { fd, fileSize } = openImageForRead(source); // regular files only, never blocks on a FIFO
   try {
+    return assertRawRootfsOpen(fd, fileSize, source);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The same check on a file already open (so what is checked is what is then copied). */
+function assertRawRootfsOpen(fd: number, fileSize: number, source: string): number {
+  {
     const problem =
       fileSize === 0 || fileSize % SECTOR_SIZE !== 0
         ? `size ${fileSize} is not a positive multiple of ${SECTOR_SIZE} bytes`
@@ -80,18 +89,25 @@ export function assertRawRootfsImage(source: string): number {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${source}: not a raw ext4 image: ${problem}`, { path: source, field: 'image' });
     }
     return fileSize;
-  } finally {
-    closeSync(fd);
   }
 }
 
-/** Copy a raw rootfs image into bases/, read-only, never over an existing file. */
-export function importRawStep(source: string, dest: string, o: StepOptions = {}): DiskInfo {
-  assertRawRootfsImage(source);
+/**
+ * Copy a raw rootfs image into bases/, read-only, never over an existing file. The source is
+ * opened once: checked (a regular file; `opened` sees where it really is, for the import
+ * folders), then copied from that same open file, so a name swapped meanwhile (for a device,
+ * say) changes nothing.
+ */
+export function importRawStep(source: string, dest: string, o: StepOptions & { opened?: (realPath: string) => void } = {}): DiskInfo {
+  const { fd, fileSize } = openImageForRead(source);
   try {
-    copySparse(source, dest, BASE_MODE);
+    o.opened?.(openedPath(fd, source));
+    assertRawRootfsOpen(fd, fileSize, source);
+    copySparse(fd, dest, BASE_MODE);
   } catch (err) {
     throw fromFsError(err, dest, 'cannot import rootfs into');
+  } finally {
+    closeSync(fd);
   }
   chmodSync(dest, BASE_MODE); // the umask may have narrowed the group bits
   if (o.fsync ?? true) {

@@ -59,15 +59,20 @@ function run(task: FileTask): unknown {
       const r = createImage(task.path, task.sizeBytes, { fsync: task.fsync, mode: DISK_MODE });
       return { path: task.path, virtualSize: r.virtualSize };
     }
-    case 'sameBytes':
-      if (task.confine) confined(task.path, task.confine);
-      return sameBytes(task.path, task.as);
+    case 'sameBytes': {
+      const c = task.confine;
+      if (c) confined(task.path, c);
+      return sameBytes(task.path, task.as, c && ((real) => confined(real, c)));
+    }
     case 'checkImport':
       confined(task.path, task.confine);
       return null;
-    case 'importRaw':
-      if (task.confine) confined(task.source, task.confine);
-      return importRawStep(task.source, task.dest, { fsync: task.fsync });
+    case 'importRaw': {
+      const c = task.confine;
+      if (c) confined(task.source, c);
+      // And the file as opened: a name swapped since the check (for a device, say) is refused.
+      return importRawStep(task.source, task.dest, { fsync: task.fsync, ...(c ? { opened: (real: string) => confined(real, c) } : {}) });
+    }
     case 'removeBase':
       unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });
       return null;

@@ -49,3 +49,30 @@ describe('flows: rootfs import', () => {
     expect({ files: filesOf(home), records: recordsOf(home) }).toEqual(before);
   });
 });
+
+describe('file steps: a raw import checks the file it opened', () => {
+  it('refuses a source that, once opened, is outside the import folders (a name swapped after the first check)', async () => {
+    const { importRawStep } = await import('../../src/file-steps/steps.js');
+    const { confineImport } = await import('../../src/file-steps/import-path.js');
+    const { homeLayout } = await import('../../src/layout.js');
+    const { mkdirSync, symlinkSync, existsSync } = await import('node:fs');
+    const home = newHome();
+    const inside = join(home, '..', `imp-${process.pid}`);
+    mkdirSync(inside);
+    const outsideImage = rawExt4Image(join(home, '..', `private-${process.pid}.ext4`), 16, 0x33);
+    // What the name pointed at when it was checked is gone: now it leads outside.
+    symlinkSync(outsideImage, join(inside, 'swapped.ext4'));
+    const dest = join(home, `Abcd1234.ext4`);
+    const err = (() => {
+      try {
+        importRawStep(join(inside, 'swapped.ext4'), dest, { fsync: false, opened: (real) => confineImport(homeLayout(home), real, [inside], 'image') });
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((err as ForkpointError).code).toBe('E_FORBIDDEN');
+    expect((err as ForkpointError).details.path).toBe(outsideImage);
+    expect(existsSync(dest)).toBe(false);
+  });
+});
