@@ -43,6 +43,10 @@ export const ErrorCodes = {
   FORBIDDEN: 'E_FORBIDDEN',
   // the HTTP API: every slot for long-lived requests (event streams, ?wait=1) is taken; retry later
   BUSY: 'E_BUSY',
+  // waiting on a job: it vanished from Redis before it ended (Redis restarted empty, evicted it, someone removed it)
+  JOB_LOST: 'E_JOB_LOST',
+  // waiting on a job: it did not end within the time the caller gave (the job itself is not cancelled)
+  TIMEOUT: 'E_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -54,6 +58,8 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.SHUTTING_DOWN,
   ErrorCodes.IMAGE_IN_USE,
   ErrorCodes.BUSY,
+  ErrorCodes.JOB_LOST,
+  ErrorCodes.TIMEOUT,
 ]);
 
 /** HTTP status per code, used by the API layer; anything absent is a 500. */
@@ -82,6 +88,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_REDIS_UNAVAILABLE: 503,
   E_SHUTTING_DOWN: 503,
   E_BUSY: 503,
+  E_JOB_LOST: 503,
+  E_TIMEOUT: 503,
   E_NO_SPACE: 507,
   // The home's database is unusable (not SQLite, damaged, or gone while the home has files): a person
   // restores it or rebuilds the records (`forkpoint check --rebuild`); no retry can help. CLI exit 1.

@@ -5,7 +5,7 @@
  *   <home>/db/forkpoint.db                    records and refs (SQLite)
  *   <home>/bases/<id>.qcow2 | <id>.ext4       immutable base disks (0400; 0440 with FORKPOINT_GROUP)
  *   <home>/boxes/<box>/disks/container.qcow2  each box's writable disk
- *   <home>/run/                               lock file, embedded Redis socket
+ *   <home>/run/                               lock file, embedded Redis socket; redis/ its AOF; requests/ CLI ops
  */
 import { join } from 'node:path';
 

@@ -18,6 +18,14 @@ export interface ConnectOptions {
   redisUrl: string;
   homeId: string;
   prefix: string;
+  /**
+   * How often a waiting handle reads its job back from Redis (ms, default 1000), besides listening
+   * to the queue's events: an event can be missed (a job that ends before QueueEvents' first read),
+   * the stored state cannot.
+   */
+  pollMs?: number;
+  /** Give up waiting on a result after this long (ms): result() rejects with E_TIMEOUT naming the job, which goes on. */
+  waitTimeoutMs?: number;
 }
 
 export interface JobProgress {
@@ -48,7 +56,11 @@ export type QueueEvent =
 export interface JobHandle<T> {
   id: string;
   name: JobName;
-  /** Resolves with the job's result; rejects with a ForkpointError rebuilt from the job's failure. */
+  /**
+   * Resolves with the job's result; rejects with a ForkpointError rebuilt from the job's failure,
+   * E_JOB_LOST when the job vanished from Redis before it ended (a gc or sweep job that vanished
+   * resolves, with no result: those are removed as they end), or E_TIMEOUT past `waitTimeoutMs`.
+   */
   result(): Promise<T>;
   onProgress(listener: (p: JobProgress) => void): () => void;
 }
@@ -61,16 +73,20 @@ export class Forkpoint {
   /** The last connection error Redis reported (for diagnostics; jobs report their own failures). */
   lastError: Error | null = null;
 
+  /** The timers of handles still waiting (cleared by close()). */
+  private readonly polls = new Set<NodeJS.Timeout>();
+
   private constructor(
     private readonly queues: Record<QueueRole, Queue>,
     private readonly events: Record<QueueRole, QueueEvents>,
+    private readonly waitOptions: Pick<ConnectOptions, 'pollMs' | 'waitTimeoutMs'> = {},
   ) {}
 
   static async connect(o: ConnectOptions): Promise<Forkpoint> {
     const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
-    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') });
+    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs });
     // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
     // closing under a pending command). ioredis reconnects by itself and callers see failures
     // through their jobs' results, so the event is only recorded.
@@ -84,6 +100,8 @@ export class Forkpoint {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.polls) clearInterval(timer);
+    this.polls.clear();
     await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((x) => x.close()));
   }
 
@@ -95,7 +113,7 @@ export class Forkpoint {
     const jobId = name === 'gc' ? gcJobId(String(payload.baseId)) : name === 'sweep' ? SWEEP_JOB_ID : opJobId(name, String(payload.op));
     // Listen before adding: a job removed as soon as it completes (gc, sweep) could otherwise finish
     // before anyone waits for it, and BullMQ's waitUntilFinished then fails on the missing key.
-    const finish = this.finishOf<T>(role, jobId);
+    const finish = this.finishOf<T>(role, jobId, typeof payload.op === 'string' ? payload.op : null);
     try {
       await this.queues[role].add(name, payload, { ...(role === 'gc' ? GC_JOB_OPTIONS : OPS_JOB_OPTIONS), jobId });
       // Same id: BullMQ keeps the job already stored under it (add() only echoes our data), so
@@ -111,8 +129,9 @@ export class Forkpoint {
       }
       // A job already gone ran after we began listening (add() made it if it was absent), so its
       // 'completed' or 'failed' event is on its way: wait for it (settling now as a success would
-      // misreport a job that failed and was removed, as gc jobs are). A job joined by id that
-      // finished before we listened is read from its stored state.
+      // misreport a job that failed and was removed, as gc jobs are; should the event be missed, the
+      // poll that result() starts settles it). A job joined by id that finished before we listened is read from its
+      // stored state.
       // A job joined by id that failed is run again: asking again under the same op is how a
       // request is retried once its cause is gone (a full disk freed, say); the flows resume it.
       if (stored?.finishedOn && name !== 'gc' && (await stored.isFailed())) await stored.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
@@ -121,25 +140,38 @@ export class Forkpoint {
       finish.dispose();
       throw err;
     }
-    return this.handle<T>(jobId, role, name, finish.promise);
+    // The poll starts when someone waits (result()), so after the retry above: a failed job joined
+    // there is being run again and must not be read as failed. A handle nobody waits on reads nothing.
+    return this.handle<T>(jobId, role, name, finish.promise, finish.poll);
   }
 
   /**
    * The end of job `jobId`, from the queue's events (registered before the job is added), or,
-   * for a job that had already ended, from its stored state (`settle`).
+   * for a job that had already ended, from its stored state (`settle`), and from its stored state
+   * read again every `pollMs` once `poll()` is called (by result()): an event can be missed (one
+   * published before QueueEvents' first read is never delivered), and a job can vanish (Redis
+   * restarted empty or evicted it, someone removed it), which no event tells.
    */
-  private finishOf<T>(role: QueueRole, jobId: string) {
+  private finishOf<T>(role: QueueRole, jobId: string, op: string | null) {
     let resolve!: (v: T) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined); // a handle nobody awaits must not become an unhandled rejection
     const events = this.events[role];
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const dispose = () => {
+      settled = true;
       events.off('completed', onCompleted);
       events.off('failed', onFailed);
+      if (timer) {
+        clearInterval(timer);
+        this.polls.delete(timer);
+      }
     };
     /** Settle once, with a result or a failed reason. */
     const settle = (result: unknown, failedReason: string | null) => {
+      if (settled) return;
       dispose();
       if (failedReason === null) resolve(result as T);
       else reject(errorFromFailedReason(failedReason));
@@ -152,7 +184,54 @@ export class Forkpoint {
     };
     events.on('completed', onCompleted);
     events.on('failed', onFailed);
-    return { promise, dispose, settle };
+
+    let reading = false;
+    let missing = 0;
+    const check = async () => {
+      if (reading || settled) return; // a read still pending (Redis away) is not stacked on
+      reading = true;
+      try {
+        const job = await this.queues[role].getJob(jobId);
+        if (settled) return;
+        if (!job) {
+          // Gone: decided on the second read in a row, so an event already on its way (a job removed
+          // as it ended) still settles it with its real outcome.
+          if (++missing < 2) return;
+          if (role === 'gc') {
+            // gc and sweep jobs are removed when they end, by design (GC_JOB_OPTIONS): gone is ended,
+            // with a result nobody can read any more.
+            settle(undefined, null);
+            return;
+          }
+          dispose();
+          const again = op !== null ? `run the same request again under op ${op} to finish it` : 'run the same request again';
+          reject(
+            new ForkpointError(
+              ErrorCodes.JOB_LOST,
+              `job ${jobId} vanished from Redis before it finished (Redis restarted empty or evicted it, or it was removed); ` +
+                `what it did, if anything, is in the home (\`forkpoint check\` shows a half-done operation): ${again}`,
+              { id: jobId, queue: role, ...(op !== null ? { op } : {}) },
+            ),
+          );
+          return;
+        }
+        missing = 0;
+        const state = await job.getState();
+        if (state === 'completed') settle(job.returnvalue, null);
+        else if (state === 'failed') settle(undefined, job.failedReason || 'unknown failure');
+      } catch (err) {
+        // Redis does not answer: keep trying; the caller's timeout or its watch on the service ends the wait.
+        this.lastError = err as Error;
+      } finally {
+        reading = false;
+      }
+    };
+    const poll = () => {
+      if (settled || timer) return;
+      timer = setInterval(() => void check(), this.waitOptions.pollMs ?? 1000);
+      this.polls.add(timer);
+    };
+    return { promise, dispose, settle, poll };
   }
 
   createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string } | { rootfs: string }, op = newOp()) {
@@ -239,12 +318,36 @@ export class Forkpoint {
     };
   }
 
-  private handle<T>(id: string, role: QueueRole, name: JobName, finished: Promise<T>): JobHandle<T> {
+  private handle<T>(id: string, role: QueueRole, name: JobName, finished: Promise<T>, poll: () => void): JobHandle<T> {
     const events = this.events[role];
+    const timeoutMs = this.waitOptions.waitTimeoutMs;
+    let waited: Promise<T> | undefined;
+    /** The result, or E_TIMEOUT once `timeoutMs` has passed since it was first asked for. */
+    const bounded = (): Promise<T> => {
+      poll();
+      if (timeoutMs === undefined) return finished;
+      if (waited) return waited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const seconds = Number((timeoutMs / 1000).toFixed(3));
+          reject(
+            new ForkpointError(
+              ErrorCodes.TIMEOUT,
+              `job ${id} did not finish within ${seconds} s; it was not cancelled: follow it with GET /api/jobs/${role}/${id} on forkpoint serve, or on its queue (\`forkpoint jobs\` names it)`,
+              { id, queue: role, timeoutSeconds: seconds },
+            ),
+          );
+        }, timeoutMs);
+      });
+      waited = Promise.race([finished, late]).finally(() => clearTimeout(timer));
+      waited.catch(() => undefined);
+      return waited;
+    };
     return {
       id,
       name,
-      result: () => finished,
+      result: bounded,
       onProgress: (listener) => {
         const onEvent = ({ jobId, data }: { jobId: string; data: unknown }) => {
           if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress);

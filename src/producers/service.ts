@@ -69,6 +69,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       redisUrl: redis.url,
       prefix: o.config.prefix,
       redisEmbedded: redis.embedded !== undefined && redis.embedded !== null,
+      ...(redis.embedded ? { redisPersistent: redis.embedded.dataDir !== null } : {}),
       ...(pipeline.importDirs ? { importDirs: [...pipeline.importDirs] } : {}),
     });
     const r = redis;

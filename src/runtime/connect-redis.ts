@@ -71,6 +71,10 @@ export async function resolveRedis(config: Config, runDir: string, say: (line: s
     });
   }
   const embedded = await startEmbeddedRedis(runDir);
-  say(`no Redis at ${target.display}; started a private redis-server for this home at unix:${embedded.socket}`);
+  say(
+    embedded.adoptedPid !== null
+      ? `no Redis at ${target.display}; took over the private redis-server (pid ${embedded.adoptedPid}) a previous owner of this home left running at unix:${embedded.socket}`
+      : `no Redis at ${target.display}; started a private redis-server for this home at unix:${embedded.socket} (data in ${embedded.dataDir})`,
+  );
   return { url: embedded.url, target: parseRedisUrl(embedded.url), embedded };
 }

@@ -1,24 +1,44 @@
 /**
  * A private redis-server for one home, on a unix socket under the home (no
- * port to collide with, unreachable from the network). It keeps no data on
- * disk: the queues can be rebuilt from the DB journal, which is the truth.
+ * port to collide with, unreachable from the network). It keeps its data in
+ * the home (`<home>/run/redis/`, AOF, fsync once a second): the SQLite journal
+ * stays the truth, the AOF only keeps the queued jobs (a cut-off batch, its
+ * waiting caller's job id) across a crash of the owner or of the server.
+ *
+ * A server a crashed owner left running on the home's socket is adopted, not
+ * stopped: it holds the queue as it was, so BullMQ's stalled-job check hands
+ * the cut-off job to the next owner. One that no longer answers is stopped
+ * and a new one started on the same data.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 
 /** Linux limits a unix socket path to 107 bytes; deep homes get a socket in the temp folder. */
 const MAX_SOCKET_PATH = 100;
 
+/**
+ * The AOF fsync policy. `everysec`: an acknowledged write reaches the file at once (a crash of
+ * the owner or of redis-server loses nothing), and the disk within a second (a power cut may lose
+ * the last second of queue changes, which a rerun of the same request makes good: README).
+ * `always` would add an fsync to every event-loop turn that writes, for jobs the journal already
+ * makes safe to repeat.
+ */
+export const EMBEDDED_APPENDFSYNC = 'everysec';
+
 export interface EmbeddedRedis {
   url: string;
   socket: string;
+  /** Its data folder (AOF); null for an adopted server that keeps nothing on disk (started by an older forkpoint). */
+  dataDir: string | null;
+  /** A server a previous owner left running, taken over as it was (its pid). */
+  adoptedPid: number | null;
   stop(): Promise<void>;
 }
-
 export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -30,41 +50,105 @@ export function embeddedSocketPath(runDir: string): string {
   return join(tmpdir(), `forkpoint-${hash}.sock`);
 }
 
-/**
- * A redis-server left by a crashed owner of this home (we only start one while
- * holding the home lock, so whatever still runs on our pid file is orphaned):
- * stop it, after checking the pid really is a redis-server on our socket.
- */
-async function stopLeftover(pidFile: string, socket: string): Promise<void> {
-  let pid: number;
+/** The data folder of a home's private redis-server: `<run>/redis/` (0700, like run/). */
+export const embeddedDataDir = (runDir: string): string => join(runDir, 'redis');
+
+/** pids of the redis-servers whose command line names `socket` (ours: only we start one there). */
+function serversOn(socket: string): number[] {
+  const pids: number[] = [];
+  let entries: string[];
   try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
+    entries = readdirSync('/proc');
+  } catch {
+    return pids; // no /proc here: nothing we can check, so nothing we touch
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      // redis-server rewrites its title to `redis-server unixsocket:<socket>`; as started, the socket is an argument.
+      const words = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split(/[\0 ]+/);
+      if (words[0]?.includes('redis-server') && (words.includes(socket) || words.includes(`unixsocket:${socket}`))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+
+/** SIGTERM (redis-server then writes and fsyncs its AOF), SIGKILL if it is still there after `ms`. */
+async function stopPid(pid: number, ms = 10_000): Promise<void> {
+  const gone = () => {
+    try {
+      return !alive(pid);
+    } catch {
+      return true;
+    }
+  };
+  try {
+    process.kill(pid, 'SIGTERM');
   } catch {
     return;
   }
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    // gone already, or no /proc here: nothing we can check, so nothing we kill
+  const deadline = Date.now() + ms;
+  while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (!gone()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 20));
   }
-  if (Number.isInteger(pid) && pid > 1 && cmdline.includes('redis-server') && cmdline.includes(socket)) {
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
-  }
-  rmSync(pidFile, { force: true });
 }
 
+/** The server answering on `socket`: its pid and whether it keeps an AOF; null when nothing answers. */
+async function probe(socket: string): Promise<{ pid: number; aof: boolean } | null> {
+  if (!existsSync(socket)) return null;
+  const client = new Redis({ path: socket, lazyConnect: true, connectTimeout: 1500, commandTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping(); // refused (LOADING) until the AOF is read back
+    const info = await client.info('server');
+    const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+    const aof = ((await client.call('CONFIG', 'GET', 'appendonly')) as string[])[1] === 'yes';
+    return Number.isInteger(pid) && pid > 1 ? { pid, aof } : null;
+  } catch {
+    return null;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * The home's redis-server: the one a crashed owner left running on the home's socket (we only
+ * start one while holding the home lock, so whatever runs there is orphaned), adopted as it is;
+ * else a new one on the home's data (what the last one wrote to its AOF). Servers on our socket
+ * that no longer answer are stopped first: two servers must never share the data folder.
+ */
 export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Promise<EmbeddedRedis> {
   mkdirSync(runDir, { recursive: true, mode: 0o700 }); // its pid file and socket: owner only (home-mode.ts)
+  const dataDir = embeddedDataDir(runDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const socket = embeddedSocketPath(runDir);
   const pidFile = join(runDir, 'redis.pid');
-  await stopLeftover(pidFile, socket);
+  const url = `unix://${socket}`;
+
+  const leftover = await probe(socket);
+  if (leftover && serversOn(socket).includes(leftover.pid)) {
+    for (const pid of serversOn(socket)) if (pid !== leftover.pid) await stopPid(pid);
+    writeFileSync(pidFile, `${leftover.pid}\n`, { mode: 0o600 });
+    return { url, socket, dataDir: leftover.aof ? dataDir : null, adoptedPid: leftover.pid, stop: () => stopPid(leftover.pid).then(() => rmSync(socket, { force: true })) };
+  }
+  for (const pid of serversOn(socket)) await stopPid(pid);
+  rmSync(pidFile, { force: true });
   rmSync(socket, { force: true });
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no',
-      '--maxmemory-policy', 'noeviction', '--dir', runDir, '--loglevel', 'warning', '--pidfile', pidFile],
+    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'yes', '--appendfsync', EMBEDDED_APPENDFSYNC,
+      '--maxmemory-policy', 'noeviction', '--dir', dataDir, '--loglevel', 'warning', '--pidfile', pidFile],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -79,8 +163,9 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
   failed.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
   // redis-server opens its socket before it writes its pid file; a crash of ours in between would
-  // leave a server the next start cannot find, so ready means both.
-  while (!existsSync(socket) || !existsSync(pidFile)) {
+  // leave a server the next start cannot find by its pid file (it is found by its command line).
+  // Ready also means its AOF is loaded: it answers PING only then.
+  while (!existsSync(socket) || !existsSync(pidFile) || (await probe(socket)) === null) {
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `redis-server did not open ${socket} within ${timeoutMs} ms`);
@@ -88,8 +173,10 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
     await Promise.race([new Promise((r) => setTimeout(r, 10)), failed]);
   }
   return {
-    url: `unix://${socket}`,
+    url,
     socket,
+    dataDir,
+    adoptedPid: null,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -12,7 +12,8 @@ import { homeModes } from './home-mode.js';
 
 const HOME_ID_RE = /^[A-Za-z0-9_.-]{1,80}$/;
 
-export function readOrMintHomeId(home: string): string {
+/** The home's id, or null when none was minted yet (nothing is written). */
+export function readHomeId(home: string): string | null {
   const file = join(home, 'home-id');
   try {
     const id = readFileSync(file, 'utf8').trim();
@@ -24,7 +25,14 @@ export function readOrMintHomeId(home: string): string {
     return id;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, file, 'cannot read the home id');
+    return null;
   }
+}
+
+export function readOrMintHomeId(home: string): string {
+  const file = join(home, 'home-id');
+  const existing = readHomeId(home);
+  if (existing !== null) return existing;
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'host';
   const id = `${host}-${mintBaseId()}`;
   mkdirSync(home, { recursive: true, mode: homeModes().dir });

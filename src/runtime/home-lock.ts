@@ -18,8 +18,10 @@ export interface OwnerInfo {
   redisUrl: string;
   /** The queue prefix they consume under (a client must enqueue under the same one). */
   prefix?: string;
-  /** The private redis-server's data is gone when the owner stops (it keeps nothing on disk). */
+  /** The owner's Redis is the home's private redis-server. */
   redisEmbedded?: boolean;
+  /** That private redis-server keeps its data in the home (AOF), so its queued jobs outlive the owner. */
+  redisPersistent?: boolean;
   homeId: string;
   /** The folders a `serve` owner reads request files from (a CLI copies files there to hand them over). */
   importDirs?: string[];

@@ -241,11 +241,12 @@ export interface ServeProcess {
  */
 export async function startServe(
   home: string,
-  redisUrl: string,
+  /** null: no --redis (and no REDIS_URL: cliEnv drops it), so serve uses the home's private redis-server. */
+  redisUrl: string | null,
   extra: string[] = [],
   o: { waitReady?: boolean; env?: Record<string, string | undefined> } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, '--home', home, '--redis', redisUrl, 'serve', '--port', '0', ...extra], {
+  const child = spawn(process.execPath, [BIN, '--home', home, ...(redisUrl === null ? [] : ['--redis', redisUrl]), 'serve', '--port', '0', ...extra], {
     cwd: REPO_ROOT,
     env: cliEnv(o.env),
     stdio: ['ignore', 'ignore', 'pipe'],

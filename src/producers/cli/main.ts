@@ -3,7 +3,7 @@
  * only; each command imports its heavy modules (bullmq, better-sqlite3,
  * piscina) inside its action.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
@@ -13,6 +13,15 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerQcow2Commands } from './qcow2.js';
 
+/** `--timeout`: a positive number of seconds (fractions allowed). */
+function parseTimeout(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 7 * 24 * 3600) {
+    throw new InvalidArgumentError('expected a number of seconds greater than 0 (at most a week)');
+  }
+  return seconds;
+}
+
 export function buildProgram(): Command {
   const program = new Command('forkpoint')
     .description('qcow2 base disks (fork points) for micro-VM sandboxes: clones, snapshots, rootfs cache')
@@ -20,6 +29,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
     .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
     .option('--json', 'print results as JSON (for scripts)')
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting for a busy home or a job after this long (exit 3; the job is not cancelled when serve runs it)').argParser(parseTimeout),
+    )
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors are bad input (exit 2) like every other; inherited by the commands added below.
     .exitOverride()
@@ -27,7 +39,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok, 1 failure, 2 bad input, 3 busy (home locked, Redis down, conflict).
+Exit codes: 0 ok, 1 failure, 2 bad input, 3 busy (home locked, Redis down, conflict, --timeout).
 
 Examples:
   forkpoint box create web --size 10G

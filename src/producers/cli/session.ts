@@ -5,11 +5,12 @@
  * (never two writers on one home). A home held by another CLI command is
  * waited for, briefly.
  */
-import { mkdirSync, realpathSync } from 'node:fs';
-import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
-import { readOrMintHomeId } from '../../runtime/home-id.js';
+import { readHomeId, readOrMintHomeId } from '../../runtime/home-id.js';
 import { homeModes } from '../../runtime/home-mode.js';
 import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
 import type { Forkpoint } from '../client.js';
@@ -17,6 +18,8 @@ import { flushStdio } from './output.js';
 
 export interface GlobalFlags extends ConfigFlags {
   json?: boolean;
+  /** `--timeout <seconds>`: how long a command waits for the home and for each job's result (then exit 3). */
+  timeout?: number;
 }
 
 export interface Session {
@@ -25,21 +28,49 @@ export interface Session {
   homeId: string;
   client: Forkpoint;
   mode: 'service' | 'embedded';
+  /** Tell the session which job the command waits for (named if its service goes before the end). */
+  noteJob(job: NotedJob): void;
   /** Through a service: the folders it reads request files from (hand files over with hand-over.ts). */
   importDirs?: readonly string[];
 }
 
 const say = (line: string) => process.stderr.write(`forkpoint: ${line}\n`);
 
+/**
+ * What a command does with its home: `read` it (nothing is written, not even the home id), `write`
+ * to a home that must exist already (its id is minted if it has none), or `create` it if need be
+ * (box create, clone, snapshot create, rootfs import, serve). A mistyped --home, or a forgotten
+ * FORKPOINT_HOME, must not become a new empty home (and a private redis-server) for anything else.
+ */
+export type HomeUse = 'read' | 'write' | 'create';
+
+/** Something forkpoint wrote is there: its id, its database, its bases or boxes. */
+function isHome(dir: string): boolean {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
+  return ['home-id', 'db', 'bases', 'boxes'].some((entry) => existsSync(join(dir, entry)));
+}
+
 /** The home's layout with its canonical path (stored base paths are compared as strings). */
-export function openHome(flags: GlobalFlags): { config: Config; layout: HomeLayout; homeId: string } {
+export function openHome(flags: GlobalFlags, use: 'read'): { config: Config; layout: HomeLayout; homeId: string | null };
+export function openHome(flags: GlobalFlags, use: 'write' | 'create'): { config: Config; layout: HomeLayout; homeId: string };
+export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; layout: HomeLayout; homeId: string | null };
+export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; layout: HomeLayout; homeId: string | null } {
   // Only the program's global options configure the home. Commands pass optsWithGlobals(), which mixes
   // in their own options: `clone --prefix P` (clone names) once became the *queue* prefix here, so with
   // `serve` running the job went to a queue nobody consumes and the command hung.
   const config = resolveConfig({ home: flags.home, redis: flags.redis });
-  mkdirSync(config.home, { recursive: true, mode: homeModes().dir }); // a new home is private; its writer tightens an old one
+  if (use === 'create') {
+    mkdirSync(config.home, { recursive: true, mode: homeModes().dir }); // a new home is private; its writer tightens an old one
+  } else if (!isHome(config.home)) {
+    throw new ForkpointError(
+      ErrorCodes.NOT_FOUND,
+      `no forkpoint home at ${config.home}: check --home or FORKPOINT_HOME (a home is made by box create, clone, snapshot create, rootfs import or serve)`,
+      { path: config.home },
+    );
+  }
   const layout = homeLayout(realpathSync(config.home));
-  return { config: { ...config, home: layout.home }, layout, homeId: readOrMintHomeId(layout.home) };
+  const homeId = use === 'read' ? readHomeId(layout.home) : readOrMintHomeId(layout.home);
+  return { config: { ...config, home: layout.home }, layout, homeId };
 }
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | OwnerInfo> {
@@ -57,25 +88,63 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
 }
 
 /**
- * Wait for `work`, but not for ever: if the service we enqueued to stops (its
- * lock is free again, or another process owns the home now, as after a quick
- * supervisor restart), nobody may ever answer our wait, so say so instead of
- * waiting on.
+ * How long a command waits for the home's next owner after its service crashed (its lock free,
+ * its owner file left behind: a clean stop removes it), when the service's Redis keeps the job.
  */
-async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, work: Promise<T>): Promise<T> {
+const NEXT_OWNER_WAIT_MS = 30_000;
+
+/** A job a command waits for, as it tells the session (for what to say if its service goes). */
+export interface NotedJob {
+  id: string;
+  queue: string;
+  /** Running the same command again joins this job (its op is derived from the request). */
+  rejoinable: boolean;
+}
+
+/**
+ * Wait for `work`, but not for ever: if the service we enqueued to stops, nobody may ever
+ * answer our wait. When its Redis keeps the job (a Redis of its own, or the home's private one,
+ * which keeps its data in the home), the command follows the job to the home's next owner on
+ * that Redis (a supervisor's restart, a `serve` started again after a crash, also when the home
+ * passes straight to it, which the lock alone does not show: the owner recorded now is compared
+ * with the one we enqueued to), waiting for one for NEXT_OWNER_WAIT_MS after a crash. Otherwise
+ * it says which job stays queued and how to follow it, instead of waiting on.
+ */
+async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs: readonly NotedJob[], work: Promise<T>): Promise<T> {
   const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
-  const kept = service.redisEmbedded
-    ? 'its private Redis kept nothing, so run the command again'
-    : 'the job stays queued and runs when the home is next served';
+  // An owner file of an older forkpoint says embedded without persistent: that Redis kept nothing.
+  const keeps = !service.redisEmbedded || service.redisPersistent === true;
+  const sameOwner = (a: OwnerInfo | null, b: OwnerInfo) => a !== null && a.pid === b.pid && a.startedAt === b.startedAt;
+  const why = () => {
+    if (!keeps) return 'its private Redis kept nothing, so run the command again';
+    const which = jobs.length > 0 ? ` (${jobs.map((j) => `job ${j.id} on queue ${j.queue}`).join(', ')})` : '';
+    const follow = jobs.length > 0 && jobs.every((j) => j.rejoinable) ? '; run the same command again to follow it (it joins that job)' : '';
+    return `the job stays queued${which} and runs when the home is next served${follow}`;
+  };
+  let current = service;
+  let orphanedSince: number | null = null;
   let timer: NodeJS.Timeout | undefined;
   const gone = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
+      // Read before probing: a probe that gets the lock writes (and on release removes) the owner file.
+      const recorded = readOwner(layout.runDir);
       const probe = tryLockHome(layout.runDir, ownerNow('cli', ''));
       probe?.release();
-      const now = readOwner(layout.runDir);
-      const same = !probe && now?.pid === service.pid && now.startedAt === service.startedAt;
-      if (same) return;
-      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve (pid ${service.pid}) stopped before finishing; ${kept}`, { path: layout.home }));
+      if (!probe && sameOwner(recorded, current)) return;
+      if (keeps) {
+        if (!probe && recorded && recorded.redisUrl === current.redisUrl) {
+          say(`forkpoint serve (pid ${current.pid}) stopped; the home's next owner (${recorded.kind}, pid ${recorded.pid}) consumes the same Redis and takes the job over`);
+          current = recorded;
+          orphanedSince = null;
+          return;
+        }
+        // Someone holds the home and has not said which Redis yet (a serve still recovering): wait.
+        if (!probe && recorded?.redisUrl === '') return;
+        // A crash (its owner file left behind), or another owner on another Redis: give it a while.
+        if (orphanedSince === null && (!probe || sameOwner(recorded, current))) orphanedSince = Date.now();
+        if (orphanedSince !== null && Date.now() - orphanedSince < NEXT_OWNER_WAIT_MS) return;
+      }
+      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve (pid ${current.pid}) stopped before finishing; ${why()}`, { path: layout.home }));
     }, 1000);
   });
   try {
@@ -85,10 +154,13 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, work
   }
 }
 
-export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Promise<T>): Promise<T> {
-  const { config, layout, homeId } = openHome(flags);
+/** `use`: `write` for commands that need an existing home; `create` (the default) for those that may make it. */
+export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Promise<T>, use: 'write' | 'create' = 'create'): Promise<T> {
+  const { config, layout, homeId } = openHome(flags, use);
   const { Forkpoint } = await import('../client.js');
-  const held = await lockOrWait(layout, homeId, 120_000);
+  const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
+  const deadline = Date.now() + (timeoutMs ?? Infinity);
+  const held = await lockOrWait(layout, homeId, Math.min(120_000, timeoutMs ?? Infinity));
 
   if ('kind' in held) {
     const owner = held;
@@ -102,9 +174,11 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     }
     // The service's queues are under its prefix, whatever this shell's FORKPOINT_PREFIX says.
     const prefix = owner.prefix ?? config.prefix;
-    const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix });
+    const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix, waitTimeoutMs: timeoutMs });
+    const jobs: NotedJob[] = [];
+    const noteJob = (job: NotedJob) => void jobs.push(job);
     try {
-      return await whileServiceLives(layout, owner, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
+      return await whileServiceLives(layout, owner, jobs, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', noteJob, ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
     } finally {
       await client.close();
     }
@@ -120,6 +194,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   // stop what it started: the pipeline, and above all a private redis-server, which would
   // otherwise outlive it. Half-done work is finished or undone by the next start's recovery.
   let interruptedBy: NodeJS.Signals | null = null;
+  let timedOut = false;
   let onInterrupt!: (signal: NodeJS.Signals) => void;
   const interrupted = new Promise<never>((_, reject) => {
     onInterrupt = (signal) => {
@@ -134,7 +209,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     redis = await resolveRedis(config, layout.runDir, say);
     lock.update({ redisUrl: redis.url });
     pipeline = await startPipeline({ layout, homeId, redisUrl: redis.url, prefix: config.prefix, poolSize: config.poolSize, log: say });
-    client = await Forkpoint.connect({ redisUrl: redis.url, homeId, prefix: config.prefix });
+    client = await Forkpoint.connect({ redisUrl: redis.url, homeId, prefix: config.prefix, waitTimeoutMs: timeoutMs });
     const started = pipeline;
     const connected = client;
     // The pipeline dying (its DB writer thread) ends the command at once; what it cut off stays
@@ -144,17 +219,34 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
       fatal,
       interrupted,
       (async () => {
-        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded' });
+        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', noteJob: () => undefined });
         // Let the GC cascade this command started finish before the pipeline goes away.
-        while ((await connected.pending('gc')) > 0) await new Promise((r) => setTimeout(r, 20));
+        while ((await connected.pending('gc')) > 0) {
+          if (Date.now() > deadline) {
+            throw new ForkpointError(ErrorCodes.TIMEOUT, `the GC this command started did not settle within ${flags.timeout} s`, { queue: 'gc', timeoutSeconds: flags.timeout });
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
         return result;
       })(),
     ]);
+  } catch (err) {
+    if (!isForkpointError(err, ErrorCodes.TIMEOUT)) throw err;
+    // Nobody else runs this home's jobs: the command stops its pipeline now (below), cutting off what it ran.
+    timedOut = true;
+    throw new ForkpointError(
+      ErrorCodes.TIMEOUT,
+      `${err.message.replace(/; it was not cancelled.*$/, '')}; no forkpoint serve owns ${layout.home}, so this command ran it and stops it now: ` +
+        'what it began is finished or undone by the next command or serve on the home (`forkpoint check` shows it)',
+      err.details,
+    );
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
     await client?.close();
-    await pipeline?.close(interruptedBy ? 0 : undefined); // interrupted: do not wait for the job
+    // Interrupted or out of time (--timeout; also when a job that timed out was only reported, as by
+    // `box rm`): do not wait for the job.
+    await pipeline?.close(interruptedBy || timedOut || Date.now() > deadline ? 0 : undefined);
     await redis?.embedded?.stop();
     lock.release();
     if (interruptedBy) {

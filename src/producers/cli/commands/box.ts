@@ -1,13 +1,21 @@
 /** `forkpoint box create|rm|ls`. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError, type ErrorCode, type ErrorDetails } from '../../../errors.js';
 import { parseBoxId } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { handOver } from '../hand-over.js';
 import { parseSize } from '../units.js';
+
+/** What `box rm` did with one box (`--json` prints one per box, in the order given). */
+interface RemoveOutcome {
+  boxId: string;
+  outcome: 'removed' | 'unknown' | 'failed';
+  touchedBases?: string[];
+  error?: { code: ErrorCode | null; message: string; details?: ErrorDetails };
+}
 
 export function registerBoxCommands(program: Command): void {
   const box = program.command('box').description('create, list and remove boxes (each has a container disk)');
@@ -31,7 +39,7 @@ export function registerBoxCommands(program: Command): void {
         const result = await withSession(flags, async (s) => {
           if (o.from === undefined) return (await s.client.createBox(boxId, size !== undefined ? { sizeBytes: size } : { rootfs: o.rootfs! })).result();
           return handOver(s, resolve(o.from), 'qcow2', async (fromImage) => (await s.client.createBox(boxId, { fromImage })).result());
-        });
+        }, 'create');
         printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
       }),
     );
@@ -40,15 +48,31 @@ export function registerBoxCommands(program: Command): void {
     .command('rm')
     .argument('<box...>', 'box ids')
     .description('remove boxes: their refs, their disk files, then GC of the bases nothing reads any more')
+    .addHelpText('after', '\nEvery box is tried, whatever happens to the others; each outcome is reported (removed on stdout, the rest on stderr; all of them with --json), and the exit status is not 0 if any was not removed.')
     .action(
-      action(async (boxIds: string[], _o: unknown, cmd: Command) => {
+      action(async (ids: string[], _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        boxIds.forEach(parseBoxId); // all of them before any is removed
-        const results = await withSession(flags, async (s) => {
-          const handles = await Promise.all(boxIds.map((id) => s.client.removeBox(id)));
-          return Promise.all(handles.map((h) => h.result()));
-        });
-        printResult(results, flags, (rs) => rs.map((r) => `removed box ${r.boxId}`).join('\n'));
+        ids.forEach(parseBoxId); // all of them before any is removed
+        const boxIds = [...new Set(ids)];
+        // Each box on its own: one that is unknown or fails must not hide (or, without serve, stop) the others.
+        const outcomes = await withSession(flags, (s) =>
+          Promise.all(boxIds.map(async (boxId): Promise<RemoveOutcome> => {
+            try {
+              const { touchedBases } = await (await s.client.removeBox(boxId)).result();
+              return { boxId, outcome: 'removed', touchedBases };
+            } catch (err) {
+              if (isForkpointError(err)) return { boxId, outcome: isForkpointError(err, ErrorCodes.UNKNOWN_BOX) ? 'unknown' : 'failed', error: err.toJSON() };
+              return { boxId, outcome: 'failed', error: { code: null, message: err instanceof Error ? err.message : String(err) } };
+            }
+          })),
+        'write');
+        printResult(outcomes, flags, (rs) => rs.filter((r) => r.outcome === 'removed').map((r) => `removed box ${r.boxId}`).join('\n'));
+        const notRemoved = outcomes.filter((r) => r.outcome !== 'removed');
+        for (const r of notRemoved) process.stderr.write(`forkpoint: ${r.error!.message}${r.error!.code ? ` [${r.error!.code}]` : ''}\n`);
+        // Bad input (unknown boxes only) is 2; any other failure gives its own code (1 when it has none).
+        const failed = notRemoved.find((r) => r.outcome === 'failed');
+        if (failed) process.exitCode = failed.error!.code ? ForkpointError.fromJSON({ code: failed.error!.code, message: '' }).exitCode : 1;
+        else if (notRemoved.length > 0) process.exitCode = 2;
       }),
     );
 
@@ -58,7 +82,7 @@ export function registerBoxCommands(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, 'read');
         const boxes = await withReader(layout, [], (r) => r.listBoxes());
         printResult(boxes, flags, (bs) =>
           bs.length === 0 ? 'no boxes' : bs.map((b) => `${b.id}\t${b.state}\tbase=${b.baseId ?? '-'}\t${b.diskPath}`).join('\n'),

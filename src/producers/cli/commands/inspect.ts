@@ -22,7 +22,7 @@ export function registerInspectCommands(program: Command): void {
     .action(
       action(async (o: { kind?: 'snapshot' | 'clone_base' | 'rootfs'; all?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, 'read');
         const rows = await withReader(layout, [], (r) =>
           r.listBases({ ...(o.kind ? { kind: o.kind } : {}), includeTombstoned: o.all ?? false }).map((b) => ({ ...b, refs: r.dependentBoxes(b.id) })),
         );
@@ -40,7 +40,7 @@ export function registerInspectCommands(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, 'read');
         const forest = await withReader(layout, EMPTY_FOREST, readForest);
         printResult(forest, flags, (f) => renderForest(f, formatBytes));
       }),
@@ -53,7 +53,7 @@ export function registerInspectCommands(program: Command): void {
     .action(
       action(async (o: { dryRun?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, o.dryRun ? 'read' : 'write');
         const before = await withReader(layout, EMPTY_FOREST, readForest);
         if (o.dryRun) {
           const t = before.totals;
@@ -62,7 +62,7 @@ export function registerInspectCommands(program: Command): void {
           );
           return;
         }
-        await withSession(flags, async (s) => (await s.client.gc()).result());
+        await withSession(flags, async (s) => (await s.client.gc()).result(), 'write');
         const after = await withReader(layout, EMPTY_FOREST, readForest);
         const freed = before.totals.basesBytes - after.totals.basesBytes;
         const collected = before.totals.bases - after.totals.bases;
@@ -83,7 +83,8 @@ export function registerInspectCommands(program: Command): void {
         if (chosen.length > 1) {
           throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `check: ${chosen.join(' and ')} do not go together; run them one at a time`, { field: chosen[1] });
         }
-        const { layout, homeId } = openHome(flags);
+        // Repair and rebuild write to the home (and mint its id if it has none); the rest only read it.
+        const { layout, homeId } = openHome(flags, o.repair || o.rebuild ? 'write' : 'read');
         if (o.purgeTrash) return purgeTrashCommand(layout, flags);
         const { recover, formatRecoveryReport, rebuildRecords, formatRebuildReport } = await import('../../../workers/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
@@ -98,7 +99,7 @@ export function registerInspectCommands(program: Command): void {
         if (viaService?.why) throw new ForkpointError(ErrorCodes.HOME_LOCKED, `cannot repair through the service: ${viaService.why}`, { path: layout.home });
         // Repair and rebuild write: they need the home to itself. A report only reads.
         const lock = o.repair || o.rebuild
-          ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId), layout.home)
+          ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId ?? ''), layout.home)
           : null;
         try {
           if (o.rebuild) {

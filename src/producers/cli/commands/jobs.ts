@@ -1,6 +1,7 @@
 /** `forkpoint jobs`: the queues of this home and the JSON Schema of every job payload, for other services. */
 import type { Command } from 'commander';
-import { action, printResult } from '../output.js';
+import { ErrorCodes } from '../../../errors.js';
+import { action, ForkpointError, printResult } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
 
 export function registerJobsCommand(program: Command): void {
@@ -10,7 +11,13 @@ export function registerJobsCommand(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { config, homeId } = openHome(flags);
+        const { config, layout, homeId } = openHome(flags, 'read');
+        if (homeId === null) {
+          // Queues are named after the home id, which the first command that changes the home (or serve) mints.
+          throw new ForkpointError(ErrorCodes.NOT_FOUND, `${layout.home} has no home id yet, so no queues: \`forkpoint serve\` gives it one`, {
+            path: `${layout.home}/home-id`,
+          });
+        }
         const { jobJsonSchemas } = await import('../../../contract/jobs.js');
         const { queueName, queueRoleOf } = await import('../../../contract/queues.js');
         const schemas = jobJsonSchemas();

@@ -20,7 +20,7 @@ export function registerRootfsCommands(program: Command): void {
       action(async (key: string, image: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseName(key, 'rootfs key');
-        const r = await withSession(flags, (s) => handOver(s, resolve(image), 'raw', async (served) => (await s.client.importRootfs(key, served)).result()));
+        const r = await withSession(flags, (s) => handOver(s, resolve(image), 'raw', async (served) => (await s.client.importRootfs(key, served)).result()), 'create');
         printResult(r, flags, (x) => `rootfs ${x.key}: base ${x.baseId} ${x.imported ? 'imported' : 'already in the cache'}`);
       }),
     );
@@ -31,7 +31,7 @@ export function registerRootfsCommands(program: Command): void {
     .action(
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, 'read');
         const rows = await withReader(layout, [], (r) => r.listBases({ kind: 'rootfs' }).map((b) => ({ ...b, boxes: r.dependentBoxes(b.id) })));
         printResult(rows, flags, (rs) =>
           rs.length === 0 ? 'no rootfs images' : rs.map((b) => `${b.name}\t${b.id}\t${formatBytes(b.containerDiskBytes)}\tboxes=${b.boxes.length}`).join('\n'),
@@ -47,7 +47,7 @@ export function registerRootfsCommands(program: Command): void {
       action(async (key: string, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseName(key, 'rootfs key');
-        const r = await withSession(flags, async (s) => (await s.client.removeRootfs(key)).result());
+        const r = await withSession(flags, async (s) => (await s.client.removeRootfs(key)).result(), 'write');
         printResult(r, flags, (x) => `rootfs ${x.key} (${x.baseId}) removed`);
       }),
     );

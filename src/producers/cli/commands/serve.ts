@@ -84,7 +84,7 @@ export function registerServeCommand(program: Command): void {
         const importDirs = importDirsFrom(o.importDir, process.env.FORKPOINT_IMPORT_DIRS);
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
-        const { config, layout, homeId } = openHome(flags);
+        const { config, layout, homeId } = openHome(flags, 'create');
         const { createLogger } = await import('../../http/logging.js');
         const logger = createLogger();
         const log = (line: string) => logger.info(line);

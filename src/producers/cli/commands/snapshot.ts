@@ -19,7 +19,7 @@ export function registerSnapshotCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseBoxId(boxId);
         parseSnapshotName(name);
-        const r = await withSession(flags, async (s) => (await s.client.snapshot(boxId, name)).result());
+        const r = await withSession(flags, async (s) => (await s.client.snapshot(boxId, name)).result(), 'create');
         printResult(r, flags, (x) => `snapshot ${x.name} of ${x.boxId}: base ${x.baseId} (${formatBytes(x.sizeBytes)})`);
       }),
     );
@@ -31,7 +31,7 @@ export function registerSnapshotCommands(program: Command): void {
     .action(
       action(async (boxId: string | undefined, _o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
-        const { layout } = openHome(flags);
+        const { layout } = openHome(flags, 'read');
         const snaps = await withReader(layout, [], (r) => r.listBases({ kind: 'snapshot', ...(boxId ? { sourceBoxId: boxId } : {}) }));
         printResult(snaps, flags, (ss) =>
           ss.length === 0 ? 'no snapshots' : ss.map((x) => `${x.name}\t${x.sourceBoxId}\t${x.id}\t${formatBytes(x.sizeBytes)}\t${new Date(x.createdAt).toISOString()}`).join('\n'),
@@ -50,7 +50,7 @@ export function registerSnapshotCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseSnapshotName(name);
         if (o.box !== undefined) parseBoxId(o.box);
-        const r = await withSession(flags, async (s) => (await s.client.removeSnapshot(name, { boxId: o.box, force: o.force ?? false })).result());
+        const r = await withSession(flags, async (s) => (await s.client.removeSnapshot(name, { boxId: o.box, force: o.force ?? false })).result(), 'write');
         printResult(r, flags, (x) => `snapshot ${x.name} (${x.baseId}) ${x.action === 'tombstoned' ? 'hidden; collected when nothing reads it' : 'removed'}`);
       }),
     );
@@ -67,7 +67,7 @@ export function registerSnapshotCommands(program: Command): void {
         parseSnapshotName(name);
         parseBoxId(target);
         if (o.box !== undefined) parseBoxId(o.box);
-        const r = await withSession(flags, async (s) => (await s.client.cloneSnapshot(name, target, { boxId: o.box })).result());
+        const r = await withSession(flags, async (s) => (await s.client.cloneSnapshot(name, target, { boxId: o.box })).result(), 'write');
         printResult(r, flags, (x) => `box ${x.target} created from snapshot ${name} (base ${x.baseId})`);
       }),
     );

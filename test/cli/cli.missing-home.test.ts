@@ -1,0 +1,79 @@
+/**
+ * Only commands that create things make a home. A mistyped --home, or a
+ * forgotten FORKPOINT_HOME (~/.forkpoint), is E_NOT_FOUND naming the folder
+ * (exit 2) for every other command, which writes nothing there (no folder, no
+ * home-id) and starts no redis-server.
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { cliEnv, redisServersOn, runCli } from '../helpers/pipeline.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-nohome-');
+
+const READERS_AND_CHANGERS: string[][] = [
+  ['box', 'ls'],
+  ['jobs'],
+  ['tree'],
+  ['bases', 'ls'],
+  ['snapshot', 'ls'],
+  ['rootfs', 'ls'],
+  ['gc', '--dry-run'],
+  ['check'],
+  ['check', '--purge-trash'],
+  ['gc'],
+  ['box', 'rm', 'x'],
+  ['snapshot', 'rm', 'pin'],
+  ['snapshot', 'clone', 'pin', 'y'],
+  ['rootfs', 'rm', 'debian'],
+];
+
+function expectNotFound(r: Awaited<ReturnType<typeof runCli>>, home: string, what: string): void {
+  expect(r.status, `${what}: ${r.stderr}`).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, `${what}: ${r.stderr}`).toHaveLength(1);
+  expect(lines[0]).toBe(`forkpoint: no forkpoint home at ${home}: check --home or FORKPOINT_HOME (a home is made by box create, clone, snapshot create, rootfs import or serve) [E_NOT_FOUND]`);
+}
+
+describe('cli: a missing home', () => {
+  it('is an error naming it for every command that does not create things, and stays missing', async () => {
+    const typo = join(tmp(), 'typo');
+    const runs = await Promise.all(READERS_AND_CHANGERS.map((args) => runCli(['--home', typo, '--redis', inject('redisUrl'), ...args])));
+    runs.forEach((r, i) => expectNotFound(r, typo, READERS_AND_CHANGERS[i]!.join(' ')));
+    expect(existsSync(typo)).toBe(false);
+
+    const json = await runCli(['--home', typo, '--json', 'box', 'ls']);
+    expect(json.status).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'E_NOT_FOUND', details: { path: typo } } });
+    expect(existsSync(typo)).toBe(false);
+  });
+
+  it('an existing folder forkpoint never wrote to is not a home either; nothing is written into it', async () => {
+    const plain = join(tmp(), 'plain');
+    mkdirSync(plain);
+    for (const args of [['box', 'ls'], ['jobs'], ['box', 'rm', 'x']]) expectNotFound(await runCli(['--home', plain, ...args]), plain, args.join(' '));
+    expect(readdirSync(plain)).toEqual([]);
+  });
+
+  it('FORKPOINT_HOME forgotten: ~/.forkpoint is not created and no redis-server is started', async () => {
+    const fakeHome = tmp();
+    const env = cliEnv({ HOME: fakeHome, REDIS_URL: undefined, FORKPOINT_HOME: undefined });
+    const dotHome = join(fakeHome, '.forkpoint');
+    for (const args of [['box', 'ls'], ['jobs'], ['box', 'rm', 'x'], ['gc']]) expectNotFound(await runCli(args, { env }), dotHome, args.join(' '));
+    expect(existsSync(dotHome)).toBe(false);
+    expect(redisServersOn(join(dotHome, 'run'))).toEqual([]);
+  });
+
+  it('commands that create things still make a new home; read commands then work on it', async () => {
+    const home = join(tmp(), 'new');
+    const made = await runCli(['--home', home, '--redis', inject('redisUrl'), 'box', 'create', 'web', '--size', '1M']);
+    expect(made.status, made.stderr).toBe(0);
+    expect(existsSync(join(home, 'home-id'))).toBe(true);
+    const ls = await runCli(['--home', home, '--json', 'box', 'ls']);
+    expect(ls.status, ls.stderr).toBe(0);
+    expect((JSON.parse(ls.stdout) as { id: string }[]).map((b) => b.id)).toEqual(['web']);
+    const jobs = await runCli(['--home', home, '--json', 'jobs']);
+    expect(jobs.status, jobs.stderr).toBe(0);
+  });
+});
