@@ -24,6 +24,12 @@ describe('cli: refusals', () => {
     expect((await runCli(['--help'])).status).toBe(0);
   });
 
+  it('an unknown base kind exits 2 naming the kinds there are (it printed "no bases", exit 0)', async () => {
+    const r = await runCli(['--home', tmp(), 'bases', 'ls', '--kind', 'foo']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/Allowed choices are snapshot, clone_base, rootfs/);
+  });
+
   it('checks every id before doing anything: `box rm good ../bad` removes nothing and creates no home', async () => {
     const dir = tmp();
     const fresh = join(dir, 'never-made');

@@ -1,5 +1,5 @@
 /** Read-only views of a home (no Redis needed): `bases ls`, `tree`, `gc --dry-run`; and `gc`, `check`. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { buildForest, renderForest } from '../../forest.js';
 import { readForest, withReader } from '../../home-view.js';
 import { ErrorCodes } from '../../../errors.js';
@@ -16,7 +16,7 @@ export function registerInspectCommands(program: Command): void {
     .command('bases')
     .description('base disks (fork points)')
     .command('ls')
-    .option('--kind <kind>', 'only snapshot, clone_base or rootfs')
+    .addOption(new Option('--kind <kind>', 'only bases of this kind').choices(['snapshot', 'clone_base', 'rootfs']))
     .option('--all', 'include removed snapshots still read by clones')
     .description('list base disks')
     .action(
