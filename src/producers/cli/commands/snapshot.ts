@@ -1,5 +1,6 @@
 /** `forkpoint snapshot create|ls|rm|clone`. */
 import type { Command } from 'commander';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId, parseSnapshotName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
@@ -41,13 +42,20 @@ export function registerSnapshotCommands(program: Command): void {
 
   snap
     .command('rm')
-    .argument('<name>')
+    .argument('<box-or-name>', 'BOX NAME, as `snapshot create BOX NAME` takes them; or NAME alone (with --box, or when the name is in one box)')
+    .argument('[name]')
     .option('--box <box>', 'the box the snapshot belongs to (needed when the name is in several boxes)')
     .option('--force', 'remove it even while clones read it (it is hidden, and collected with its last reader)')
     .description('remove a snapshot; refused while clones depend on it unless --force')
+    .addHelpText('after', '\nExamples:\n  forkpoint snapshot rm web golden\n  forkpoint snapshot rm golden --box web')
     .action(
-      action(async (name: string, o: { box?: string; force?: boolean }, cmd: Command) => {
+      action(async (first: string, second: string | undefined, o: { box?: string; force?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
+        if (second !== undefined && o.box !== undefined && o.box !== first) {
+          throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `snapshot rm: box ${first} and --box ${o.box} disagree; give the box once`, { field: 'box' });
+        }
+        const name = second ?? first;
+        if (second !== undefined) o.box = first;
         parseSnapshotName(name);
         if (o.box !== undefined) parseBoxId(o.box);
         const r = await withSession(flags, async (s) => (await s.client.removeSnapshot(name, { boxId: o.box, force: o.force ?? false })).result(), 'write');
