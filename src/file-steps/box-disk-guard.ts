@@ -22,10 +22,7 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, type ErrorCode } from '../errors.js';
 import { CONTAINER_DISK, type HomeLayout } from '../layout.js';
-import { resolveBackingPath } from '../qcow2/backing-path.js';
-import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
-import { probeImage, readHeader } from '../qcow2/read-header.js';
-import type { Qcow2Header } from '../qcow2/types.js';
+import { backingFiles } from './backing-walk.js';
 import { isBaseFile } from './paths.js';
 
 export type BoxDiskRule = 'outside-boxes' | 'symlinked-folder' | 'not-a-file' | 'hard-link' | 'backing-outside-home';
@@ -89,30 +86,18 @@ export function boxDiskTrick(layout: HomeLayout, diskPath: string): BoxDiskTrick
       path,
       `${disk} reads ${path}${real && real !== path ? ` (really ${real})` : ''}${depth > 1 ? `, ${depth} levels down its backing chain,` : ''} which is not a base file of this home (${layout.basesDir})`,
     );
-  let current = disk;
-  let header: Qcow2Header = readHeader(disk).header;
-  for (let depth = 1; header.backingFile !== null && depth <= MAX_CHAIN_DEPTH; depth++) {
-    let next: string;
-    try {
-      next = resolveBackingPath(current, header.backingFile);
-    } catch {
-      return outside(header.backingFile, depth); // a protocol (nbd:, json:, …), never a file of ours
-    }
+  for (const step of backingFiles(disk, 'qcow2')) {
+    if (step.notAFile) return outside(step.stored, step.depth); // a protocol (nbd:, json:, …), never a file of ours
     // By name first: a path outside is refused before the file system is asked anything about it.
-    if (!isBaseFile(layout, next)) return outside(next, depth);
+    if (!isBaseFile(layout, step.path)) return outside(step.path, step.depth);
     let real: string;
     try {
-      real = realpathSync(next);
+      real = realpathSync(step.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // a broken chain: readers refuse it by themselves
-      throw fromFsError(err, next, 'cannot check');
+      throw fromFsError(err, step.path, 'cannot check');
     }
-    if (!isBaseFile(layout, real)) return outside(next, depth, real);
-    const format = header.backingFormat === 'raw' || header.backingFormat === 'qcow2' ? header.backingFormat : undefined;
-    const probed = probeImage(real, format);
-    if (probed.format === 'raw') return null;
-    current = next;
-    header = probed.header;
+    if (!isBaseFile(layout, real)) return outside(step.path, step.depth, real);
   }
   return null; // deeper than the cap: every reader refuses it (E_CHAIN_TOO_DEEP), nothing past it was opened
 }

@@ -11,9 +11,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
-import { resolveBackingPath } from '../qcow2/backing-path.js';
-import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
-import { probeImage } from '../qcow2/read-header.js';
+import { backingFiles } from './backing-walk.js';
 import { isBaseFile } from './paths.js';
 
 /** The import folders, canonical (a folder that does not exist yet confines to its resolved path). */
@@ -43,9 +41,7 @@ function canonical(path: string, field: string): string {
 export function confineImport(layout: HomeLayout, path: string, importDirs: readonly string[], field: string): void {
   const dirs = canonicalImportDirs(importDirs);
   const allowed = (real: string) => dirs.some((d) => real.startsWith(d.endsWith(sep) ? d : d + sep));
-  let current = path;
-  let format: 'qcow2' | 'raw' | undefined;
-  const refuse = (depth: number) => {
+  const refuse = (current: string, depth: number) => {
     const what = depth === 0 ? current : `${current} (the backing file of ${path}, ${depth} level${depth > 1 ? 's' : ''} down)`;
     return new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${what} is outside the import folders (${dirs.join(', ')}); copy the image into one of them, or upload it`, {
       field,
@@ -53,25 +49,25 @@ export function confineImport(layout: HomeLayout, path: string, importDirs: read
       importDirs: dirs,
     });
   };
+  /** Whether the walk may go on past `current` (false: a base of this home, checked when it was made). */
+  const check = (current: string, depth: number): boolean => {
+    // By name first: a path outside is refused before the file system is asked anything about it
+    // (not even whether it exists, which would tell a caller about files it cannot see).
+    if (!allowed(current) && !(depth > 0 && isBaseFile(layout, current))) throw refuse(current, depth);
+    const real = canonical(current, field);
+    const base = depth > 0 && isBaseFile(layout, real);
+    if (!allowed(real) && !base) throw refuse(current, depth);
+    if (!statSync(real).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${current} is not a regular file`, { field, path: current });
+    return !base;
+  };
   // Every name below is opened as it is written, so it must be one the text and the kernel agree
   // on: after a symlinked folder, "S/../f" is one file to resolve() and another to open(2).
   if (resolve(path) !== path) {
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${field}: ${path} is not a normalised absolute path (no "..", "." or "//")`, { field, path });
   }
-  for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
-    // By name first: a path outside is refused before the file system is asked anything about it
-    // (not even whether it exists, which would tell a caller about files it cannot see).
-    const named = resolve(current);
-    if (!allowed(named) && !(depth > 0 && isBaseFile(layout, named))) throw refuse(depth);
-    const real = canonical(current, field);
-    const base = depth > 0 && isBaseFile(layout, real);
-    if (!allowed(real) && !base) throw refuse(depth);
-    if (!statSync(real).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${current} is not a regular file`, { field, path: current });
-    if (base) return; // a base of this home was checked when it was made
-    const probed = probeImage(current, format);
-    if (probed.format === 'raw' || probed.header.backingFile === null) return;
-    format = probed.header.backingFormat === 'raw' ? 'raw' : probed.header.backingFormat === 'qcow2' ? 'qcow2' : undefined;
-    current = resolveBackingPath(current, probed.header.backingFile);
+  if (!check(path, 0)) return;
+  for (const step of backingFiles(path)) {
+    if (step.notAFile) throw step.notAFile;
+    if (!check(step.path, step.depth)) return;
   }
-  // Deeper than the cap: whatever reads it refuses it (E_CHAIN_TOO_DEEP); nothing past the cap was opened.
 }
