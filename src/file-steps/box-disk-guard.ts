@@ -92,7 +92,7 @@ export function boxDiskTrick(layout: HomeLayout, diskPath: string): BoxDiskTrick
     if (!isBaseFile(layout, step.path)) return outside(step.path, step.depth);
     let real: string;
     try {
-      real = realpathSync(step.path);
+      real = realpathSync.native(step.path); // where the kernel goes (the JS realpath folds a link target as text)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // a broken chain: readers refuse it by themselves
       throw fromFsError(err, step.path, 'cannot check');
