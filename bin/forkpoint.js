@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by the install step, so a call
 // costs one Node start-up and no TypeScript transpiling.
+// A reader that stops early (`forkpoint box ls | head`) closes the pipe: that ends the output, not
+// the command with a stack trace. Any other stream error is still one.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
 import('../dist/producers/cli/main.js')
   .then(async (cli) => {
     await cli.main(process.argv);

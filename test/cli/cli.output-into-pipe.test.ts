@@ -28,5 +28,13 @@ describe('cli: output into a pipe', () => {
     const listed = JSON.parse(r.stdout) as unknown;
     const boxes = Array.isArray(listed) ? listed : (listed as { boxes: unknown[] }).boxes;
     expect(boxes).toHaveLength(3000);
+
+    // A reader that stops early (head) closes the pipe: the command ends quietly, no EPIPE stack trace.
+    const early = spawnSync('bash', ['-c', 'node "$0" --home "$1" --json box ls 2>"$2" | head -c 100 >/dev/null; echo "${PIPESTATUS[0]}"; cat "$2"', BIN, home, join(home, '..', 'stderr.txt')], {
+      cwd: REPO_ROOT,
+      env: cliEnv(),
+      encoding: 'utf8',
+    });
+    expect(early.stdout).toBe('0\n');
   });
 });
