@@ -5,6 +5,8 @@
 #   redis-server        (redis-server) the queue backend; the tests start a private one
 #   mkfs.ext4           (e2fsprogs)    makes the raw ext4 images the rootfs tests import
 #   /usr/bin/chromium   (chromium)     the headless browser the page test drives (playwright-core)
+#   skopeo              (skopeo)       reads and copies the OCI layouts `box export` writes (tests, docs)
+#   docker-registry     (docker-registry) the OCI registry the export round-trip test pushes to on loopback
 # Set FORKPOINT_SKIP_APT=1 to only check and print what is missing.
 set -eu
 
@@ -14,6 +16,9 @@ command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || missing="$missing e2fsprogs"
 # Debian's chromium is what the browser test drives; elsewhere point the test at your own browser.
 if command -v apt-get >/dev/null 2>&1; then [ -x /usr/bin/chromium ] || missing="$missing chromium"; fi
+command -v skopeo >/dev/null 2>&1 || missing="$missing skopeo"
+# Debian's registry (distribution); the test starts it on loopback with a temporary storage folder.
+if command -v apt-get >/dev/null 2>&1; then [ -x /usr/bin/docker-registry ] || missing="$missing docker-registry"; fi
 
 if [ -n "$missing" ]; then
   if [ "${FORKPOINT_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then

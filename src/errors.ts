@@ -47,6 +47,8 @@ export const ErrorCodes = {
   JOB_LOST: 'E_JOB_LOST',
   // waiting on a job: it did not end within the time the caller gave (the job itself is not cancelled)
   TIMEOUT: 'E_TIMEOUT',
+  // a job stopped because someone cancelled it (`forkpoint jobs cancel`): what it made stays, the rest was undone
+  CANCELLED: 'E_CANCELLED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -90,6 +92,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   E_BUSY: 503,
   E_JOB_LOST: 503,
   E_TIMEOUT: 503,
+  // Cancelled on request: not a fault, not bad input; the CLI gives it its own exit code (4, below).
+  E_CANCELLED: 409,
   E_NO_SPACE: 507,
   // The home's database is unusable (not SQLite, damaged, or gone while the home has files): a person
   // restores it or rebuilds the records (`forkpoint check --rebuild`); no retry can help. CLI exit 1.
@@ -126,8 +130,10 @@ export class ForkpointError extends Error {
     return HTTP_STATUS[this.code] ?? 500;
   }
 
-  /** Process exit code for the CLI: 2 for bad input, 3 for a busy/locked resource, 1 otherwise. */
+  /** Process exit code for the CLI: 2 for bad input, 3 for a busy/locked resource, 4 for a cancelled job, 1 otherwise. */
   get exitCode(): number {
+    // A script must tell "someone cancelled it" from a conflict it could retry (3).
+    if (this.code === ErrorCodes.CANCELLED) return 4;
     const status = this.httpStatus;
     if (status === 409 || status === 503) return 3;
     if (status >= 400 && status < 500) return 2;

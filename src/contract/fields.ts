@@ -9,31 +9,52 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError, type ErrorCode } from '../errors.js';
 import { BASE_ID_LENGTH } from '../ids.js';
-import { GLOBAL_SOURCE, nameProblem } from '../names.js';
+import { GLOBAL_SOURCE, MAX_NAME_BYTES, nameProblem } from '../names.js';
 
 /** Issue params say which error code a failed check maps to (E_BAD_PAYLOAD when absent). */
 const NAME = { errorCode: ErrorCodes.INVALID_NAME };
 const ID = { errorCode: ErrorCodes.INVALID_ID };
 
+/**
+ * The name rule (nameProblem) as JSON Schema says it, for producers that check before they send:
+ * the pattern is exact but for the length, which JSON Schema counts in characters, not UTF-8 bytes
+ * (so maxLength is the bound for ASCII names; the description says bytes).
+ */
+const NAME_PATTERN = String.raw`^[^./\\\u0000-\u001f\u007f][^/\\\u0000-\u001f\u007f]*$`;
+const nameJsonSchema = (what: string) => ({
+  pattern: NAME_PATTERN,
+  minLength: 1,
+  maxLength: MAX_NAME_BYTES,
+  description: `${what}: 1-${MAX_NAME_BYTES} bytes of UTF-8, not starting with "."; no "/", "\\", NUL or control characters${what === 'box id' ? `; not "${GLOBAL_SOURCE}"` : ''}`,
+  ...(what === 'box id' ? { not: { const: GLOBAL_SOURCE } } : {}),
+});
+
 export const nameField = (what: string) =>
-  z.string().superRefine((value, ctx) => {
-    const problem = nameProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}`, params: NAME });
-    else if (what === 'box id' && value === GLOBAL_SOURCE) {
-      ctx.addIssue({ code: 'custom', message: `box id "${GLOBAL_SOURCE}" is reserved for the rootfs cache`, params: NAME });
-    }
-  });
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = nameProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}`, params: NAME });
+      else if (what === 'box id' && value === GLOBAL_SOURCE) {
+        ctx.addIssue({ code: 'custom', message: `box id "${GLOBAL_SOURCE}" is reserved for the rootfs cache`, params: NAME });
+      }
+    })
+    .meta(nameJsonSchema(what));
 
 export const boxIdField = nameField('box id');
 export const snapshotNameField = nameField('snapshot name');
 export const rootfsKeyField = nameField('rootfs key');
 export const uploadNameField = nameField('upload name');
 
-export const baseIdField = z.string().superRefine((value, ctx) => {
-  if (!new RegExp(`^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`).test(value)) {
-    ctx.addIssue({ code: 'custom', message: `base id must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`, params: ID });
-  }
-});
+const BASE_ID_PATTERN = `^[0-9A-Za-z]{${BASE_ID_LENGTH}}$`;
+export const baseIdField = z
+  .string()
+  .superRefine((value, ctx) => {
+    if (!new RegExp(BASE_ID_PATTERN).test(value)) {
+      ctx.addIssue({ code: 'custom', message: `base id must be ${BASE_ID_LENGTH} characters of [0-9A-Za-z]`, params: ID });
+    }
+  })
+  .meta({ pattern: BASE_ID_PATTERN, description: `base id: ${BASE_ID_LENGTH} characters of [0-9A-Za-z]` });
 
 /** Operation ids make a request idempotent: a retry re-uses its op and joins (or replays) the first. */
 export const opField = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-64 characters of [A-Za-z0-9_-]');
@@ -42,7 +63,8 @@ export const opField = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'op must be 1-6
 export const serverPathField = z
   .string()
   .refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path on the server')
-  .refine((p) => posix.normalize(p) === p && (p === '/' || !p.endsWith('/')), 'must be a normalised path (no "..", "." or "//")');
+  .refine((p) => posix.normalize(p) === p && (p === '/' || !p.endsWith('/')), 'must be a normalised path (no "..", "." or "//")')
+  .meta({ pattern: '^/', description: 'an absolute, normalised path on the server (no "..", "." or "//"; no trailing "/"), inside its import folders' });
 
 /** The first failed check of a parse, as the ForkpointError that names its field. */
 export function fieldError(error: z.ZodError, what: string, extra: Record<string, unknown> = {}, wholeValue = '(payload)'): ForkpointError {

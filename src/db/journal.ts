@@ -21,14 +21,14 @@ import { insertOp } from './sql/insertOp.js';
 import type { WriterCommand, WriterCommandType, WriterResults } from './types.js';
 
 /** Commands whose aborted run is started over. */
-const REDONE_AFTER_ABORT: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['beginFork', 'createBox']);
+const REDONE_AFTER_ABORT: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['beginFork', 'createBox', 'beginRestore', 'beginCompact', 'beginImport']);
 
 /**
  * Aborts are idempotent by themselves (aborting what is gone is a no-op), and
  * must take effect again when a started-over operation fails again, so their
  * results are never replayed.
  */
-const NEVER_REPLAYED: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['abortFork', 'abortBox']);
+const NEVER_REPLAYED: ReadonlySet<WriterCommandType> = new Set<WriterCommandType>(['abortFork', 'abortBox', 'abortRestore', 'abortCompact', 'abortImport']);
 
 /** Run one (already validated) command inside the caller's transaction, journalled if it has an op. */
 export function runJournaled<T extends WriterCommandType>(

@@ -8,7 +8,7 @@
 import type { ForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
 import { resolveBackingPath } from '../qcow2/backing-path.js';
-import { probeImage } from '../qcow2/read-header.js';
+import { probeImageCached } from '../qcow2/chain.js';
 
 export type BackingStep = {
   /** 1 for the top image's backing file, 2 for the next, … */
@@ -30,7 +30,7 @@ export function* backingFiles(top: string, topFormat?: 'qcow2' | 'raw'): Generat
   let current = top;
   let format = topFormat;
   for (let depth = 1; depth <= MAX_CHAIN_DEPTH; depth++) {
-    const probed = probeImage(current, format);
+    const probed = probeImageCached(current, format); // bases are read-only: their headers are cached
     if (probed.format === 'raw' || probed.header.backingFile === null) return;
     const stored = probed.header.backingFile;
     format = probed.header.backingFormat === 'raw' || probed.header.backingFormat === 'qcow2' ? probed.header.backingFormat : undefined;

@@ -71,8 +71,7 @@ export function resumeForkStep(layout: HomeLayout, begun: BeginForkResult, o: St
     // fall through: now nothing has moved
     case 'not-started':
       if (begun.mode === 'flatten') return { ...forkFlattenStep(begun, o), parentPath: null };
-      forkMoveStep(begun, o);
-      break;
+      return forkMoveStep(layout, begun, o); // it read the header and walked the chain already
     case 'moved':
       rmSync(begun.sourceDiskPath, { force: true }); // a half-written child of ours, or nothing
       writeCowChild(begun.basePath, begun.sourceDiskPath, { fsync: o.fsync ?? true, mode: DISK_MODE });

@@ -3,7 +3,7 @@
  * run them as file tasks between writer commands: in a pool thread (queued
  * driver) or inline (in-process driver). None of them touches the database.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint } from '../faults.js';
@@ -18,11 +18,12 @@ import { flatten } from '../qcow2/flatten.js';
 import { forkQcow2 } from '../qcow2/fork.js';
 import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
-import { writeCowChildren } from '../qcow2/write-cow-children.js';
+import { writeCowChildren, writeCowChildrenFlushed } from '../qcow2/write-cow-children.js';
+import { isPlannedChild } from '../qcow2/planned-child.js';
+import { planChildOfBase } from '../qcow2/plan-child-of-base.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { assertBoxDiskSafe } from './box-disk-guard.js';
-import { diskFacts } from './disk-facts.js';
 import { copySparse, openedPath } from './raw-files.js';
 import { isBaseFile } from './paths.js';
 
@@ -118,10 +119,15 @@ export function importRawStep(source: string, dest: string, o: StepOptions & { o
   return { basePath: dest, containerDiskBytes: st.size, sizeBytes: st.blocks * 512 };
 }
 
-/** Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on failure). */
-export function forkMoveStep(begun: BeginForkResult, o: StepOptions = {}): DiskInfo {
+/**
+ * Move the source disk into bases/ and leave a COW child in its place (forkQcow2 undoes itself on
+ * failure). The base's parent comes from the chain the fork already walked: the first backing
+ * file in bases/ (what findParentBase would find by reading the moved file's chain again).
+ */
+export function forkMoveStep(layout: HomeLayout, begun: BeginForkResult, o: StepOptions = {}): DiskInfo & { parentPath: string | null } {
   const r = forkQcow2(begun.sourceDiskPath, begun.basePath, { fsync: o.fsync ?? true, baseMode: BASE_MODE, childMode: DISK_MODE });
-  return { basePath: r.basePath, containerDiskBytes: r.containerDiskBytes, sizeBytes: r.sizeBytes };
+  const parentPath = r.backingChain.find((p) => dirname(p) === layout.basesDir) ?? null;
+  return { basePath: begun.basePath, containerDiskBytes: r.containerDiskBytes, sizeBytes: r.sizeBytes, parentPath };
 }
 
 /**
@@ -147,17 +153,47 @@ export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): Di
   return diskInfoOf(begun.basePath);
 }
 
-/** COW children of one base for every clone target (all or nothing). */
-export function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): void {
-  // A valid child of this very base is what this step makes: an earlier attempt wrote it before it
-  // failed or was cut off (its refs were not committed), so it is kept, not refused as existing.
-  const todo = targetDisks.filter((disk) => {
-    if (!existsSync(disk)) return true;
-    const facts = diskFacts(disk);
-    return !(facts.state === 'valid' && facts.backing === basePath);
-  });
+/**
+ * COW children of one base for every clone target (all or nothing). Targets are box disks
+ * (boxes/<id>/disks/<file>). With fsync they are made durable as a group: no fsync per child,
+ * then every file and each folder they need (disks/, the box folder, boxes/: each a new entry
+ * in its parent) fsynced together, once; the promise resolves only then, so the flow's commit
+ * (addRefs) that makes them visible comes after.
+ *
+ * The flow sends only boxes whose rows are this op's and not ready yet, so a file at a target's
+ * path is an earlier attempt's (the same ownership rule lets recovery remove the whole folder).
+ * It is kept only when it is byte for byte the planned child (and flushed again: it may never
+ * have been); anything else (empty, short, a header without its refcount block, as a power cut
+ * leaves a child that was not yet flushed) is half-written: removed and written again.
+ */
+export async function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): Promise<void> {
+  const plan = planChildOfBase(basePath);
+  const kept: string[] = [];
+  const todo: string[] = [];
+  for (const disk of targetDisks) {
+    if (isPlannedChild(disk, plan)) {
+      kept.push(disk);
+      continue;
+    }
+    // Only a regular file is ours to replace; a folder or symlink there is refused by the write below.
+    if (isRegularFile(disk)) rmSync(disk);
+    todo.push(disk);
+  }
   for (const disk of todo) mkdirSync(dirname(disk), { recursive: true, mode: DIR_MODE });
-  writeCowChildren(basePath, todo, { fsync: o.fsync ?? true, mode: DISK_MODE });
+  if (!(o.fsync ?? true)) {
+    writeCowChildren(basePath, todo, { fsync: false, mode: DISK_MODE });
+    return;
+  }
+  const folders = targetDisks.flatMap((disk) => [dirname(disk), dirname(dirname(disk)), dirname(dirname(dirname(disk)))]);
+  await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, alsoFlush: [...kept, ...folders] });
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false; // not there (or not ours to see): nothing to remove
+  }
 }
 
 /**

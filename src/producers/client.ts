@@ -4,14 +4,16 @@
  * Payloads are validated here too, so a caller's mistake is reported before
  * anything is queued.
  */
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { errorFromFailedReason } from '../contract/failed-reason.js';
-import { parseRedisUrl } from '../runtime/redis-url.js';
+import { bullConnection } from '../runtime/redis-connection.js';
+import { CANCEL_REQUEST_TTL_SECONDS, cancelKey } from '../contract/cancel.js';
 import { cloneTargets } from '../contract/clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from '../contract/jobs.js';
+import type { BoxRemoval } from '../workers/flows/box.js';
 import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 
 export interface ConnectOptions {
@@ -31,6 +33,8 @@ export interface ConnectOptions {
 export interface JobProgress {
   done: number;
   total: number;
+  /** What the job is doing now ("forking", "writing children"), for people watching; absent from older jobs. */
+  phase?: string;
 }
 
 /** A job as the HTTP API reports it (`GET /api/jobs/:queue/:id`). */
@@ -62,10 +66,24 @@ export interface JobHandle<T> {
    * resolves, with no result: those are removed as they end), or E_TIMEOUT past `waitTimeoutMs`.
    */
   result(): Promise<T>;
-  onProgress(listener: (p: JobProgress) => void): () => void;
+  /**
+   * `atMs`: when Redis recorded the update (its event id's time), not when it arrived here: events
+   * arrive in batches, so arrival times would make rates of nothing or of infinity.
+   */
+  onProgress(listener: (p: JobProgress, atMs: number) => void): () => void;
 }
 
 const newOp = (): string => randomUUID().replaceAll('-', '');
+
+/** What `cancel()` found and did (see there). */
+export interface CancelOutcome {
+  id: string;
+  name: string;
+  queue: QueueRole;
+  outcome: 'removed' | 'cancelling' | 'finished';
+  /** The job's BullMQ state when the outcome was decided. */
+  state: string;
+}
 
 export type CloneTargets = string[] | { targets: string[] } | { count: number; prefix?: string };
 
@@ -80,13 +98,16 @@ export class Forkpoint {
     private readonly queues: Record<QueueRole, Queue>,
     private readonly events: Record<QueueRole, QueueEvents>,
     private readonly waitOptions: Pick<ConnectOptions, 'pollMs' | 'waitTimeoutMs'> = {},
+    private readonly closeConnection: () => Promise<void> = async () => undefined,
   ) {}
 
   static async connect(o: ConnectOptions): Promise<Forkpoint> {
-    const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
+    // One shared client on a Redis Cluster (closed by close()), plain options otherwise: runtime/redis-connection.ts.
+    const redis = bullConnection(o.redisUrl, o.prefix);
+    const connection = redis.connection;
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
-    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs });
+    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis.close);
     // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
     // closing under a pending command). ioredis reconnects by itself and callers see failures
     // through their jobs' results, so the event is only recorded.
@@ -103,6 +124,7 @@ export class Forkpoint {
     for (const timer of this.polls) clearInterval(timer);
     this.polls.clear();
     await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((x) => x.close()));
+    await this.closeConnection();
   }
 
   /** Enqueue any job by name; the typed methods below are shorthands. */
@@ -256,8 +278,23 @@ export class Forkpoint {
     return this.enqueue<'snapshot-clone', { baseId: string; target: string }>('snapshot-clone', { op, name, target, ...o });
   }
 
+  /** Make `boxId`'s disk a fresh child of its snapshot `name` (what it wrote since is discarded); `checkInUse`: refuse while QEMU holds the disk. */
+  restoreSnapshot(boxId: string, name: string, o: { checkInUse?: boolean } = {}, op = newOp()) {
+    return this.enqueue<'snapshot-restore', { boxId: string; name: string; baseId: string; released: string[] }>('snapshot-restore', { op, boxId, name, ...o });
+  }
+
+  /** A new box from an OCI image layout (`forkpoint box export`): layers verified, reused by digest. */
+  importBox(layout: string, boxId: string, o: { tag?: string } = {}, op = newOp()) {
+    return this.enqueue<'box-import', { boxId: string; manifest: string; layers: { digest: string; baseId: string; reused: boolean }[] }>('box-import', { op, layout, boxId, ...o });
+  }
+
   removeBox(boxId: string, op = newOp()) {
     return this.enqueue<'remove-box', { boxId: string; touchedBases: string[] }>('remove-box', { op, boxId });
+  }
+
+  /** Many boxes as one job (at most MAX_REMOVE_BOXES): an outcome per box, in the order given; one box's refusal fails nothing else. */
+  removeBoxes(boxIds: string[], op = newOp()) {
+    return this.enqueue<'remove-box', { outcomes: BoxRemoval[]; touchedBases: string[] }>('remove-box', { op, boxIds });
   }
 
   /** GC one base, or sweep every candidate when no id is given. */
@@ -297,6 +334,69 @@ export class Forkpoint {
     };
   }
 
+  /** The queue that holds job `id`: ops first (every request is there), else gc (gc and sweep jobs, only until they end). */
+  private async findJob(id: string): Promise<{ role: QueueRole; job: Job } | null> {
+    for (const role of ['ops', 'gc'] as const) {
+      const job = await this.queues[role].getJob(id);
+      if (job) return { role, job };
+    }
+    return null;
+  }
+
+  private notFound(id: string): ForkpointError {
+    return new ForkpointError(ErrorCodes.NOT_FOUND, `no job ${id} on this home's queues (finished gc jobs are removed; others are kept a day after they complete, a week after they fail)`, { id });
+  }
+
+  /** A handle on a job already queued, by id (`forkpoint jobs wait`): the same wait as enqueue's, which cannot miss the end. */
+  async follow<T = unknown>(id: string): Promise<JobHandle<T>> {
+    const found = await this.findJob(id);
+    if (!found) throw this.notFound(id);
+    const data = found.job.data as { op?: unknown } | undefined;
+    const finish = this.finishOf<T>(found.role, id, typeof data?.op === 'string' ? data.op : null);
+    // Read again now that we listen: a job that ended in between sent its event before we did.
+    const job = await this.queues[found.role].getJob(id).catch(() => null);
+    if (job?.finishedOn) finish.settle(job.returnvalue, (await job.isFailed()) ? job.failedReason || 'unknown failure' : null);
+    return this.handle<T>(id, found.role, found.job.name as JobName, finish.promise, finish.poll);
+  }
+
+  /**
+   * Ask job `id` to stop (contract/cancel.ts). A job that waits is removed (`removed`: nothing of it
+   * ran); one that runs reads the request between steps and fails with E_CANCELLED, having undone
+   * what it had not finished (`cancelling`: follow() it for the end); one that ended is `finished`.
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const found = await this.findJob(id);
+    if (!found) throw this.notFound(id);
+    const { role, job } = found;
+    const queue = this.queues[role];
+    const outcome = (o: CancelOutcome['outcome'], state: string): CancelOutcome => ({ id, name: job.name, queue: role, outcome: o, state });
+    const before = await job.getState();
+    if (before === 'completed' || before === 'failed') return outcome('finished', before);
+    // The request first: a job that starts between here and remove() sees it before it does anything.
+    const redis = await queue.getBackend().client;
+    const key = cancelKey(queue.opts.prefix ?? 'bull', queue.name, id);
+    await redis.set(key, new Date().toISOString(), { EX: CANCEL_REQUEST_TTL_SECONDS });
+    try {
+      // BullMQ refuses to remove a job a worker holds the lock of (it is running).
+      await job.remove();
+      await redis.del(key);
+      return outcome('removed', before);
+    } catch {
+      const now = await job.getState();
+      if (now === 'completed' || now === 'failed') {
+        await redis.del(key);
+        return outcome('finished', now);
+      }
+      return outcome('cancelling', now);
+    }
+  }
+
+  /** Drop a cancel request nobody needs any more (the job ended without reading it). */
+  async forgetCancel(role: QueueRole, id: string): Promise<void> {
+    const queue = this.queues[role];
+    await (await queue.getBackend().client).del(cancelKey(queue.opts.prefix ?? 'bull', queue.name, id));
+  }
+
   /** The BullMQ queue itself, for observers (dashboard, metrics); enqueue through the methods above. */
   queue(role: QueueRole): Queue {
     return this.queues[role];
@@ -334,7 +434,7 @@ export class Forkpoint {
           reject(
             new ForkpointError(
               ErrorCodes.TIMEOUT,
-              `job ${id} did not finish within ${seconds} s; it was not cancelled: follow it with GET /api/jobs/${role}/${id} on forkpoint serve, or on its queue (\`forkpoint jobs\` names it)`,
+              `job ${id} did not finish within ${seconds} s; it was not cancelled: follow it with \`forkpoint jobs wait ${id}\` (or GET /api/jobs/${role}/${id} on forkpoint serve), cancel it with \`forkpoint jobs cancel ${id}\``,
               { id, queue: role, timeoutSeconds: seconds },
             ),
           );
@@ -349,8 +449,9 @@ export class Forkpoint {
       name,
       result: bounded,
       onProgress: (listener) => {
-        const onEvent = ({ jobId, data }: { jobId: string; data: unknown }) => {
-          if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress);
+        const onEvent = ({ jobId, data }: { jobId: string; data: unknown }, eventId?: string) => {
+          const atMs = Number(eventId?.split('-')[0]);
+          if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress, Number.isFinite(atMs) && atMs > 0 ? atMs : Date.now());
         };
         events.on('progress', onEvent);
         return () => events.off('progress', onEvent);

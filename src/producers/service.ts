@@ -10,13 +10,14 @@ import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.j
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
 import type { Config } from '../runtime/config.js';
+import type { LogLine } from '../runtime/log-line.js';
 import type { HomeLayout } from '../layout.js';
 
 export interface ServiceOptions {
   config: Config;
   layout: HomeLayout;
   homeId: string;
-  log: (line: string) => void;
+  log: LogLine;
   shutdownGraceMs?: number;
   /** The import folders (default `<home>/import`): a service reads files that requests name only from there. */
   importDirs?: string[];

@@ -6,7 +6,7 @@
  * A backing file with no recorded format is probed as qemu would probe it;
  * one qemu takes for another format (vmdk, vdi, …) is refused (probeImage).
  */
-import { statSync } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from './constants.js';
@@ -15,10 +15,9 @@ import { unsupported } from './image-errors.js';
 import { probeImage, readHeader, type ProbedImage } from './read-header.js';
 import type { BackingChainEntry, ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
 
-function fileIdentity(path: string, referrer: string, stored: string | null): string {
+function fileStat(path: string, referrer: string, stored: string | null): BigIntStats {
   try {
-    const st = statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}`;
+    return statSync(path, { bigint: true });
   } catch (err) {
     if (stored !== null && (err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ForkpointError(
@@ -29,6 +28,40 @@ function fileIdentity(path: string, referrer: string, stored: string | null): st
     }
     throw fromFsError(err, path, 'cannot stat');
   }
+}
+
+const fileIdentity = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
+
+/**
+ * Probes of read-only layers (our immutable bases, the rootfs cache), keyed by path, identity,
+ * size, ctime and the format asked for: a fork of a box disk walks the same bases every time,
+ * and this saves an open, a read and a parse per level. The walk stats each layer anyway (the
+ * loop guard); a file made writable, rewritten, renamed or linked has a new ctime and is read
+ * again. The same rule as the plan cache in plan-child-of-base.ts.
+ */
+const PROBE_CACHE_LIMIT = 256;
+const readOnlyProbes = new Map<string, ProbedImage>();
+
+function probeLayer(path: string, st: BigIntStats, expect: ImageFormat | undefined): ProbedImage {
+  if ((st.mode & 0o222n) !== 0n) return probeImage(path, expect);
+  const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}:${expect ?? ''}`;
+  const hit = readOnlyProbes.get(key);
+  if (hit) return hit;
+  const probed = probeImage(path, expect);
+  if (readOnlyProbes.size >= PROBE_CACHE_LIMIT) readOnlyProbes.delete(readOnlyProbes.keys().next().value!);
+  readOnlyProbes.set(key, probed);
+  return probed;
+}
+
+/** probeImage, answered from the cache above when the file is read-only and unchanged. */
+export function probeImageCached(path: string, expect?: ImageFormat): ProbedImage {
+  let st: BigIntStats;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch {
+    return probeImage(path, expect); // it reports the problem the way every reader does
+  }
+  return probeLayer(path, st, expect);
 }
 
 /** Formats qemu has a driver for that can hold a disk; any other recorded name, qemu cannot open ("Unknown driver"). */
@@ -55,7 +88,7 @@ export interface ChainLayer {
  */
 export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): ChainLayer[] {
   const top = resolve(path);
-  const seen = new Map<string, string>([[fileIdentity(top, top, null), top]]);
+  const seen = new Map<string, string>([[fileIdentity(fileStat(top, top, null)), top]]);
   const first = topHeader ?? readHeader(top);
   const layers: ChainLayer[] = [{ path: top, image: { format: 'qcow2', ...first } }];
   let current: { path: string; header: Qcow2Header } = { path: top, header: first.header };
@@ -69,7 +102,8 @@ export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): Chai
         { path: top, maxDepth: MAX_CHAIN_DEPTH },
       );
     }
-    const id = fileIdentity(next, current.path, stored);
+    const st = fileStat(next, current.path, stored);
+    const id = fileIdentity(st);
     const earlier = seen.get(id);
     if (earlier !== undefined) {
       const cycle = [...layers.map((l) => l.path), next].join(' → ');
@@ -79,7 +113,7 @@ export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): Chai
       });
     }
     seen.set(id, next);
-    const image = probeImage(next, followableFormat(current.path, current.header.backingFormat));
+    const image = probeLayer(next, st, followableFormat(current.path, current.header.backingFormat));
     layers.push({ path: next, image });
     if (image.format === 'raw') break;
     current = { path: next, header: image.header };

@@ -55,7 +55,7 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   const { header } = image;
   // The base keeps the source's chain: one that cannot be read would be found only after the move.
   // One header read per level (the source's header is not read again).
-  assertChildChainReadable(image, 'fork');
+  const layers = assertChildChainReadable(image, 'fork');
   assertAbsent(dst, 'fork destination');
   let destDir: string;
   try {
@@ -102,8 +102,9 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
     undoFork({ src, basePath, childCreated, moveKind, originalMode, fsync });
     throw fromFsError(err, src, 'fork failed');
   }
-  const based = statSync(basePath);
-  return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: based.blocks * 512 };
+  // A rename keeps the file's blocks (the lstat above saw them); a copy may not keep its holes.
+  const blocks = moveKind === 'rename' ? st.blocks : statSync(basePath).blocks;
+  return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: blocks * 512, backingChain: layers.slice(1).map((l) => l.path) };
 }
 
 interface UndoState {

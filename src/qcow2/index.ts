@@ -1,6 +1,7 @@
 /**
  * The qcow2 engine's one public surface. Everything here is synchronous file
- * work (it runs inside Piscina worker threads) and fails only with ForkpointError.
+ * work (it runs inside Piscina worker threads) and fails only with ForkpointError;
+ * the one exception, writeCowChildrenFlushed, is async only to keep many fsyncs in flight.
  */
 export { MAX_CHAIN_DEPTH, QCOW2_MAGIC } from './constants.js';
 export { parseHeader, hasQcow2Magic } from './header.js';
@@ -10,7 +11,8 @@ export { resolveBackingPath } from './backing-path.js';
 export { readBackingChain, readChainLayers } from './chain.js';
 export { planChild, planEmptyImage, type ChildPlan, type ChildSpec } from './child-layout.js';
 export { writeCowChild } from './write-cow-child.js';
-export { writeCowChildren } from './write-cow-children.js';
+export { writeCowChildren, writeCowChildrenFlushed, type FlushedChildrenOptions } from './write-cow-children.js';
+export { isPlannedChild } from './planned-child.js';
 export { createImage, type CreateImageResult } from './create-image.js';
 export { forkQcow2, BASE_FILE_MODE, type ForkOptions } from './fork.js';
 export { setBackingPath, type SetBackingOptions } from './set-backing.js';

@@ -18,7 +18,7 @@ import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { MAX_BACKING_FILE_NAME, MAX_CHAIN_DEPTH } from './constants.js';
 import { resolveBackingPath } from './backing-path.js';
 import { readChainLayers } from './chain.js';
-import { encodeExtensionsAndName } from './child-layout.js';
+import { headerWithBacking } from './header-backing.js';
 import { readAt, readHeaderFromFd, probeImage } from './read-header.js';
 import type { ImageFormat } from './types.js';
 
@@ -51,25 +51,7 @@ export function setBackingPath(image: string, newBacking: string, opts: SetBacki
     }
     const header = readHeaderFromFd(fd, path, st.size);
     const area = readAt(fd, path, 0, Math.min(header.clusterSize, st.size));
-    // Keep every extension except the backing format, byte for byte (padded length).
-    const keep = header.extensions
-      .filter((e) => e.type !== 'backing-format')
-      .map((e) => {
-        const len = area.readUInt32BE(e.offset + 4);
-        return area.subarray(e.offset, e.offset + 8 + ((len + 7) & ~7));
-      });
-    const tail = encodeExtensionsAndName(header.headerLength, newBacking, backing.format, keep);
-    const newEnd = header.headerLength + tail.bytes.length;
-    if (newEnd > header.clusterSize) {
-      throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${path}: backing name of ${nameBytes} bytes does not fit in the ${header.clusterSize}-byte header cluster`, { path, field: 'backing_file' });
-    }
-    const oldEnd = Math.max(header.extensionsEnd, header.backingFile === null ? 0 : header.backingFileOffset + header.backingFileSize);
-    // New header cluster prefix; stale bytes of a longer old name are zeroed.
-    const out = Buffer.alloc(Math.max(newEnd, oldEnd));
-    area.copy(out, 0, 0, header.headerLength);
-    out.writeBigUInt64BE(BigInt(tail.nameOffset), 8);
-    out.writeUInt32BE(nameBytes, 16);
-    tail.bytes.copy(out, header.headerLength);
+    const out = headerWithBacking(area, header, path, newBacking, backing.format);
     let done = 0;
     while (done < out.length) done += writeSync(fd, out, done, out.length - done, done);
     if (opts.fsync ?? true) fsyncSync(fd);

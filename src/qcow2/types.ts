@@ -101,4 +101,6 @@ export interface ForkResult {
   containerDiskBytes: number;
   /** Bytes the base file occupies on disk (st_blocks * 512). */
   sizeBytes: number;
+  /** The base's backing files, nearest first, as the fork's check walked them (callers need not walk them again). */
+  backingChain: string[];
 }

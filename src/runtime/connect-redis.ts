@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import type { Config } from './config.js';
+import type { LogLine } from './log-line.js';
 import { redisServerAvailable, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 
@@ -19,8 +20,9 @@ export interface ResolvedRedis {
 const HOW_TO_GET_REDIS =
   'install it (apt-get install redis-server), run one (docker compose up -d redis), or pass --redis URL / set REDIS_URL';
 
-/** Ping a Redis once, quickly; never retries. */
+/** Ping a Redis (or one node of a cluster, and the cluster's state) once, quickly; never retries. */
 export async function pingRedis(target: RedisTarget, timeoutMs = 1500): Promise<string | null> {
+  if (target.cluster) return pingCluster(target, timeoutMs);
   const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
   try {
@@ -34,9 +36,30 @@ export async function pingRedis(target: RedisTarget, timeoutMs = 1500): Promise<
   }
 }
 
+/** A cluster answers when a seed node does and says the cluster is ok (all slots served). */
+async function pingCluster(target: RedisTarget, timeoutMs: number): Promise<string | null> {
+  let last = 'no seed node';
+  for (const node of target.cluster!) {
+    const client = new Redis({ ...target.options, ...node, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const info = String(await client.call('CLUSTER', 'INFO'));
+      if (/cluster_state:ok/.test(info)) return null;
+      last = `${node.host}:${node.port} says ${/cluster_state:\w+/.exec(info)?.[0] ?? 'no cluster state'}`;
+    } catch (err) {
+      last = `${node.host}:${node.port}: ${(err as Error).message}`;
+    } finally {
+      client.disconnect();
+    }
+  }
+  return last;
+}
+
 /** BullMQ loses jobs under eviction; say so once at start-up. */
 export async function evictionPolicyWarning(target: RedisTarget): Promise<string | null> {
-  const client = new Redis({ ...target.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // On a cluster, the first seed node speaks for the others (they are configured alike, or should be).
+  const client = new Redis({ ...target.options, ...(target.cluster ? target.cluster[0] : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -52,12 +75,12 @@ export async function evictionPolicyWarning(target: RedisTarget): Promise<string
   }
 }
 
-export async function resolveRedis(config: Config, runDir: string, say: (line: string) => void): Promise<ResolvedRedis> {
+export async function resolveRedis(config: Config, runDir: string, say: LogLine): Promise<ResolvedRedis> {
   const target = parseRedisUrl(config.redisUrl);
   const problem = await pingRedis(target);
   if (problem === null) {
     const warning = await evictionPolicyWarning(target);
-    if (warning) say(warning);
+    if (warning) say(warning, 'warn'); // queued jobs may be lost: an operator must act
     return { url: config.redisUrl, target, embedded: null };
   }
   if (config.redisExplicit) {

@@ -63,7 +63,7 @@ function createFilePool(threads: number): FileRunner {
 export function inlineFileRunner(): FileRunner {
   return {
     async run<T extends FileTask>(task: T) {
-      return unwrap<FileTaskResult<T>>(runFileTask(task));
+      return unwrap<FileTaskResult<T>>(await runFileTask(task));
     },
     async close() {},
   };

@@ -4,7 +4,8 @@
  * by either driver: in a pool thread (queued) or inline (in-process). Errors cross the thread
  * boundary as ForkpointError JSON (structured clone would drop their class and code).
  */
-import type { BeginForkResult, DiskInfo } from '../db/types.js';
+import type { LayoutImage } from '../oci/read-layout.js';
+import type { BeginCompactResult, BeginImportResult, BeginForkResult, BeginRestoreResult, DiskInfo } from '../db/types.js';
 import type { ErrorCode, ErrorDetails } from '../errors.js';
 
 export type FileTask =
@@ -33,8 +34,26 @@ export type FileTask =
   | { type: 'importRaw'; source: string; dest: string; fsync: boolean; confine?: ImportConfinement }
   /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */
   | { type: 'removeBase'; home: string; path: string; fsync: boolean }
+  /** A background compaction's copy of a deep base, written unless a disk reads it already (file-steps/compact.ts). */
+  | { type: 'compactWrite'; home: string; begun: BeginCompactResult; disks: string[]; fsync: boolean }
+  /** Re-point these box disks from the compacted base to its copy; returns the disks that read the copy. */
+  | { type: 'compactRepoint'; home: string; begun: BeginCompactResult; disks: string[]; fsync: boolean }
+  /** If none of these disks reads the copy yet, remove the copy (true: roll back); else false (roll forward). */
+  | { type: 'compactUndo'; begun: BeginCompactResult; disks: string[] }
+  /** Read and check an OCI image layout (src/oci/read-layout.ts): the image's layers, verified JSON. */
+  | { type: 'ociRead'; dir: string; tag: string | null; confine?: ImportConfinement }
+  /** Copy an import's missing layers into bases/ and write the box's disk (file-steps/oci-import.ts). */
+  | { type: 'ociInstall'; home: string; image: LayoutImage; begun: BeginImportResult; fsync: boolean }
+  /** Remove what an import being undone copied in. */
+  | { type: 'ociUndo'; home: string; begun: BeginImportResult }
   /** Remove a box's folder (its container disk and anything else in it). */
-  | { type: 'removeBoxDir'; home: string; boxId: string };
+  | { type: 'removeBoxDir'; home: string; boxId: string }
+  /** Swap a box's disk for a fresh child of the snapshot, as journalled by beginRestore (file-steps/restore.ts). */
+  | { type: 'restoreDisk'; home: string; begun: BeginRestoreResult; fsync: boolean }
+  /** The opt-in in-use check (qcow2/in-use.ts): E_IMAGE_IN_USE while a QEMU process holds the image's write lock. */
+  | { type: 'checkNotInUse'; path: string }
+  /** Remove several boxes' folders, then flush boxes/ once for all of them (a bulk removal's share for one thread). */
+  | { type: 'removeBoxDirs'; home: string; boxIds: string[] };
 
 /** A request's file may only be read from these import folders (file-steps/import-path.ts); checked in the task, before the read. */
 export interface ImportConfinement {
@@ -57,6 +76,16 @@ export interface FileTaskResults {
   importRaw: DiskInfo;
   removeBase: null;
   removeBoxDir: null;
+  compactWrite: DiskInfo;
+  compactRepoint: string[];
+  compactUndo: boolean;
+  ociRead: LayoutImage;
+  ociInstall: DiskInfo[];
+  ociUndo: null;
+  restoreDisk: null;
+  checkNotInUse: null;
+  /** The folders that could not be removed, each with why (the others are gone, durably). */
+  removeBoxDirs: { failed: { boxId: string; error: { code: ErrorCode; message: string; details: ErrorDetails } }[] };
 }
 
 export type FileTaskResult<T extends FileTask> = FileTaskResults[T['type']];

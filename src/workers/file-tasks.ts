@@ -3,20 +3,24 @@
  * purpose: the file logic is in src/file-steps/ and the
  * qcow2 engine; this only dispatches and turns errors into data.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync, mkdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ociInstallStep, ociUndoStep } from '../file-steps/oci-import.js';
+import { readLayoutImage } from '../oci/read-layout.js';
+import { compactionStarted, compactRepointStep, compactWriteStep, removeCompactionCopy } from '../file-steps/compact.js';
 import { resumeForkStep, undoIfNothingMoved } from '../file-steps/fork-progress.js';
 import { cloneChildrenStep, DISK_MODE, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { InjectedFault } from '../faults.js';
-import { boxDir, homeLayout } from '../layout.js';
+import { faultPoint, InjectedFault } from '../faults.js';
+import { boxDir, boxDiskPath, boxDisksDir, homeLayout, type HomeLayout } from '../layout.js';
 import { parseBoxId } from '../names.js';
 import { fsyncFolder } from '../qcow2/durable.js';
-import { createImage, flatten } from '../qcow2/index.js';
+import { assertImageNotInUse, createImage, flatten } from '../qcow2/index.js';
+import { restoreDiskStep } from '../file-steps/restore.js';
 import { confineImport } from '../file-steps/import-path.js';
 import { sameBytes } from '../file-steps/raw-files.js';
-import type { FileTask, FileTaskReply, ImportConfinement } from './file-task-types.js';
+import type { FileTask, FileTaskReply, FileTaskResults, ImportConfinement } from './file-task-types.js';
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
 function makeFreshBoxDir(boxDir: string, disk: string): void {
@@ -46,8 +50,8 @@ function run(task: FileTask): unknown {
     case 'undoFork':
       return undoIfNothingMoved(task.begun);
     case 'writeChildren':
-      cloneChildrenStep(task.base, task.children, { fsync: task.fsync });
-      return null;
+      // Async: the group flush keeps many fsyncs in flight (file-steps/steps.ts).
+      return cloneChildrenStep(task.base, task.children, { fsync: task.fsync }).then(() => null);
     case 'flatten': {
       makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
       if (task.confine) confined(task.source, task.confine);
@@ -76,25 +80,82 @@ function run(task: FileTask): unknown {
     case 'removeBase':
       unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });
       return null;
+    case 'restoreDisk':
+      restoreDiskStep(homeLayout(task.home), task.begun, { fsync: task.fsync });
+      return null;
+    case 'checkNotInUse':
+      assertImageNotInUse(task.path);
+      return null;
+    case 'ociRead':
+      if (task.confine) confined(join(task.dir, 'oci-layout'), task.confine);
+      return readLayoutImage(task.dir, task.tag);
+    case 'ociInstall':
+      return ociInstallStep(homeLayout(task.home), task.image, task.begun, { fsync: task.fsync });
+    case 'ociUndo':
+      ociUndoStep(homeLayout(task.home), task.begun);
+      return null;
+    case 'compactWrite':
+      return compactWriteStep(homeLayout(task.home), task.begun, task.disks, { fsync: task.fsync });
+    case 'compactRepoint':
+      return compactRepointStep(homeLayout(task.home), task.begun, task.disks, { fsync: task.fsync });
+    case 'compactUndo':
+      if (compactionStarted(task.begun, task.disks)) return false;
+      removeCompactionCopy(task.begun);
+      return true;
     case 'removeBoxDir': {
       // parseBoxId again: whatever reached this thread, it cannot name a folder outside boxes/.
       const layout = homeLayout(task.home);
-      rmSync(boxDir(layout, parseBoxId(task.boxId)), { recursive: true, force: true });
+      removeBoxFolder(layout, parseBoxId(task.boxId));
       fsyncFolder(layout.boxesDir);
       return null;
+    }
+    case 'removeBoxDirs': {
+      const layout = homeLayout(task.home);
+      const failed: FileTaskResults['removeBoxDirs']['failed'] = [];
+      task.boxIds.forEach((boxId, i) => {
+        try {
+          removeBoxFolder(layout, parseBoxId(boxId));
+        } catch (err) {
+          failed.push({ boxId, error: asTaskError(err, task).toJSON() });
+        }
+        if (i === 0) faultPoint('remove-boxes:after-first'); // a crash with some folders gone, none flushed
+      });
+      // One flush for every folder this task removed: a row is deleted only once its folder's removal is durable.
+      fsyncFolder(layout.boxesDir);
+      return { failed };
     }
   }
 }
 
-export default function runFileTask(task: FileTask): FileTaskReply {
+export default async function runFileTask(task: FileTask): Promise<FileTaskReply> {
   try {
-    return { ok: true, value: run(task) };
+    return { ok: true, value: await run(task) };
   } catch (err) {
     // A crash point armed in a step (tests) is a crash, not a failure: it must not read as one.
     if (err instanceof InjectedFault) throw err;
-    // The steps raise ForkpointErrors naming the file; anything else is an unexpected I/O failure.
-    const error =
-      err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `${task.type} failed: ${(err as Error).message}`, { task: task.type });
-    return { ok: false, error: error.toJSON() };
+    return { ok: false, error: asTaskError(err, task).toJSON() };
   }
+}
+
+/**
+ * A box's folder and everything in it. The usual folder holds only its disk: unlink and two rmdir
+ * (after checking that neither folder is a symlink, which the unlink would follow out of the
+ * home) instead of rmSync's walk (a readdir per level and more): 12 µs instead of 48 µs per box
+ * on tmpfs, measured (a bulk removal does thousands). Anything else (a guest's extra files, a
+ * symlink, a half-removed folder) takes rmSync, which never follows a link.
+ */
+function removeBoxFolder(layout: HomeLayout, boxId: string): void {
+  try {
+    if (!lstatSync(boxDir(layout, boxId)).isDirectory() || !lstatSync(boxDisksDir(layout, boxId)).isDirectory()) throw new Error('not plain folders');
+    unlinkSync(boxDiskPath(layout, boxId));
+    rmdirSync(boxDisksDir(layout, boxId));
+    rmdirSync(boxDir(layout, boxId));
+  } catch {
+    rmSync(boxDir(layout, boxId), { recursive: true, force: true });
+  }
+}
+
+/** The steps raise ForkpointErrors naming the file; anything else is an unexpected I/O failure. */
+function asTaskError(err: unknown, task: FileTask): ForkpointError {
+  return err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `${task.type} failed: ${(err as Error).message}`, { task: task.type });
 }

@@ -25,12 +25,13 @@ import { inlineFileRunner } from './file-pool.js';
 import type { FileTask } from './file-task-types.js';
 import type { JobContext, JobProgress } from './flows/context.js';
 import { runFlow, type JobResult } from './flows/index.js';
+import { compactJob } from './flows/compact.js';
 import { gcJob } from './flows/gc.js';
 import { KeyedLock } from './keyed-lock.js';
 import { homeModes } from '../runtime/home-mode.js';
 
 /** One completed call a flow made through its ports. */
-export type PortCall = { port: 'writer'; command: WriterCommand['type'] } | { port: 'files'; task: FileTask['type'] } | { port: 'requestGc'; baseIds: string[] };
+export type PortCall = { port: 'writer'; command: WriterCommand['type'] } | { port: 'files'; task: FileTask['type'] } | { port: 'requestGc'; baseIds: string[] } | { port: 'requestCompact'; baseIds: string[] };
 
 export interface InProcessOptions {
   /** fsync files and folders (default true). */
@@ -46,6 +47,13 @@ export interface InProcessOptions {
   /** Called after each port call with its 1-based index; throwing stops the run (see above). */
   afterPortCall?(call: PortCall, index: number): void;
   progress?(p: JobProgress): void | Promise<void>;
+  /**
+   * Background compaction of deep chains (flows/compact.ts), drained before run() returns like GC
+   * (default true). false: forks only ever meet the depth cap's inline flatten (tests of that fallback).
+   */
+  compaction?: boolean;
+  /** Whether the run was asked to stop (the queued driver reads a Redis key; here the caller decides, e.g. from an AbortSignal). */
+  cancelRequested?(): boolean | Promise<boolean>;
 }
 
 export interface InProcessRun<N extends JobName> {
@@ -80,6 +88,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
   }
   const inline = inlineFileRunner();
   const pendingGc = new Set<string>();
+  const pendingCompact = new Set<string>();
   let calls = 0;
   let stopped: unknown = null;
 
@@ -117,7 +126,17 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
         () => void baseIds.forEach((id) => pendingGc.add(id)),
         () => ({ port: 'requestGc', baseIds }),
       ),
+    ...(o.compaction === false
+      ? {}
+      : {
+          requestCompact: (baseIds: string[]) =>
+            port(
+              () => void baseIds.forEach((id) => pendingCompact.add(id)),
+              () => ({ port: 'requestCompact', baseIds }),
+            ),
+        }),
     progress: (p) => o.progress?.(p),
+    cancelRequested: async () => (await o.cancelRequested?.()) ?? false,
     parallelism: o.parallelism ?? 1,
     fsync: o.fsync ?? true,
     boxLock: new KeyedLock(),
@@ -126,6 +145,17 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
 
   const drainGc = async (): Promise<string[]> => {
     const collected: string[] = [];
+    // Compactions first: what they release is collected by the GC below. A compaction that fails
+    // (not a crash) does not fail the run that asked for it: its journal stays for the next
+    // request or recovery, and the fork's depth cap holds meanwhile.
+    for (let next = first(pendingCompact); next !== undefined; next = first(pendingCompact)) {
+      pendingCompact.delete(next);
+      try {
+        await compactJob(ctx, { baseId: next });
+      } catch (err) {
+        if (stopped !== null || err instanceof InjectedFault) throw err;
+      }
+    }
     for (let next = first(pendingGc); next !== undefined; next = first(pendingGc)) {
       pendingGc.delete(next);
       if ((await gcJob(ctx, { baseId: next })).collected) collected.push(next);

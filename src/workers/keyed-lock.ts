@@ -23,4 +23,14 @@ export class KeyedLock {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
+
+  /**
+   * `work` holding every key at once. Keys are taken one by one in sorted order, so two callers
+   * whose sets overlap can never each hold a key the other waits for (no deadlock).
+   */
+  runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const from = (i: number): Promise<T> => (i === sorted.length ? work() : this.run(sorted[i]!, () => from(i + 1)));
+    return from(0);
+  }
 }

@@ -6,30 +6,34 @@
  */
 import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { openDatabase } from '../db/open.js';
-import { recover, type RecoveryReport } from './recovery/index.js';
+import type { RecoveryReport } from './recovery/index.js';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { isJobName } from '../contract/jobs.js';
 import { failedReason } from '../contract/failed-reason.js';
-import { GC_JOB_OPTIONS, gcJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
-import { parseRedisUrl } from '../runtime/redis-url.js';
-import { homeModes } from '../runtime/home-mode.js';
+import { compactJobId, GC_HISTORY_JOB_OPTIONS, GC_JOB_OPTIONS, gcJobId, gcRunJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
+import { bullConnection, checkRedisTarget } from '../runtime/redis-connection.js';
+import type { LogLine } from '../runtime/log-line.js';
 import { canonicalImportDirs } from '../file-steps/import-path.js';
-import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
-import { startFilePool, type FileRunner } from './file-pool.js';
+import type { DbWriterClient } from './db-writer-client.js';
+import { closeParts, startPipelineParts, type PipelineParts } from './pipeline-parts.js';
 import type { JobContext } from './flows/context.js';
 import { runFlow } from './flows/index.js';
 import { ActiveWork } from './active-work.js';
 import { GcRequests } from './gc-requests.js';
 import { KeyedLock } from './keyed-lock.js';
 import { liveRepair } from './live-repair.js';
+import { cancelKey } from '../contract/cancel.js';
+import { retentionDefaults, retryUnderDefaults } from './service-defaults.js';
 
 export interface PipelineOptions {
   layout: HomeLayout;
   homeId: string;
-  redisUrl: string;
+  /** Or its promise: a Redis still starting (a CLI's private one) while the rest of start-up goes on. */
+  redisUrl: string | Promise<string>;
+  /** Recovery, writer and pool already starting (startPipelineParts, begun before BullMQ was loaded); owned by the pipeline from here on. */
+  parts?: Promise<PipelineParts>;
   prefix: string;
   poolSize: number;
   /** fsync files and folders (default true; benchmarks may turn it off to find the floor). */
@@ -41,7 +45,7 @@ export interface PipelineOptions {
   importDirs?: string[];
   /** How long close() lets active jobs finish before handing them back. */
   shutdownGraceMs?: number;
-  log?: (line: string) => void;
+  log?: LogLine;
 }
 
 /** What the pipeline tells observers (metrics, logs, live pages) after each job. */
@@ -53,6 +57,10 @@ export interface JobFinishedEvent {
   durationMs: number;
   result?: unknown;
   error?: { code: string; message: string };
+  /** How long the job waited in its queue before this attempt started (past any delay or backoff), for metrics. */
+  waitMs?: number;
+  /** The job's payload as it was queued (metrics size a clone by its targets). */
+  data?: unknown;
 }
 
 export interface PipelineEvents {
@@ -84,16 +92,24 @@ export interface Pipeline {
 const FAULTS: ReadonlySet<string> = new Set([ErrorCodes.IO, ErrorCodes.NO_SPACE, ErrorCodes.REDIS_UNAVAILABLE]);
 
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
-  const modes = homeModes();
-  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true, mode: dir === o.layout.runDir ? modes.run : modes.dir });
-  const recovery = await recover(o.layout.home, { repair: true });
-  const writer = await startDbWriter(o.layout.home);
+  // Before anything opens, so a refusal leaves nothing to close (a URL still to come is a private Redis, never a cluster).
+  if (typeof o.redisUrl === 'string') checkRedisTarget(o.redisUrl, o.prefix);
+  // Redis may still be starting meanwhile (o.redisUrl a promise): needed only from the queues on.
+  const [parts, url] = await Promise.allSettled([o.parts ?? startPipelineParts(o), Promise.resolve(o.redisUrl)]);
+  if (parts.status === 'rejected') throw parts.reason;
+  const { recovery, writer, files } = parts.value;
+  if (url.status === 'rejected') {
+    await closeParts(parts.value);
+    throw url.reason;
+  }
+  const redisUrl = url.value;
   const reader = openDatabase(o.layout.dbPath, { readonly: true });
-  const files: FileRunner = await startFilePool(o.poolSize);
-  const connection = { ...parseRedisUrl(o.redisUrl).options, maxRetriesPerRequest: null };
+  // One shared client on a Redis Cluster (closed last, below), plain options otherwise: runtime/redis-connection.ts.
+  const redis = bullConnection(redisUrl, o.prefix);
+  const connection = redis.connection;
   const gcQueue = new Queue(queueName(o.homeId, 'gc'), { connection, prefix: o.prefix });
   // Unlistened 'error' events end the process; Redis hiccups are logged and ioredis reconnects.
-  gcQueue.on('error', (err) => o.log?.(`gc queue error: ${err.message}`));
+  gcQueue.on('error', (err) => o.log?.(`gc queue error: ${err.message}`, 'error'));
   const fsync = o.fsync ?? true;
   const importDirs = o.importDirs ? canonicalImportDirs(o.importDirs) : undefined;
 
@@ -101,7 +117,15 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const requestGc = async (baseIds: string[]) => {
     const now = gcRequests.request(baseIds);
     if (now.length === 0) return;
-    await gcQueue.addBulk(now.map((baseId) => ({ name: 'gc', data: { baseId }, opts: { ...GC_JOB_OPTIONS, jobId: gcJobId(baseId) } })));
+    // Kept when they end (the dashboard's GC history): own ids, collapsing by deduplication id (contract/queues.ts).
+    await gcQueue.addBulk(
+      now.map((baseId) => ({ name: 'gc', data: { baseId }, opts: { ...GC_HISTORY_JOB_OPTIONS, jobId: gcRunJobId(baseId), deduplication: { id: gcJobId(baseId) } } })),
+    );
+  };
+
+  // Compaction runs beside GC on the gc queue: never behind a batch of clones, never inside one.
+  const requestCompact = async (baseIds: string[]) => {
+    await gcQueue.addBulk(baseIds.map((baseId) => ({ name: 'compact', data: { baseId }, opts: { ...GC_JOB_OPTIONS, jobId: compactJobId(baseId) } })));
   };
 
   const events = new EventEmitter<PipelineEvents>();
@@ -109,18 +133,21 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const active = new ActiveWork();
   /** The processor of one queue's worker: it knows its own queue, never guesses it from a name. */
   /** What every flow run by this pipeline works with; each job adds its progress and live-check note. */
+  let abandoning = false;
   const ports = {
+    stopping: () => abandoning,
     layout: o.layout,
     writer,
     files,
     reader,
     requestGc,
+    requestCompact,
     parallelism: o.poolSize * 2,
     fsync,
     boxLock,
     ...(importDirs ? { importDirs } : {}),
   };
-  const processorFor = (queue: QueueRole) => async (job: Job) => {
+  const processorFor = (queue: QueueRole) => async (job: Job, token?: string) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     // Refused before any bookkeeping: a gc job run from the ops queue would mark its base's GC as
     // started, and only the gc worker ever marks it finished (every later request held forever).
@@ -134,21 +161,32 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       // Progress is for watchers: a Redis hiccup while reporting it must not fail work that is done.
       progress: (p) => job.updateProgress(p).catch((err: Error) => o.log?.(`job ${job.id}: progress not recorded: ${err.message}`)),
       workingOn: (work) => active.note(key, work),
+      // A Redis key, not an in-process signal: the canceller is another process (contract/cancel.ts).
+      // Unreadable (a Redis hiccup) is "not asked": the next check, between the next chunks, reads it again.
+      cancelRequested: () =>
+        gcQueue.getBackend().client.then((c) => c.get(cancelKey(o.prefix, job.queueName, job.id ?? ''))).then((v) => v !== null, () => false),
     };
     const started = performance.now();
+    // Queue wait: from when the job became ready to run (added, or its delay over) to this attempt's start.
+    const waitMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp - (job.delay ?? 0));
     active.start(key, job.name, job.data);
     if (job.name === 'gc') gcRequests.started((job.data as { baseId: string }).baseId);
     const finished = (ok: boolean, extra: Partial<JobFinishedEvent>) =>
-      events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, ...extra });
+      events.emit('job-finished', { queue, name: job.name, jobId: job.id ?? '', ok, durationMs: performance.now() - started, waitMs, data: job.data, ...extra });
     try {
       const result = await runFlow(ctx, job.name, job.data);
       finished(true, { result });
       return result;
     } catch (err) {
       finished(false, { error: { code: isForkpointError(err) ? err.code : 'E_IO', message: (err as Error).message } });
+      // Honoured: the same op asked again later is a new run, which an old request must not stop.
+      if (isForkpointError(err, ErrorCodes.CANCELLED)) await gcQueue.getBackend().client.then((c) => c.del(cancelKey(o.prefix, job.queueName, job.id ?? ''))).catch(() => undefined);
       if (isForkpointError(err) && !err.retryable) {
         throw new UnrecoverableError(failedReason(err));
       }
+      // A job added without attempts (a plain BullMQ producer) is retried as if it had the service's.
+      const delayed = await retryUnderDefaults(job, token, queue);
+      if (delayed) throw delayed;
       // Retried, but the reason BullMQ stores must still carry the code: after the last attempt it
       // is what the client turns back into a ForkpointError.
       if (isForkpointError(err)) throw new Error(failedReason(err), { cause: err });
@@ -167,9 +205,10 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     maxStalledCount: 2,
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   };
-  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processorFor('ops'), { ...workerOptions, concurrency: o.opsConcurrency ?? 8 });
-  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processorFor('gc'), { ...workerOptions, concurrency: o.gcConcurrency ?? 4 });
-  for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`));
+  // Retention for jobs added without their own (see service-defaults.ts).
+  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processorFor('ops'), { ...workerOptions, ...retentionDefaults('ops'), concurrency: o.opsConcurrency ?? 8 });
+  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processorFor('gc'), { ...workerOptions, ...retentionDefaults('gc'), concurrency: o.gcConcurrency ?? 4 });
+  for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`, 'error'));
   // Only now is the job gone from Redis, so a request held while it ran can be enqueued again.
   const gcOver = (job: Job | undefined) => {
     if (job?.name !== 'gc' || !gcRequests.finished((job.data as { baseId: string }).baseId)) return;
@@ -206,8 +245,12 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
         const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
         // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.
+        // A forced close does not stop a processor already running: without `abandoning` a clone batch
+        // went on to its end (seconds) behind a Ctrl-C. With it, flows stop between steps (flows/cancel.ts).
+        if (timedOut) abandoning = true;
         if (timedOut) await Promise.all([opsWorker.close(true), gcWorker.close(true)]);
         await gcQueue.close();
+        await redis.close();
         await files.close();
         await writer.close();
         reader.close();

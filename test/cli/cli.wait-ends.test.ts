@@ -54,8 +54,8 @@ describe('cli: --timeout', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^forkpoint: job box-create-\w+ did not finish within 1\.5 s; it was not cancelled: follow it with GET \/api\/jobs\/ops\/box-create-\w+ .*`forkpoint jobs`.*\[E_TIMEOUT\]$/);
-    const jobId = /job (box-create-\w+)/.exec(lines[0]!)![1]!;
+    expect(lines[0]).toMatch(/^forkpoint: job box-create-[\w-]+ did not finish within 1\.5 s; it was not cancelled: follow it with `forkpoint jobs wait box-create-[\w-]+` \(or GET \/api\/jobs\/ops\/box-create-[\w-]+ .*\), cancel it with `forkpoint jobs cancel box-create-[\w-]+`.*\[E_TIMEOUT\]$/);
+    const jobId = /job (box-create-[\w-]+)/.exec(lines[0]!)![1]!;
     expect(await c.getJob('ops', jobId)).toMatchObject({ state: 'waiting', data: { boxId: 'x' } });
   });
 

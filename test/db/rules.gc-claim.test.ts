@@ -2,23 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decideGcClaim } from '../../src/db/rules/gcClaim.js';
 import { decideSnapshotRemoval } from '../../src/db/rules/snapshotRemoval.js';
 import type { ReaderKind } from '../../src/db/sql/firstReader.js';
-import type { BaseDiskRecord } from '../../src/db/types.js';
+import { baseRecord } from './support/records.js';
 
-const base = (over: Partial<BaseDiskRecord> = {}): BaseDiskRecord => ({
-  id: 'Abcdefgh',
-  sourceBoxId: 'src',
-  name: null,
-  kind: 'clone_base',
-  state: 'ready',
-  basePath: '/h/bases/Abcdefgh.qcow2',
-  containerDiskBytes: 0,
-  sizeBytes: 0,
-  parentId: null,
-  opId: 'op',
-  tombstoned: false,
-  createdAt: 0,
-  ...over,
-});
+const base = baseRecord;
 const none = () => null;
 const reader = (kind: ReaderKind) => () => kind;
 /** Fails the test if the rule asks for readers when the row alone decides. */

@@ -3,12 +3,28 @@
  * says: Redis 7 with noeviction and AOF, and the service with its home on a
  * volume, talking to that Redis; and the Dockerfile runs it as a user that is not root.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startTestService } from '../http/support.js';
 
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
+const composeText = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+const compose = parse(composeText) as {
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      command?: string[];
+      environment?: Record<string, string>;
+      volumes?: string[];
+      user?: string;
+      depends_on?: unknown;
+      healthcheck?: { test: string[] };
+    }
+  >;
   volumes: Record<string, unknown>;
 };
 
@@ -31,6 +47,47 @@ describe('docker-compose.yml', () => {
     expect(volume, 'home folder is on a volume').toBeDefined();
     expect(Object.keys(compose.volumes)).toContain(volume!.split(':')[0]);
     expect(svc.environment!.REDIS_URL).toBe('redis://redis:6379');
+  });
+});
+
+describe('docker-compose.yml: the Redis alone, the service healthy and not root', () => {
+  it('needs no variable to start the redis service (compose reads every ${VAR:?} of the file, whatever it starts)', () => {
+    // Outside comments, nothing may demand a variable: `up -d redis` would fail on it.
+    const lines = composeText.split('\n').filter((l) => !l.trim().startsWith('#'));
+    expect(lines.filter((l) => /\$\{[A-Za-z_][A-Za-z0-9_]*:?\?/.test(l))).toEqual([]);
+    expect(compose.services.redis!.depends_on).toBeUndefined();
+    expect(compose.services.redis!.environment ?? {}).not.toHaveProperty('FORKPOINT_TOKEN');
+  });
+
+  it('runs the service as the image user, not root', () => {
+    const user = compose.services.forkpoint!.user!;
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user.split(':')[0]);
+    const dockerUser = /^USER\s+(\S+)/m.exec(readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8'))![1];
+    expect(user).toBe(dockerUser);
+  });
+
+  it("probes /readyz: the healthcheck command passes on a ready service and fails when the answer is not 200", { timeout: 60_000 }, async () => {
+    const test = compose.services.forkpoint!.healthcheck!.test;
+    expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    const script = test[3]!;
+    expect(script).toContain('/readyz');
+    const s = await startTestService({ token: 's3cret' });
+    try {
+      // The compose file's port, pointed at this service's; the rest of the command as written.
+      const here = script.replace('127.0.0.1:7420', new URL(s.url).host);
+      const probe = (token: string) =>
+        promisify(execFile)(process.execPath, ['-e', here], { env: { ...process.env, FORKPOINT_TOKEN: token } }).then(
+          () => 0,
+          (err: { code?: number }) => err.code ?? -1,
+        );
+      expect(await probe('s3cret')).toBe(0);
+      expect(await probe('wrong')).toBe(1);
+      s.http.ctx.stopping = true; // readyz answers 503 while the service stops
+      expect(await probe('s3cret')).toBe(1);
+    } finally {
+      await s.close();
+    }
   });
 });
 

@@ -50,7 +50,7 @@ const cases: Case[] = [
   { what: 'create: existing box', method: 'POST', path: '/api/boxes', body: { boxId: 'c1', sizeBytes: 1 << 20 }, status: 409, code: 'E_ALREADY_EXISTS', field: 'boxId' },
   { what: 'create: malformed JSON', method: 'POST', path: '/api/boxes', rawBody: '{"boxId": ', status: 400, code: 'E_BAD_PAYLOAD', field: '(body)' },
   { what: 'create: bad op', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1 << 20, op: 'a b' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'op' },
-  { what: 'create: bad wait flag', method: 'POST', path: '/api/boxes?wait=maybe', body: { boxId: 'x', sizeBytes: 1 }, status: 400, code: 'E_BAD_PAYLOAD', field: 'wait' },
+  { what: 'create: bad wait flag', method: 'POST', path: '/api/boxes?wait=maybe', body: { boxId: 'x', sizeBytes: 512 }, status: 400, code: 'E_BAD_PAYLOAD', field: 'wait' },
   { what: 'create: unknown rootfs', method: 'POST', path: '/api/boxes', body: { boxId: 'x', rootfs: 'no-such-key' }, status: 404, code: 'E_UNKNOWN_BASE', field: 'rootfs' },
   { what: 'create: size and rootfs', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, rootfs: 'k' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'sizeBytes' },
   // rootfs

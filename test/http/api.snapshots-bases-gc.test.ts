@@ -120,7 +120,7 @@ describe('bases, forest, GC over HTTP', () => {
       const metrics = (await call(s.url, 'GET', '/metrics')).text;
       expect(metrics).toMatch(/^forkpoint_gc_runs_total\{outcome="collected"\} [1-9]/m);
       expect(Number(/^forkpoint_gc_reclaimed_bytes_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(size);
-      expect(metrics).toMatch(/^forkpoint_job_duration_seconds_count\{job="clone",outcome="ok"\} [1-9]/m);
+      expect(metrics).toMatch(/^forkpoint_job_duration_seconds_count\{job="clone",outcome="ok",size="[^"]+"\} [1-9]/m);
       expect(metrics).toMatch(/^forkpoint_queue_jobs\{queue="ops",state="waiting"\} 0$/m);
       expect(Number(/^forkpoint_writer_commands_applied_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {

@@ -29,7 +29,7 @@ const surviving = (d: InProcessDriver, ids: string[]) => ids.filter((id) => d.re
 
 describe('flows: the flatten past the depth cap', () => {
   it('releases the old chain, which is collected', async () => {
-    const d = open(newHome());
+    const d = open(newHome(), { compaction: false }); // the depth cap's fallback, not background compaction
     const chain = await deepChain(d);
     const { result, collected } = await d.run('snapshot-create', { op: newOp('snap'), boxId: 'S', name: 'deep' });
     expect(refsOfBox(d.reader, 'S')).toEqual([result.baseId]);
@@ -41,6 +41,7 @@ describe('flows: the flatten past the depth cap', () => {
     const home = newHome();
     let crashAfterCommit = false;
     const d = open(home, {
+      compaction: false,
       afterPortCall: (call) => {
         if (crashAfterCommit && call.port === 'writer' && call.command === 'commitFork') throw new InjectedFault('after commitFork');
       },

@@ -8,7 +8,10 @@
  * flow is a real SIGKILL of a child process instead of a thrown stop.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readBackingChain } from '../../src/qcow2/chain.js';
+import { openReader } from '../../src/db/reader.js';
+import { exportFromHome } from '../../src/producers/oci-export.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { JobName } from '../../src/contract/jobs.js';
@@ -19,6 +22,7 @@ import { findRootfs } from '../../src/db/sql/findRootfs.js';
 import { findSnapshot } from '../../src/db/sql/findSnapshot.js';
 import { listBases } from '../../src/db/sql/listBases.js';
 import { listBoxes } from '../../src/db/sql/listBoxes.js';
+import { listPendingOps } from '../../src/db/sql/listPendingOps.js';
 import { armFault, disarmFaults, InjectedFault } from '../../src/faults.js';
 import { boxDiskPath, homeLayout, type HomeLayout } from '../../src/layout.js';
 import { openInProcess, type InProcessDriver, type PortCall } from '../../src/workers/in-process.js';
@@ -106,6 +110,42 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    flow: 'compact (a deep base flattened, its boxes re-pointed, the old chain collected)',
+    job: 'compact',
+    payload: (dir) => ({ baseId: readFileSync(join(dir, 'deep-base'), 'utf8') }),
+    prepare: async (d, dir) => {
+      await twoBoxes(d);
+      for (let i = 1; i <= 4; i++) await run(d, 'clone', { op: `pre-${i}`, source: 'S', targets: [`C${i}`] });
+      writeFileSync(join(dir, 'deep-base'), findBox(d.reader, 'C4')!.baseId!); // S and C4 read 4 backing files
+      return ['S', 'K', 'C3', 'C4']; // C3 reads B3, where the GC cascade after the commit stops
+    },
+    filePoints: ['compact:after-copy', 'compact:after-repoint'],
+    done: (d, before) => {
+      for (const box of ['S', 'C4']) {
+        expect(readBackingChain(boxDiskPath(d.layout, box)).length, `${box} chain`).toBe(1);
+        readsLike(d.layout, box, before[box]);
+      }
+    },
+  },
+  {
+    flow: 'box import (an OCI layout of S: its layers copied in, a box on them)',
+    job: 'box-import',
+    payload: (dir) => ({ op: OP, layout: join(dir, 'layout'), tag: 'S', boxId: 'N' }),
+    prepare: async (d, dir) => {
+      const keep = await twoBoxes(d);
+      await run(d, 'clone', { op: 'pre-clone', source: 'S', targets: ['C1'] }); // S: a base and its disk
+      const reader = openReader(d.layout.home);
+      try {
+        exportFromHome(reader, { boxId: 'S', dir: join(dir, 'layout') });
+      } finally {
+        reader.close();
+      }
+      return keep;
+    },
+    filePoints: ['import:after-layer'],
+    done: (d, before) => readsLike(d.layout, 'N', before.S),
+  },
+  {
     flow: 'box create (empty disk)',
     job: 'box-create',
     payload: () => ({ op: OP, boxId: 'N', sizeBytes: 1 << 20 }),
@@ -139,6 +179,21 @@ const scenarios: Scenario[] = [
       return keep;
     },
     done: (d) => expect([findBox(d.reader, 'C1'), existsSync(join(d.layout.boxesDir, 'C1'))]).toEqual([null, false]),
+  },
+  {
+    flow: 'box rm of many boxes in one job (the base they read collected)',
+    job: 'remove-box',
+    payload: () => ({ op: OP, boxIds: ['C2', 'S', 'nosuch', 'C1'] }),
+    prepare: async (d) => {
+      await twoBoxes(d);
+      await run(d, 'clone', { op: 'pre-clone', source: 'S', targets: ['C1', 'C2'] });
+      return ['K'];
+    },
+    filePoints: ['remove-boxes:after-first'],
+    done: (d) => {
+      for (const id of ['C1', 'C2', 'S']) expect([findBox(d.reader, id), existsSync(join(d.layout.boxesDir, id))], id).toEqual([null, false]);
+      expect(readdirSync(d.layout.basesDir)).toEqual([]);
+    },
   },
   {
     flow: 'box rm with a 3-level GC cascade',
@@ -179,6 +234,27 @@ const scenarios: Scenario[] = [
     done: (d, before) => readsLike(d.layout, 'T', before.S),
   },
   {
+    flow: 'snapshot restore (the old chain released and collected)',
+    job: 'snapshot-restore',
+    payload: () => ({ op: OP, boxId: 'S', name: 'v1' }),
+    prepare: async (d) => {
+      await twoBoxes(d);
+      await run(d, 'snapshot-create', { op: 'pre-snap', boxId: 'S', name: 'v1' });
+      // A clone after the snapshot puts a clone base between S and v1 that only S reads.
+      await run(d, 'clone', { op: 'pre-clone', source: 'S', targets: ['C1'] });
+      await run(d, 'remove-box', { op: 'pre-rm', boxId: 'C1' });
+      qemuWrite(boxDiskPath(d.layout, 'S'), 0x77, 0, 65536); // what the restore throws away
+      return ['K']; // S reads its old bytes or the snapshot's, never anything else (checked in done)
+    },
+    filePoints: ['restore:after-child', 'restore:after-swap'],
+    done: (d) => {
+      const snap = findSnapshot(d.reader, 'S', 'v1')!;
+      readsLike(d.layout, 'S', guestBytes(snap.basePath));
+      expect(findBox(d.reader, 'S')?.baseId).toBe(snap.id);
+      expect(listBases(d.reader).map((b) => b.id)).toEqual([snap.id]); // the clone base went
+    },
+  },
+  {
     flow: 'rootfs import',
     job: 'rootfs-import',
     payload: (dir) => ({ op: OP, key: 'r1', image: join(dir, 'root.ext4') }),
@@ -206,7 +282,8 @@ async function prepared(s: Scenario): Promise<{ dir: string; home: string; befor
   const dir = tmp();
   const home = join(dir, 'home');
   mkdirSync(home);
-  const d = openInProcess(home, { fsync: false, writer });
+  // Compaction off while preparing: a scenario's deep chain (the flatten's, the compaction's) stays deep.
+  const d = openInProcess(home, { fsync: false, writer, compaction: false });
   try {
     const keep = await s.prepare(d, dir);
     return { dir, home, before: bytesOf(d.layout, keep) };
@@ -236,6 +313,8 @@ function expectRecovered(layout: HomeLayout, before: Record<string, string>): vo
     expectBasesConsistent(layout, db);
     for (const box of listBoxes(db)) expect(qemuCheck(box.diskPath).status, `${box.id} disk`).toBe(0);
     expect(planGcOf(db), 'bases nothing reads').toEqual([]);
+    // Recovery settles every restore it finds (a retry alone would hide a missing recovery pass).
+    expect(listPendingOps(db).filter((e) => e.command === 'beginRestore').map((e) => e.opId), 'restores left pending').toEqual([]);
   } finally {
     db.close();
   }

@@ -35,6 +35,7 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
     });
   }
   const seen = new Set<string>([sourceBox]);
+  const existing: string[] = [];
   for (const target of targets) {
     if (seen.has(target)) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `clone target ${target} is given twice or is the source box`, {
@@ -43,11 +44,11 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
       });
     }
     seen.add(target);
-    if (findBox(db, target)) {
-      throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `clone target box ${target} already exists`, { id: target });
-    }
-    refuseUnownedFolder(ctx.layout, target);
+    // All of them, not the first: a rerun of `clone --count N` under another request must hear which exist.
+    if (findBox(db, target)) existing.push(target);
+    else refuseUnownedFolder(ctx.layout, target);
   }
+  if (existing.length > 0) throw targetsExist(existing, targets.length);
 
   let id = ctx.mintId();
   while (findBaseById(db, id)) id = ctx.mintId(); // 62^8 ids: a repeat is rare, never fatal
@@ -73,3 +74,12 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
   }
   return { baseId: id, basePath: path, sourceDiskPath: source.diskPath, targets: targetDisks, mode: cmd.mode ?? 'move', previousBaseId: source.baseId };
 };
+
+/** One error for every clone target that exists already: how many, and the first few by name. */
+function targetsExist(existing: string[], of: number): ForkpointError {
+  const shown = existing.slice(0, 5);
+  const more = existing.length > shown.length ? ` and ${existing.length - shown.length} more` : '';
+  const message =
+    existing.length === 1 ? `clone target box ${existing[0]} already exists` : `${existing.length} of the ${of} clone target boxes already exist: ${shown.join(', ')}${more}`;
+  return new ForkpointError(ErrorCodes.ALREADY_EXISTS, message, { id: existing[0]!, existing: shown, existingCount: existing.length, field: 'targets' });
+}

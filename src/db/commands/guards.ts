@@ -5,6 +5,8 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { parseBaseId } from '../../ids.js';
 import { boxDir, type HomeLayout } from '../../layout.js';
 import { findBaseById } from '../sql/findBaseById.js';
+import { findOp } from '../sql/findOp.js';
+import { findPendingRestore } from '../sql/findPendingRestore.js';
 import { listBases } from '../sql/listBases.js';
 import type { BaseDiskRecord } from '../types.js';
 
@@ -22,15 +24,21 @@ export function requireReadableBase(db: Database, rawId: string): BaseDiskRecord
   return base;
 }
 
-/** Refuse to touch a box whose disk a fork is moving right now. */
+/** Refuse to touch a box whose disk a fork is moving, or a restore replacing, right now. */
 export function refuseForkInProgress(db: Database, boxId: string, doing: string): void {
-  const pending = listBases(db, { sourceBoxId: boxId, state: 'creating', includeTombstoned: true });
+  // A compaction's copy carries its box's id too, but it moves no disk of the box: not a fork.
+  const pending = listBases(db, { sourceBoxId: boxId, state: 'creating', includeTombstoned: true }).filter((b) => !findOp(db, b.opId, 'beginCompact'));
   if (pending.length > 0) {
     throw new ForkpointError(
       ErrorCodes.CONFLICT,
       `cannot ${doing} box ${boxId}: a fork of it is in progress (op ${pending[0]!.opId}, base ${pending[0]!.id})`,
       { id: boxId },
     );
+  }
+  // A restore is swapping the box's disk: a fork would move the disk being replaced, a removal delete it.
+  const restore = findPendingRestore(db, boxId);
+  if (restore) {
+    throw new ForkpointError(ErrorCodes.CONFLICT, `cannot ${doing} box ${boxId}: a snapshot restore of it is in progress (op ${restore.opId})`, { id: boxId });
   }
 }
 

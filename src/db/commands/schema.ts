@@ -20,6 +20,7 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('createBox'), op, boxId: id, baseId: id.nullable(), adopt: z.boolean().optional() }),
   z.strictObject({ type: z.literal('commitBox'), op, boxId: id }),
   z.strictObject({ type: z.literal('abortBox'), op, boxId: id }),
+  z.strictObject({ type: z.literal('abortBoxes'), op, boxIds: z.array(id).min(1).max(100_000) }),
   z.strictObject({
     type: z.literal('beginFork'),
     op,
@@ -34,12 +35,23 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('addRefs'), op, baseId: id, boxIds: z.array(id).min(1).max(100_000) }),
   z.strictObject({ type: z.literal('removeBox'), op, boxId: id }),
   z.strictObject({ type: z.literal('finishRemoveBox'), boxId: id }),
+  z.strictObject({ type: z.literal('removeBoxes'), op, boxIds: z.array(id).min(1).max(100_000) }),
+  z.strictObject({ type: z.literal('finishRemoveBoxes'), boxIds: z.array(id).min(1).max(100_000) }),
   z.strictObject({ type: z.literal('claimGc'), baseId: id }),
   z.strictObject({ type: z.literal('finishGc'), baseId: id }),
   z.strictObject({ type: z.literal('removeSnapshot'), op, baseId: id, force: z.boolean() }),
   z.strictObject({ type: z.literal('registerRootfs'), op, key: z.string(), disk }),
   z.strictObject({ type: z.literal('removeRootfs'), op, baseId: id }),
   z.strictObject({ type: z.literal('pruneJournal'), before: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('beginRestore'), op, boxId: id, baseId: id }),
+  z.strictObject({ type: z.literal('commitRestore'), op }),
+  z.strictObject({ type: z.literal('abortRestore'), op }),
+  z.strictObject({ type: z.literal('beginCompact'), op, baseId: id }),
+  z.strictObject({ type: z.literal('commitCompact'), op, disk, boxIds: z.array(id).max(100_000) }),
+  z.strictObject({ type: z.literal('abortCompact'), op }),
+  z.strictObject({ type: z.literal('beginImport'), op, boxId: id, layers: z.array(z.strictObject({ digest: z.string().regex(/^sha256:[a-f0-9]{64}$/), format: z.enum(['qcow2', 'raw']) })).max(8) }),
+  z.strictObject({ type: z.literal('commitImport'), op, disks: z.array(disk).max(8) }),
+  z.strictObject({ type: z.literal('abortImport'), op }),
 ]);
 
 /** Validate an incoming command; E_BAD_PAYLOAD names the field that is wrong. */

@@ -22,10 +22,17 @@ function insideImportDirs(path: string, dirs: readonly string[]): boolean {
   }
 }
 
-export async function handOver<T>(s: Pick<Session, 'importDirs'>, path: string, kind: 'qcow2' | 'raw', use: (served: string) => Promise<T>): Promise<T> {
+/**
+ * `op`: the request's op. The copy is then named after it, so the same request run again (after a
+ * crash or Ctrl-C) names the same file in its payload and joins its job, instead of being refused
+ * as another request under that op; a copy such a run left behind is ours, and is made again.
+ */
+export async function handOver<T>(s: Pick<Session, 'importDirs'>, path: string, kind: 'qcow2' | 'raw', use: (served: string) => Promise<T>, op?: string): Promise<T> {
   const dirs = s.importDirs;
   if (!dirs || dirs.length === 0 || insideImportDirs(path, dirs)) return use(path);
-  const dest = join(dirs[0]!, `.handover-${process.pid}-${randomBytes(6).toString('hex')}.${kind === 'raw' ? 'img' : 'qcow2'}`);
+  const tag = op ?? `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const dest = join(dirs[0]!, `.handover-${tag}.${kind === 'raw' ? 'img' : 'qcow2'}`);
+  if (op !== undefined) rmSync(dest, { force: true });
   try {
     if (kind === 'raw') copyFileSync(path, dest, 1 /* COPYFILE_EXCL */);
     else flatten(path, dest, { fsync: false }); // the job copies it again, durably

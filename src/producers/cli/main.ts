@@ -8,9 +8,11 @@ import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerJobsCommand } from './commands/jobs.js';
+import { registerJobControlCommands } from './commands/job-control.js';
 import { registerRootfsCommands } from './commands/rootfs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerOciCommands } from './commands/oci.js';
 import { registerQcow2Commands } from './qcow2.js';
 
 /** `--timeout`: a positive number of seconds (fractions allowed). */
@@ -27,8 +29,12 @@ export function buildProgram(): Command {
     .description('qcow2 base disks (fork points) for micro-VM sandboxes: clones, snapshots, rootfs cache')
     .version('0.1.0')
     .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
-    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
+    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path, redis-cluster://host:port,…)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
     .option('--json', 'print results as JSON (for scripts)')
+    .option('-q, --quiet', 'no progress on stderr (errors are still printed)')
+    .addOption(
+      new Option('--progress <mode>', 'progress of a job being waited for, on stderr: auto (a bar on a terminal, none with --json), bar, json (one JSON line per update), none').choices(['auto', 'bar', 'json', 'none']),
+    )
     .addOption(
       new Option('--timeout <seconds>', 'give up waiting for a busy home or a job after this long (exit 3; the job is not cancelled when serve runs it)').argParser(parseTimeout),
     )
@@ -39,7 +45,8 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 ok, 1 failure, 2 bad input, 3 busy (home locked, Redis down, conflict, --timeout).
+Exit codes: 0 ok, 1 failure, 2 bad input, 3 busy (home locked, Redis down, conflict, --timeout),
+4 cancelled (\`forkpoint jobs cancel\`), 130 interrupted (Ctrl-C: the job goes on; the command says how to follow or cancel it).
 
 Examples:
   forkpoint box create web --size 10G
@@ -52,10 +59,12 @@ Examples:
   registerBoxCommands(program);
   registerCloneCommand(program);
   registerSnapshotCommands(program);
+  registerOciCommands(program);
   registerRootfsCommands(program);
   registerInspectCommands(program);
   registerServeCommand(program);
   registerJobsCommand(program);
+  registerJobControlCommands(program.commands.find((c) => c.name() === 'jobs')!);
   registerQcow2Commands(program);
   return program;
 }

@@ -13,13 +13,19 @@ import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/conf
 import { readHomeId, readOrMintHomeId } from '../../runtime/home-id.js';
 import { homeModes } from '../../runtime/home-mode.js';
 import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
+import type { ResolvedRedis } from '../../runtime/connect-redis.js';
+import type { Pipeline } from '../../workers/pipeline.js';
 import type { Forkpoint } from '../client.js';
 import { flushStdio } from './output.js';
+import { endedJobs, interruptedLines } from './interrupted.js';
 
 export interface GlobalFlags extends ConfigFlags {
   json?: boolean;
   /** `--timeout <seconds>`: how long a command waits for the home and for each job's result (then exit 3). */
   timeout?: number;
+  /** `--quiet`, `--progress MODE`: see progress.ts. */
+  quiet?: boolean;
+  progress?: 'auto' | 'bar' | 'json' | 'none';
 }
 
 export interface Session {
@@ -157,13 +163,15 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs
 /** `use`: `write` for commands that need an existing home; `create` (the default) for those that may make it. */
 export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Promise<T>, use: 'write' | 'create' = 'create'): Promise<T> {
   const { config, layout, homeId } = openHome(flags, use);
-  const { Forkpoint } = await import('../client.js');
   const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
   const deadline = Date.now() + (timeoutMs ?? Infinity);
   const held = await lockOrWait(layout, homeId, Math.min(120_000, timeoutMs ?? Infinity));
 
   if ('kind' in held) {
     const owner = held;
+    // BullMQ (most of a command's start-up) loads while the service's Redis is pinged.
+    const clientLoading = import('../client.js');
+    clientLoading.catch(() => undefined);
     const { pingRedis } = await import('../../runtime/connect-redis.js');
     const { parseRedisUrl } = await import('../../runtime/redis-url.js');
     const problem = await pingRedis(parseRedisUrl(owner.redisUrl));
@@ -174,26 +182,47 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     }
     // The service's queues are under its prefix, whatever this shell's FORKPOINT_PREFIX says.
     const prefix = owner.prefix ?? config.prefix;
+    const { Forkpoint } = await clientLoading;
     const client = await Forkpoint.connect({ redisUrl: owner.redisUrl, homeId, prefix, waitTimeoutMs: timeoutMs });
     const jobs: NotedJob[] = [];
     const noteJob = (job: NotedJob) => void jobs.push(job);
+    // Ctrl-C stops the wait, not the job: say which job goes on in serve and how to follow or cancel it.
+    const onInterrupt = (signal: NodeJS.Signals) => {
+      for (const line of interruptedLines(layout, jobs, { pid: owner.pid })) say(line);
+      void flushStdio().then(() => process.kill(process.pid, signal)); // ends as the signal would (130 for SIGINT)
+    };
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
     try {
       return await whileServiceLives(layout, owner, jobs, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', noteJob, ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
     } finally {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
       await client.close();
     }
   }
 
   const lock = held;
-  const { resolveRedis } = await import('../../runtime/connect-redis.js');
-  const { startPipeline } = await import('../../workers/pipeline.js');
-  let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
-  let pipeline: Awaited<ReturnType<typeof startPipeline>> | null = null;
+  // Start-up is every command's fixed cost, so its parts go at once (measured: docs/cli.md). First
+  // recovery, the DB writer thread and the file pool (no BullMQ in them: their threads boot on
+  // another core while this one parses BullMQ, the largest module graph we load), then the Redis
+  // (a private redis-server to start, often; startPipeline waits for it only before its queues),
+  // then BullMQ. Both are awaited in `finally` whatever happens, so nothing started for a command
+  // that failed meanwhile (a private redis-server above all) outlives it.
+  const parts = import('../../workers/pipeline-parts.js').then(({ startPipelineParts }) => startPipelineParts({ layout, poolSize: config.poolSize }));
+  parts.catch(() => undefined);
+  let partsOwned = false;
+  const resolving = import('../../runtime/connect-redis.js').then(({ resolveRedis }) => resolveRedis(config, layout.runDir, say));
+  resolving.catch(() => undefined);
+  const clientLoading = import('../client.js');
+  clientLoading.catch(() => undefined);
+  let pipeline: Pipeline | null = null;
   let client: Forkpoint | null = null;
   // SIGINT/SIGTERM sent to this command alone (`timeout`, a cancelled CI job, `kill`) must still
   // stop what it started: the pipeline, and above all a private redis-server, which would
   // otherwise outlive it. Half-done work is finished or undone by the next start's recovery.
   let interruptedBy: NodeJS.Signals | null = null;
+  const jobs: NotedJob[] = [];
   let timedOut = false;
   let onInterrupt!: (signal: NodeJS.Signals) => void;
   const interrupted = new Promise<never>((_, reject) => {
@@ -206,10 +235,16 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   try {
-    redis = await resolveRedis(config, layout.runDir, say);
-    lock.update({ redisUrl: redis.url });
-    pipeline = await startPipeline({ layout, homeId, redisUrl: redis.url, prefix: config.prefix, poolSize: config.poolSize, log: say });
-    client = await Forkpoint.connect({ redisUrl: redis.url, homeId, prefix: config.prefix, waitTimeoutMs: timeoutMs });
+    const redisUrl = resolving.then((r) => {
+      lock.update({ redisUrl: r.url });
+      return r.url;
+    });
+    redisUrl.catch(() => undefined); // startPipeline reports it
+    const { startPipeline } = await import('../../workers/pipeline.js');
+    partsOwned = true; // the pipeline closes them if it cannot start
+    pipeline = await startPipeline({ layout, homeId, redisUrl, parts, prefix: config.prefix, poolSize: config.poolSize, log: say });
+    const { Forkpoint } = await clientLoading;
+    client = await Forkpoint.connect({ redisUrl: await redisUrl, homeId, prefix: config.prefix, waitTimeoutMs: timeoutMs });
     const started = pipeline;
     const connected = client;
     // The pipeline dying (its DB writer thread) ends the command at once; what it cut off stays
@@ -219,7 +254,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
       fatal,
       interrupted,
       (async () => {
-        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', noteJob: () => undefined });
+        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', noteJob: (job) => void jobs.push(job) });
         // Let the GC cascade this command started finish before the pipeline goes away.
         while ((await connected.pending('gc')) > 0) {
           if (Date.now() > deadline) {
@@ -243,14 +278,19 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
-    await client?.close();
     // Interrupted or out of time (--timeout; also when a job that timed out was only reported, as by
     // `box rm`): do not wait for the job.
     await pipeline?.close(interruptedBy || timedOut || Date.now() > deadline ? 0 : undefined);
+    // Read after the close, which lets steps under way settle (a batch may even finish): say what is true.
+    const ended = interruptedBy && client ? await endedJobs(client, jobs) : undefined;
+    await client?.close();
+    if (!partsOwned) await parts.then(async (p) => (await import('../../workers/pipeline-parts.js')).closeParts(p), () => undefined);
+    const redis: ResolvedRedis | null = await resolving.catch(() => null);
     await redis?.embedded?.stop();
     lock.release();
     if (interruptedBy) {
       say(`interrupted by ${interruptedBy}; stopped the pipeline${redis?.embedded ? ' and its private redis-server' : ''}`);
+      for (const line of interruptedLines(layout, jobs, null, ended)) say(line);
       // End as the signal would have (exit status 128 + n), now that everything is cleaned up and said.
       await flushStdio();
       process.kill(process.pid, interruptedBy);

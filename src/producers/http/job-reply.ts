@@ -6,19 +6,32 @@
  * past the cap the answer is 503 E_BUSY and nothing was queued.
  */
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { JobHandle } from '../client.js';
 import { queueRoleOf } from '../../contract/queues.js';
 import type { HttpContext } from './context.js';
+import { flagField } from './validate.js';
 
-export interface QueuedJob {
-  jobId: string;
-  queue: 'ops' | 'gc';
-  name: string;
-  state: 'queued' | 'completed';
-  links: { self: string; events: string };
-  result?: unknown;
-}
+const jobReplyFields = {
+  jobId: z.string(),
+  queue: z.enum(['ops', 'gc']),
+  name: z.string().describe('the job name (see `forkpoint jobs --json`)'),
+  links: z.object({ self: z.string().describe('GET: the job, polled'), events: z.string().describe('GET: its progress as server-sent events') }),
+};
+
+/** What a mutating route answers, for the OpenAPI document: queued (202), or with `?wait=1` done (200). */
+export const jobAnswers = {
+  200: z
+    .object({ ...jobReplyFields, state: z.literal('completed'), result: z.unknown().describe("the job's result") })
+    .meta({ id: 'CompletedJob', description: 'with ?wait=1: the job ran; its result' }),
+  202: z.object({ ...jobReplyFields, state: z.literal('queued') }).meta({ id: 'QueuedJob', description: 'queued: poll links.self or stream links.events' }),
+};
+
+export type QueuedJob = z.output<(typeof jobAnswers)[200]> | z.output<(typeof jobAnswers)[202]>;
+
+/** `?wait=1`: answer when the job has finished. */
+export const waitQuery = z.object({ wait: flagField.describe('1: answer when the job has finished (200 with its result) instead of at once (202)') });
 
 export async function replyWithJob(
   ctx: Pick<HttpContext, 'slots' | 'closing'>,
@@ -33,7 +46,7 @@ export async function replyWithJob(
   const base = { jobId: handle.id, queue, name: handle.name, links: { self, events: `${self}/events` } };
   if (!wait) {
     void reply.code(202);
-    return { ...base, state: 'queued' };
+    return { ...base, state: 'queued' as const };
   }
   // Shutdown ends the wait: the workers stop taking jobs, so this one may not run until the next
   // start, and the server cannot close while a request is open. The client keeps the job's link.
@@ -46,5 +59,5 @@ export async function replyWithJob(
   });
   stopped.catch(() => undefined);
   const result = await Promise.race([handle.result(), stopped]);
-  return { ...base, state: 'completed', result };
+  return { ...base, state: 'completed' as const, result };
 }

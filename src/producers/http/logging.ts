@@ -5,6 +5,7 @@
  */
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { LogLine } from '../../runtime/log-line.js';
 import type { JobFinishedEvent } from '../../workers/pipeline.js';
 
 export interface LoggerOptions {
@@ -25,12 +26,18 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   return pino({ level, base }, o.destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
+/** The pipeline's and the service's lines (runtime/log-line.ts) into `log`, each at its level (info when none). */
+export function lineLogger(log: Logger): LogLine {
+  return (line, level = 'info') => log[level](line);
+}
+
 /** The ids a finished job concerns, from its id (`<job>-<op>`, `gc-<base>`) and its result. */
 export function jobFields(e: JobFinishedEvent): Record<string, unknown> {
   const fields: Record<string, unknown> = { jobId: e.jobId, job: e.name, queue: e.queue };
   if (e.name !== 'gc' && e.jobId.startsWith(`${e.name}-`)) fields.op = e.jobId.slice(e.name.length + 1);
   const r = (e.result ?? {}) as Record<string, unknown>;
-  const baseId = r.baseId ?? (e.name === 'gc' && e.jobId.startsWith('gc-') ? e.jobId.slice(3) : undefined);
+  // A gc job's base is in its payload (the service's own runs have ids `gc-<base>-<run>`).
+  const baseId = r.baseId ?? (e.data as { baseId?: unknown } | undefined)?.baseId ?? (e.name === 'gc' && e.jobId.startsWith('gc-') ? e.jobId.slice(3) : undefined);
   if (typeof baseId === 'string') fields.baseId = baseId;
   const boxId = r.boxId ?? r.source ?? r.target;
   if (typeof boxId === 'string') fields.boxId = boxId;

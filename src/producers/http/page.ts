@@ -11,7 +11,15 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/page/forest.js': { file: 'forest.js', type: 'text/javascript; charset=utf-8' },
   '/page/forest.css': { file: 'forest.css', type: 'text/css; charset=utf-8' },
+  '/page/layout.js': { file: 'layout.js', type: 'text/javascript; charset=utf-8' },
+  '/page/view.js': { file: 'view.js', type: 'text/javascript; charset=utf-8' },
+  '/page/search.js': { file: 'search.js', type: 'text/javascript; charset=utf-8' },
+  '/page/details.js': { file: 'details.js', type: 'text/javascript; charset=utf-8' },
+  '/page/format.js': { file: 'format.js', type: 'text/javascript; charset=utf-8' },
 };
+
+/** Everything the page loads is ours: the browser refuses any other origin (and inline script). */
+export const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 export function pageDir(metaUrl = import.meta.url): string {
   const here = fileURLToPath(new URL('./page/', metaUrl));
@@ -26,6 +34,6 @@ export function pageRoutes(app: FastifyInstance): void {
   // Small files, read once: the page never changes while the service runs.
   for (const [url, { file, type }] of Object.entries(FILES)) {
     const body = readFileSync(`${dir}${file}`);
-    app.get(url, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
+    app.get(url, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').header('content-security-policy', PAGE_CSP).send(body));
   }
 }

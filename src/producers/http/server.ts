@@ -5,7 +5,7 @@
  * `startHttpServer` opens what they need (a producer client, a DB reader),
  * listens, and closes in order.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { openReader } from '../../db/reader.js';
@@ -18,24 +18,36 @@ import { assertBindAllowed, installAuth } from './auth.js';
 import type { HttpContext } from './context.js';
 import { mountDashboard } from './dashboard.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, packageVersion } from './metrics.js';
+import { installOpenApi, serveOpenApi } from './openapi.js';
+import { installValidation } from './validate.js';
 import { pageRoutes } from './page.js';
 import { baseRoutes } from './routes/bases.js';
 import { boxRoutes } from './routes/boxes.js';
+import { ociRoutes } from './routes/oci.js';
+import { boxRemovalRoutes } from './routes/box-removals.js';
 import { eventRoutes } from './routes/events.js';
 import { forestRoutes } from './routes/forest.js';
+import { nodeJobRoutes } from './routes/node-jobs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { rootfsRoutes } from './routes/rootfs.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, uploadRoutes } from './routes/uploads.js';
 import { snapshotRoutes } from './routes/snapshots.js';
+import { restoreRoutes } from './routes/restore.js';
+import { inspectRoutes } from './routes/inspect.js';
 import { DEFAULT_MAX_STREAMS, createStreamSlots } from './stream-slots.js';
 import { logJobFinished } from './logging.js';
 
 export const DEFAULT_PORT = 7420;
 export const DEFAULT_HOST = '127.0.0.1';
 
-export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
+export interface BuildOptions {
+  /** Told of every route as it is registered (tests compare them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
+export async function buildHttpApp(ctx: HttpContext, o: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     // Our own one-line request log below (API calls only); fastify's two lines per request are noise here.
@@ -43,7 +55,11 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
     bodyLimit: 4 * 1024 * 1024,
     frameworkErrors,
   });
+  if (o.onRoute) app.addHook('onRoute', o.onRoute);
   installErrorHandling(app);
+  installValidation(app);
+  // Before any route: the document is made of the routes registered after this.
+  await installOpenApi(app, { version: packageVersion(), authenticated: ctx.token !== null });
   installAuth(app, ctx.token);
   app.addHook('onResponse', async (request, reply) => {
     if (request.url.startsWith('/api/')) request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -60,15 +76,21 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.scrape()));
 
   healthRoutes(app, ctx);
+  ociRoutes(app, ctx); // before boxRoutes: /api/boxes/import is not a box id
   boxRoutes(app, ctx);
+  boxRemovalRoutes(app, ctx);
   snapshotRoutes(app, ctx);
+  restoreRoutes(app, ctx);
+  inspectRoutes(app, ctx);
   rootfsRoutes(app, ctx);
   uploadRoutes(app, ctx);
   baseRoutes(app, ctx);
   forestRoutes(app, ctx);
+  nodeJobRoutes(app, ctx);
   jobRoutes(app, ctx);
   eventRoutes(app, ctx);
   pageRoutes(app);
+  await serveOpenApi(app);
   await mountDashboard(app, ctx);
   return app;
 }
@@ -93,6 +115,7 @@ export interface HttpServerOptions {
   maxStreams?: number;
   /** The largest upload taken (default DEFAULT_MAX_UPLOAD_BYTES); past it 413. */
   maxUploadBytes?: number;
+  onRoute?: BuildOptions['onRoute'];
 }
 
 export interface HttpServer {
@@ -161,7 +184,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   let app: FastifyInstance | null = null;
   let inListen = false;
   try {
-    app = await buildHttpApp(ctx);
+    app = await buildHttpApp(ctx, o.onRoute ? { onRoute: o.onRoute } : {});
     inListen = true;
     await app.listen({ host, port: o.port ?? DEFAULT_PORT });
   } catch (err) {

@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { findBox } from '../../db/sql/findBox.js';
 import { findOp } from '../../db/sql/findOp.js';
 import { removedSince } from '../../db/sql/removedSince.js';
-import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
+import { cancelledError, stopIfCancelled, undoUnmade } from './cancel.js';
 import { mapLimit, type JobContext } from './context.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */
@@ -75,12 +76,23 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   const chunks: string[][] = [];
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));
   let done = boxIds.length - todo.length;
-  await ctx.progress({ done, total: boxIds.length });
+  await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
   await mapLimit(chunks, ctx.parallelism, async (chunk) => {
+    // Only before a chunk: one begun is written and committed whole, so what a cancel leaves is made.
+    await stopIfCancelled(ctx, op, `after ${done} of ${boxIds.length} boxes`);
     await ctx.files.run({ type: 'writeChildren', base: base.basePath, children: chunk.map((id) => boxDiskPath(ctx.layout, id)), fsync: ctx.fsync });
     await ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk });
     done += chunk.length;
-    await ctx.progress({ done, total: boxIds.length });
-  });
+    await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
+  }).catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
   return boxIds;
+}
+
+/** A cancelled job undoes the boxes it journalled and did not make (cancel.ts); any other failure is rethrown as it is. */
+async function undoIfCancelled(ctx: JobContext, op: string, boxIds: string[], err: unknown): Promise<never> {
+  if (!isForkpointError(err, ErrorCodes.CANCELLED)) throw err;
+  const isOurs = (id: string, opId: string) => opId === op || opId === subOp(op, 'b', [id]);
+  const undone = await undoUnmade(ctx, boxIds, { isOurs, abortOp: (ids) => subOp(op, 'x', ids) });
+  const made = boxIds.length - undone;
+  throw cancelledError(op, `after making ${made} of ${boxIds.length} boxes (the other ${undone} were not made)`, { made, undone });
 }

@@ -1,10 +1,10 @@
-/** Box jobs: create one (fresh disk or a copy of an image), remove one (refs, files, then GC). */
+/** Box jobs: create one (fresh disk or a copy of an image), remove one or many (refs, files, then GC). */
 import { findBox } from '../../db/sql/findBox.js';
-import { ErrorCodes, isForkpointError } from '../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { attachChildren } from './attach-children.js';
-import { checkImport, confinement, type JobContext } from './context.js';
+import { checkImport, confinement, mapLimit, type JobContext } from './context.js';
 import { requireRootfs } from '../../db/lookups.js';
 
 export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>) {
@@ -43,20 +43,75 @@ export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>)
   return { boxId: p.boxId, diskPath: box.diskPath };
 }
 
+/** One box (`boxId`: a refusal fails the job) or many (`boxIds`: an outcome per box, see removeBoxes). */
 export function removeBoxJob(ctx: JobContext, p: JobPayload<'remove-box'>) {
-  return ctx.boxLock.run(p.boxId, () => removeBox(ctx, p));
+  if (p.boxIds !== undefined) return ctx.boxLock.runAll(p.boxIds, () => removeBoxes(ctx, p.op, p.boxIds!));
+  return ctx.boxLock.run(p.boxId!, () => removeBox(ctx, p.op, p.boxId!));
 }
 
-async function removeBox(ctx: JobContext, p: JobPayload<'remove-box'>) {
+async function removeBox(ctx: JobContext, op: string, boxId: string) {
   // Records first: once the refs are gone nothing hands this disk out. The row stays, `removing`,
   // until the folder is gone, so no new box can take the id meanwhile, and a crash in between
   // leaves a row recovery finishes, never a live record pointing at a missing disk.
-  const removed = await ctx.writer.apply({ type: 'removeBox', op: p.op, boxId: p.boxId });
+  const removed = await ctx.writer.apply({ type: 'removeBox', op, boxId });
   // A retry replays removeBox. If the row is no longer removing, an earlier attempt finished the
   // removal, and a box with this id now (if any) is a new one whose folder is not ours to delete.
-  if (findBox(ctx.reader, p.boxId)?.state === 'removing') await finishBoxRemoval(ctx, p.boxId, removed.touchedBases);
+  if (findBox(ctx.reader, boxId)?.state === 'removing') await finishBoxRemoval(ctx, boxId, removed.touchedBases);
   else await ctx.requestGc(removed.touchedBases);
-  return { boxId: p.boxId, touchedBases: removed.touchedBases };
+  return { boxId, touchedBases: removed.touchedBases };
+}
+
+type BoxRemovalError = ReturnType<ForkpointError['toJSON']>;
+
+/** What a bulk removal did with one box (in the order given). */
+export type BoxRemoval =
+  | { boxId: string; outcome: 'removed'; touchedBases: string[] }
+  | { boxId: string; outcome: 'unknown' | 'refused' | 'failed'; error: BoxRemovalError };
+
+/**
+ * Many boxes as one job: every ref dropped in one transaction (a box refused there is reported
+ * and the rest go on), the folders removed in parallel on the file pool with one flush of boxes/
+ * per task, the rows deleted in one transaction, then one GC request per touched base. A folder
+ * that cannot be removed is reported `failed` and its row stays `removing`: removing the box
+ * again, or the next start's recovery, finishes it (as it does a removal cut off by a crash).
+ */
+async function removeBoxes(ctx: JobContext, op: string, boxIds: string[]): Promise<{ outcomes: BoxRemoval[]; touchedBases: string[] }> {
+  const recorded = await ctx.writer.apply({ type: 'removeBoxes', op, boxIds });
+  // As for one box: after a retry's replay, only rows still removing are this job's to finish.
+  const removing = recorded.outcomes.filter((o) => o.ok && findBox(ctx.reader, o.boxId)?.state === 'removing').map((o) => o.boxId);
+  const failed = await removeBoxFolders(ctx, removing);
+  const gone = removing.filter((id) => !failed.has(id));
+  if (gone.length > 0) await ctx.writer.apply({ type: 'finishRemoveBoxes', boxIds: gone });
+  // A base still read by a row left removing is kept by the GC rule (box rows are readers).
+  await ctx.requestGc(recorded.touchedBases);
+  const outcomes = recorded.outcomes.map((o): BoxRemoval => {
+    if (!o.ok) return { boxId: o.boxId, outcome: o.error.code === ErrorCodes.UNKNOWN_BOX ? 'unknown' : 'refused', error: o.error };
+    const error = failed.get(o.boxId);
+    return error ? { boxId: o.boxId, outcome: 'failed', error } : { boxId: o.boxId, outcome: 'removed', touchedBases: o.touchedBases };
+  });
+  return { outcomes, touchedBases: recorded.touchedBases };
+}
+
+/** Remove these folders, one share per pool thread; returns the ones that could not be removed, with why. */
+async function removeBoxFolders(ctx: JobContext, boxIds: string[]): Promise<Map<string, BoxRemovalError>> {
+  const failed = new Map<string, BoxRemovalError>();
+  if (boxIds.length === 0) return failed;
+  const size = Math.ceil(boxIds.length / Math.max(1, ctx.parallelism));
+  const shares = Array.from({ length: Math.ceil(boxIds.length / size) }, (_, i) => boxIds.slice(i * size, (i + 1) * size));
+  let done = 0;
+  await mapLimit(shares, ctx.parallelism, async (share) => {
+    try {
+      const r = await ctx.files.run({ type: 'removeBoxDirs', home: ctx.layout.home, boxIds: share });
+      for (const f of r.failed) failed.set(f.boxId, f.error);
+    } catch (err) {
+      // The share's flush (or the thread) failed: none of its removals is known durable.
+      const error = isForkpointError(err) ? err.toJSON() : new ForkpointError(ErrorCodes.IO, (err as Error).message).toJSON();
+      for (const id of share) failed.set(id, error);
+    }
+    done += share.length;
+    await ctx.progress({ done, total: boxIds.length });
+  });
+  return failed;
 }
 
 /** The rest of a recorded removal (row `removing`): the folder, the row, then GC of what the box read. Recovery finishes cut-off removals with it. */

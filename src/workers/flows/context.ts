@@ -15,6 +15,8 @@ import type { KeyedLock } from '../keyed-lock.js';
 export interface JobProgress {
   done: number;
   total: number;
+  /** What the job is doing now ("forking", "writing children"), for people watching; absent from older jobs. */
+  phase?: string;
 }
 
 export interface JobContext {
@@ -25,6 +27,12 @@ export interface JobContext {
   reader: Database;
   /** Ask for GC of these bases (a cascade is more jobs, never recursion in one). */
   requestGc(baseIds: string[]): Promise<void>;
+  /**
+   * Ask for background compaction of these deep bases (flows/compact.ts): a job on the gc queue,
+   * or drained by the in-process driver like GC. Absent (recovery's repairs, compaction turned
+   * off): no compaction is asked for, and the fork's depth cap still holds on its own.
+   */
+  requestCompact?(baseIds: string[]): Promise<void>;
   progress(p: JobProgress): Promise<void> | void;
   /** How many file tasks to keep in flight (the pool's thread count). */
   parallelism: number;
@@ -38,6 +46,18 @@ export interface JobContext {
   boxLock: KeyedLock;
   /** Say what this job works on once it knows (a live check then marks it in flight). Optional: in-process runs have no live check. */
   workingOn?(work: NotedWork): void;
+  /**
+   * Whether someone asked this job to stop (`forkpoint jobs cancel`). Flows ask between steps
+   * that leave a consistent home (flows/cancel.ts), never in the middle of one. Both drivers
+   * provide it; recovery's context has none (its repairs always run to the end).
+   */
+  cancelRequested?(): Promise<boolean> | boolean;
+  /**
+   * Whether the driver is stopping and hands its running jobs back (a pipeline closed past its grace:
+   * a Ctrl-C on a CLI command, serve's --grace run out). Asked where cancelRequested is; the job then
+   * fails with a retryable E_SHUTTING_DOWN, keeps what it made, and its next attempt resumes it.
+   */
+  stopping?(): boolean;
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * gc: collect one base if the writer agrees, then ask for its parent (the
- * cascade is one more job, collapsed by job id). sweep: ask for every
- * candidate, the backstop for GC requests lost with a crashed Redis.
+ * cascade is one more job, collapsed by job id). sweep: collect every
+ * candidate of the GC plan, the backstop for GC requests lost with a crashed Redis.
  */
 import { planGcOf } from '../../db/rules/gcPlan.js';
+import { basesReadByBoxes } from '../../db/sql/basesReadByBoxes.js';
+import { requestCompactionIfDeep } from './compact.js';
 import { findOp } from '../../db/sql/findOp.js';
 import type { ClaimGcResult } from '../../db/types.js';
 import type { JobPayload } from '../../contract/jobs.js';
@@ -37,9 +39,28 @@ export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>): Promise<GcRes
   return { baseId: p.baseId, collected: true, reclaimedBytes: claim.sizeBytes };
 }
 
-/** Ask for GC of every base the GC plan says nothing reads (each gc job still asks the writer). */
-export async function sweepJob(ctx: JobContext, _p: JobPayload<'sweep'>): Promise<{ requested: number }> {
+export interface SweepResult {
+  /** Every base the GC plan found, in its order, each with what its collection did. */
+  bases: GcResult[];
+  collected: number;
+  reclaimedBytes: number;
+}
+
+/**
+ * Collect every base the GC plan says nothing reads: the backstop for GC requests lost with a
+ * crashed Redis. One at a time in the plan's order (each base before the parent it frees), each
+ * through the writer's claim, which has the last word: a base something came to read since the
+ * plan was read is left, with the reason. The result lists them, so a caller sees what went.
+ */
+export async function sweepJob(ctx: JobContext, _p: JobPayload<'sweep'>): Promise<SweepResult> {
   const planned = planGcOf(ctx.reader);
-  await ctx.requestGc(planned);
-  return { requested: planned.length };
+  const bases: GcResult[] = [];
+  for (const baseId of planned) {
+    bases.push(await gcJob(ctx, { baseId }));
+    await ctx.progress({ done: bases.length, total: planned.length });
+  }
+  // The backstop for compaction requests lost with a crashed Redis, as for GC requests.
+  await requestCompactionIfDeep(ctx, basesReadByBoxes(ctx.reader));
+  const collected = bases.filter((b) => b.collected);
+  return { bases, collected: collected.length, reclaimedBytes: collected.reduce((n, b) => n + b.reclaimedBytes, 0) };
 }

@@ -2,12 +2,14 @@
 import { resolveSnapshot } from '../../db/lookups.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { attachChildren } from './attach-children.js';
+import { requestCompactionIfDeep } from './compact.js';
 import type { JobContext } from './context.js';
 import { forkBox } from './fork.js';
 import { collectBase, journalledBaseId } from './gc.js';
 
 export async function snapshotCreateJob(ctx: JobContext, p: JobPayload<'snapshot-create'>) {
   const base = await forkBox(ctx, { op: p.op, sourceBox: p.boxId, kind: 'snapshot', name: p.name });
+  await requestCompactionIfDeep(ctx, [base.id]);
   return { baseId: base.id, boxId: p.boxId, name: p.name, sizeBytes: base.sizeBytes };
 }
 
@@ -26,5 +28,6 @@ export async function snapshotRemoveJob(ctx: JobContext, p: JobPayload<'snapshot
 export async function snapshotCloneJob(ctx: JobContext, p: JobPayload<'snapshot-clone'>) {
   const snap = resolveSnapshot(ctx.reader, p.name, p.boxId);
   await attachChildren(ctx, p.op, snap, [p.target]);
+  await requestCompactionIfDeep(ctx, [snap.id]);
   return { baseId: snap.id, target: p.target };
 }

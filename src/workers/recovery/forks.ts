@@ -10,12 +10,20 @@ import { findOp } from '../../db/sql/findOp.js';
 import { listUnsettledBases } from '../../db/sql/listUnsettledBases.js';
 import type { BaseDiskRecord, BeginForkResult } from '../../db/types.js';
 import { completeFork, rollBackFork } from '../flows/fork.js';
+import { recoverCompaction } from './compactions.js';
+import { recoverImports } from './imports.js';
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
 
 export async function recoverForks(ctx: RecoveryContext): Promise<RecoveryItem[]> {
-  const out: RecoveryItem[] = [];
+  const out: RecoveryItem[] = await recoverImports(ctx);
   for (const base of listUnsettledBases(ctx.db)) {
     if (base.state !== 'creating') continue;
+    if (findOp(ctx.db, base.opId, 'beginImport')) continue; // recoverImports' (reported there)
+    const compaction = findOp(ctx.db, base.opId, 'beginCompact');
+    if (compaction) {
+      out.push(await recoverCompaction(ctx, base, compaction));
+      continue;
+    }
     const entry = findOp(ctx.db, base.opId, 'beginFork');
     if (!entry) {
       out.push(item({ subject: 'base', id: base.id, path: base.basePath, op: base.opId, problem: `creating base with no beginFork journal (op ${base.opId})`, action: 'none' }, false));

@@ -20,6 +20,7 @@ import { checkBoxDisks } from './box-disks.js';
 import { summarize, type RecoveryContext, type RecoveryItem, type RecoverySummary } from './context.js';
 import { recoverDeleting } from './deleting.js';
 import { recoverForks } from './forks.js';
+import { recoverRestores } from './restores.js';
 import { collectUnread, finishBoxRemovals } from './leftovers.js';
 import { purgeTrash, TRASH_RETENTION_MS, type TrashSummary } from './trash.js';
 
@@ -100,7 +101,7 @@ export async function recover(home: string, options: RecoverOptions = {}): Promi
   try {
     const problems: RecoveryItem[] = [];
     // Each pass sees what the one before it settled, its GC included.
-    for (const pass of [recoverForks, recoverBoxes, recoverDeleting, finishBoxRemovals, collectUnread, checkRecords, checkBoxDisks, checkOrphanFiles]) {
+    for (const pass of [recoverForks, recoverRestores, recoverBoxes, recoverDeleting, finishBoxRemovals, collectUnread, checkRecords, checkBoxDisks, checkOrphanFiles]) {
       problems.push(...(await pass(ctx)));
       await ctx.drainGc();
     }

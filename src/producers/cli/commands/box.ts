@@ -1,5 +1,5 @@
 /** `forkpoint box create|rm|ls`. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, isForkpointError, type ErrorCode, type ErrorDetails } from '../../../errors.js';
 import { parseBoxId } from '../../../names.js';
@@ -8,6 +8,9 @@ import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { handOver } from '../hand-over.js';
 import { parseSize } from '../units.js';
+import { OP_HELP, beginRequest, parseOp, waitForJob } from '../request.js';
+import { naturalSort, stdoutIsTTY, tableText } from '../table.js';
+import { registerBoxInfoCommand } from './info.js';
 
 /** What `box rm` did with one box (`--json` prints one per box, in the order given). */
 interface RemoveOutcome {
@@ -19,6 +22,7 @@ interface RemoveOutcome {
 
 export function registerBoxCommands(program: Command): void {
   const box = program.command('box').description('create, list and remove boxes (each has a container disk)');
+  registerBoxInfoCommand(box);
 
   box
     .command('create')
@@ -26,19 +30,27 @@ export function registerBoxCommands(program: Command): void {
     .option('--size <size>', 'a fresh empty disk of this virtual size (e.g. 10G)')
     .option('--from <image>', 'a standalone copy of this qcow2 image (its backing chain flattened)')
     .option('--rootfs <key>', 'a copy-on-write overlay of this rootfs cache image (see `forkpoint rootfs`)')
+    .addOption(new Option('--op <op>', OP_HELP).argParser(parseOp))
     .description('create a box with a container disk')
     .addHelpText('after', '\nExamples:\n  forkpoint box create web --size 10G\n  forkpoint box create web --from ./debian.qcow2\n  forkpoint box create web --rootfs debian-12')
     .action(
-      action(async (boxId: string, o: { size?: string; from?: string; rootfs?: string }, cmd: Command) => {
+      action(async (boxId: string, o: { size?: string; from?: string; rootfs?: string; op?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseBoxId(boxId);
         if ([o.size, o.from, o.rootfs].filter((x) => x !== undefined).length !== 1) {
           throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE, --from IMAGE or --rootfs KEY', { field: 'size' });
         }
         const size = o.size !== undefined ? parseSize(o.size) : undefined;
+        const from = o.from === undefined ? undefined : resolve(o.from);
         const result = await withSession(flags, async (s) => {
-          if (o.from === undefined) return (await s.client.createBox(boxId, size !== undefined ? { sizeBytes: size } : { rootfs: o.rootfs! })).result();
-          return handOver(s, resolve(o.from), 'qcow2', async (fromImage) => (await s.client.createBox(boxId, { fromImage })).result());
+          // The same command run again (after a crash, Ctrl-C) is the same request: it joins or resumes its job.
+          const request = beginRequest(s, 'box create', { boxId, size: size ?? null, from: from ?? null, rootfs: o.rootfs ?? null }, o.op);
+          const made =
+            from === undefined
+              ? await waitForJob(s, flags, await s.client.createBox(boxId, size !== undefined ? { sizeBytes: size } : { rootfs: o.rootfs! }, request.op), 'creating')
+              : await handOver(s, from, 'qcow2', async (fromImage) => waitForJob(s, flags, await s.client.createBox(boxId, { fromImage }, request.op), 'copying'), request.op);
+          request.done();
+          return made;
         }, 'create');
         printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
       }),
@@ -54,18 +66,24 @@ export function registerBoxCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         ids.forEach(parseBoxId); // all of them before any is removed
         const boxIds = [...new Set(ids)];
-        // Each box on its own: one that is unknown or fails must not hide (or, without serve, stop) the others.
-        const outcomes = await withSession(flags, (s) =>
-          Promise.all(boxIds.map(async (boxId): Promise<RemoveOutcome> => {
+        // One job for all of them (one transaction, folders in parallel, one GC request per base), in
+        // as few jobs as the payload limit allows. The job reports each box: one that is unknown or
+        // refused must not hide (or, without serve, stop) the others.
+        const outcomes = await withSession(flags, async (s) => {
+          const { MAX_REMOVE_BOXES } = await import('../../../contract/jobs.js');
+          const jobs = Array.from({ length: Math.ceil(boxIds.length / MAX_REMOVE_BOXES) }, (_, i) => boxIds.slice(i * MAX_REMOVE_BOXES, (i + 1) * MAX_REMOVE_BOXES));
+          const done = await Promise.all(jobs.map(async (group): Promise<RemoveOutcome[]> => {
             try {
-              const { touchedBases } = await (await s.client.removeBox(boxId)).result();
-              return { boxId, outcome: 'removed', touchedBases };
+              const { outcomes: each } = await (await s.client.removeBoxes(group)).result();
+              return each.map((o) => (o.outcome === 'removed' ? o : { boxId: o.boxId, outcome: o.outcome === 'unknown' ? 'unknown' : 'failed', error: o.error }));
             } catch (err) {
-              if (isForkpointError(err)) return { boxId, outcome: isForkpointError(err, ErrorCodes.UNKNOWN_BOX) ? 'unknown' : 'failed', error: err.toJSON() };
-              return { boxId, outcome: 'failed', error: { code: null, message: err instanceof Error ? err.message : String(err) } };
+              // The job as a whole failed (a fault, not a refusal): say so for each box; rows it left `removing` are finished by removing them again or by the next start's recovery.
+              const error = isForkpointError(err) ? err.toJSON() : { code: null, message: err instanceof Error ? err.message : String(err) };
+              return group.map((boxId) => ({ boxId, outcome: 'failed', error }));
             }
-          })),
-        'write');
+          }));
+          return done.flat();
+        }, 'write');
         printResult(outcomes, flags, (rs) => rs.filter((r) => r.outcome === 'removed').map((r) => `removed box ${r.boxId}`).join('\n'));
         const notRemoved = outcomes.filter((r) => r.outcome !== 'removed');
         for (const r of notRemoved) process.stderr.write(`forkpoint: ${r.error!.message}${r.error!.code ? ` [${r.error!.code}]` : ''}\n`);
@@ -83,9 +101,9 @@ export function registerBoxCommands(program: Command): void {
       action(async (_o: unknown, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         const { layout } = openHome(flags, 'read');
-        const boxes = await withReader(layout, [], (r) => r.listBoxes());
+        const boxes = naturalSort(await withReader(layout, [], (r) => r.listBoxes()), (b) => b.id);
         printResult(boxes, flags, (bs) =>
-          bs.length === 0 ? 'no boxes' : bs.map((b) => `${b.id}\t${b.state}\tbase=${b.baseId ?? '-'}\t${b.diskPath}`).join('\n'),
+          bs.length === 0 ? 'no boxes' : tableText(['BOX', 'STATE', 'BASE', 'DISK'], bs.map((b) => [b.id, b.state, `base=${b.baseId ?? '-'}`, b.diskPath]), stdoutIsTTY()),
         );
       }),
     );

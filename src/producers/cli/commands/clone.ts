@@ -1,11 +1,11 @@
 /** `forkpoint clone SOURCE (--count N [--prefix P] | TARGET…)`. */
 import { Option, type Command } from 'commander';
-import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../../errors.js';
+import type { CloneResult } from '../../../workers/flows/clone.js';
 import { parseBoxId } from '../../../names.js';
 import { MAX_CLONE_TARGETS, cloneTargets } from '../../../contract/clone-targets.js';
 import { action, printResult } from '../output.js';
-import { withProgressBar } from '../progress.js';
-import { forgetRequest, requestOp } from '../pending-requests.js';
+import { OP_HELP, parseOp, runRequest } from '../request.js';
 import { withSession, type GlobalFlags } from '../session.js';
 
 export function registerCloneCommand(program: Command): void {
@@ -15,7 +15,7 @@ export function registerCloneCommand(program: Command): void {
     .argument('[targets...]', 'new box ids (or use --count)')
     .addOption(new Option('--count <n>', 'make N clones').argParser((v) => Number(v)))
     .option('--prefix <prefix>', 'with --count: name clones <prefix>1 … <prefix>N')
-    .option('--op <op>', 'the operation id (1-64 of [A-Za-z0-9_-]): the same op is the same request; default: the same command run again after it did not finish')
+    .addOption(new Option('--op <op>', OP_HELP).argParser(parseOp))
     .description('fork SOURCE once and give every target its own copy-on-write child of that base')
     .addHelpText('after', '\nExamples:\n  forkpoint clone web web-a web-b\n  forkpoint clone web --count 500 --prefix worker-')
     .action(
@@ -33,18 +33,17 @@ export function registerCloneCommand(program: Command): void {
         }
         const started = performance.now();
         const count = o.count;
-        const result = await withSession(flags, async (s) => {
-          // Rerunning the same command after a crash is the same request (pending-requests.ts).
-          const request = o.op === undefined ? requestOp(s.layout.runDir, 'clone', count !== undefined ? { source, count, prefix: o.prefix ?? null } : { source, targets }) : null;
-          const op = o.op ?? request!.op;
-          if (request?.resumed) process.stderr.write(`forkpoint: resuming the unfinished request of an earlier run of this command (op ${op})\n`);
-          if (count !== undefined) targets = cloneTargets(source, count, o.prefix, op);
-          const job = await s.client.clone(source, targets, op);
-          const { queueName } = await import('../../../contract/queues.js'); // lazily: it loads the payload schemas (zod)
-          s.noteJob({ id: job.id, queue: queueName(s.homeId, 'ops'), rejoinable: true });
-          const done = await withProgressBar(job, 'cloning', !flags.json);
-          if (request) forgetRequest(s.layout.runDir, request.key);
-          return done;
+        const result = await withSession(flags, (s) =>
+          runRequest<CloneResult>(s, flags, {
+            command: 'clone',
+            // Rerunning the same command after a crash is the same request (pending-requests.ts).
+            args: count !== undefined ? { source, count, prefix: o.prefix ?? null } : { source, targets },
+            op: o.op,
+            label: 'cloning',
+            enqueue: (op) => s.client.clone(source, count !== undefined ? cloneTargets(source, count, o.prefix, op) : targets, op),
+          }),
+        ).catch((err: unknown) => {
+          throw isForkpointError(err, ErrorCodes.ALREADY_EXISTS) && err.details.existingCount !== undefined ? withRerunHint(err) : err;
         });
         const seconds = (performance.now() - started) / 1000;
         printResult({ ...result, seconds }, flags, (r) =>
@@ -53,4 +52,18 @@ export function registerCloneCommand(program: Command): void {
         );
       }),
     );
+}
+
+/**
+ * The targets exist, made by another request: this command's own rerun joins its request instead
+ * (pending-requests.ts), so these came from another --count/--prefix/--op, or from this command
+ * after it had finished. Nothing was changed; say what to do.
+ */
+function withRerunHint(err: ForkpointError): ForkpointError {
+  return new ForkpointError(
+    err.code,
+    `${err.message}; nothing was changed. They were made by another request (another --count, --prefix or --op, or this command after it had finished): ` +
+      'give another --prefix, remove them first (`forkpoint box rm`), or rerun the request that made them (the same command, or its --op) to finish it',
+    err.details,
+  );
 }

@@ -1,4 +1,4 @@
-/** Read-only views of a home (no Redis needed): `bases ls`, `tree`, `gc --dry-run`; and `gc`, `check`. */
+/** Read-only views of a home (no Redis needed): `bases ls|why|info`, `tree`, `gc --dry-run`; and `gc`, `check`. */
 import { Option, type Command } from 'commander';
 import { buildForest, renderForest } from '../../forest.js';
 import { readForest, withReader } from '../../home-view.js';
@@ -7,14 +7,16 @@ import type { HomeLayout } from '../../../layout.js';
 import { action, ForkpointError, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
+import { stdoutIsTTY, tableText } from '../table.js';
+import { registerBaseInfoCommands } from './info.js';
 import type { RecoveryReport } from '../../../workers/recovery/index.js';
 
 const EMPTY_FOREST = buildForest([], [], new Map());
 
 export function registerInspectCommands(program: Command): void {
-  program
-    .command('bases')
-    .description('base disks (fork points)')
+  const bases = program.command('bases').description('base disks (fork points)');
+  registerBaseInfoCommands(bases);
+  bases
     .command('ls')
     .addOption(new Option('--kind <kind>', 'only bases of this kind').choices(['snapshot', 'clone_base', 'rootfs']))
     .option('--all', 'include removed snapshots still read by clones')
@@ -29,7 +31,11 @@ export function registerInspectCommands(program: Command): void {
         printResult(rows, flags, (bs) =>
           bs.length === 0
             ? 'no bases'
-            : bs.map((b) => `${b.id}\t${b.kind}\t${b.state}\t${b.name ?? '-'}\tparent=${b.parentId ?? '-'}\trefs=${b.refs.length}\t${formatBytes(b.sizeBytes)}`).join('\n'),
+            : tableText(
+                ['BASE', 'KIND', 'STATE', 'NAME', 'PARENT', 'REFS', 'SIZE'],
+                bs.map((b) => [b.id, b.kind, b.state, b.name ?? '-', `parent=${b.parentId ?? '-'}`, `refs=${b.refs.length}`, formatBytes(b.sizeBytes)]),
+                stdoutIsTTY(),
+              ),
         );
       }),
     );

@@ -1,8 +1,17 @@
-/** `forkpoint jobs`: the queues of this home and the JSON Schema of every job payload, for other services. */
+/** `forkpoint jobs`: what another service needs to enqueue with plain BullMQ (contract/producer-contract.ts). */
 import type { Command } from 'commander';
 import { ErrorCodes } from '../../../errors.js';
 import { action, ForkpointError, printResult } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export function registerJobsCommand(program: Command): void {
   program
@@ -18,19 +27,29 @@ export function registerJobsCommand(program: Command): void {
             path: `${layout.home}/home-id`,
           });
         }
-        const { jobJsonSchemas } = await import('../../../contract/jobs.js');
-        const { queueName, queueRoleOf } = await import('../../../contract/queues.js');
-        const schemas = jobJsonSchemas();
-        const jobs = Object.entries(schemas).map(([name, schema]) => ({
-          name,
-          queue: queueName(homeId, queueRoleOf(name as keyof typeof schemas)),
-          schema,
-        }));
-        printResult({ prefix: config.prefix, homeId, jobs }, flags, (r) =>
+        const { producerContract } = await import('../../../contract/producer-contract.js');
+        const { readOwner } = await import('../../../runtime/home-lock.js');
+        const { parseRedisUrl } = await import('../../../runtime/redis-url.js');
+        const { embeddedSocketPath } = await import('../../../runtime/embedded-redis.js');
+        // A running service knows the Redis it consumes from (perhaps the home's private one, on a
+        // socket only it knows); without one, the Redis this configuration names.
+        const owner = readOwner(layout.runDir);
+        const service = owner?.kind === 'serve' && owner.redisUrl !== '' && pidAlive(owner.pid) ? owner : null;
+        const url = service?.redisUrl ?? config.redisUrl;
+        const connection = parseRedisUrl(url).options as Record<string, unknown>;
+        const redis = {
+          url,
+          from: service ? ('service' as const) : ('config' as const),
+          socket: typeof connection.path === 'string' ? connection.path : null,
+          privateSocket: embeddedSocketPath(layout.runDir),
+          connection,
+        };
+        const contract = producerContract({ homeId, prefix: service?.prefix ?? config.prefix, redis });
+        printResult(contract, flags, (r) =>
           [
-            `prefix ${r.prefix}, home ${r.homeId}`,
+            `prefix ${r.prefix}, home ${r.homeId}, Redis ${r.redis.url} (${r.redis.from === 'service' ? 'the running service' : 'no service running: from the configuration'})`,
             ...r.jobs.map((j) => `  ${j.queue.padEnd(40)} ${j.name}  ${JSON.stringify((j.schema as { properties?: object }).properties ? Object.keys((j.schema as { properties: object }).properties) : [])}`),
-            'use --json for the full JSON Schemas',
+            'use --json for the connection, the job options the service applies, and the payload and result JSON Schemas',
           ].join('\n'),
         );
       }),

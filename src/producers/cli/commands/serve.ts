@@ -85,9 +85,9 @@ export function registerServeCommand(program: Command): void {
         const { assertBindAllowed } = await import('../../http/auth.js');
         assertBindAllowed(o.host, token); // before the home is locked or anything starts
         const { config, layout, homeId } = openHome(flags, 'create');
-        const { createLogger } = await import('../../http/logging.js');
+        const { createLogger, lineLogger } = await import('../../http/logging.js');
         const logger = createLogger();
-        const log = (line: string) => logger.info(line);
+        const log = lineLogger(logger);
         // Listen for SIGINT/SIGTERM before anything starts: one arriving during start-up (recovery,
         // the pipeline, listening) would otherwise kill the process the hard way, mid-job. It is
         // acted on as soon as the start is complete. A dead DB writer resolves it too (below).

@@ -1,24 +1,17 @@
-// The disk forest, drawn in plain SVG: bases left to right (a child base reads
-// its parent), the boxes that read a base as leaves to its right. Redrawn on
-// every event from /api/events (throttled), or polled when the stream is down.
+// The disk forest, drawn in plain SVG (layout.js places it): bases left to
+// right, the boxes that read a base as a grid of cells beside it, each base's
+// bytes as a bar. Zoom and pan (view.js), search (search.js), click for details
+// (details.js). Redrawn on every event from /api/events (throttled), or polled
+// when the stream is down; the view and the selection survive a redraw.
+import { showDetails } from './details.js';
+import { formatBytes } from './format.js';
+import { BASE, CELL, layoutForest } from './layout.js';
+import { searchForest } from './search.js';
+import { createView } from './view.js';
+
+export { formatBytes };
 const SVG = 'http://www.w3.org/2000/svg';
-const BASE = { w: 230, h: 58 };
-const BOX = { w: 170, h: 24 };
-const COL = 290;
-const GAP = 10;
-const MARGIN = 20;
-/** Past this many boxes under one base, the rest are one "+N more" leaf (the API has them all). */
-const MAX_BOXES_SHOWN = 60;
-
 const $ = (id) => document.getElementById(id);
-
-export function formatBytes(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 function el(name, attrs = {}, text) {
   const e = document.createElementNS(SVG, name);
@@ -33,87 +26,60 @@ function kindLabel(b) {
   return 'clone base';
 }
 
-/** A layout tree: bases, then their child bases and boxes. */
-function toItems(forest, boxStates) {
-  const reclaimable = new Set(forest.totals.reclaimable);
-  const boxItem = (id) => ({ type: 'box', id, state: boxStates.get(id) ?? 'ready', children: [] });
-  const baseItem = (b) => {
-    const shown = b.boxes.slice(0, MAX_BOXES_SHOWN).map(boxItem);
-    if (b.boxes.length > MAX_BOXES_SHOWN) shown.push({ type: 'more', id: `${b.id}-more`, count: b.boxes.length - MAX_BOXES_SHOWN, children: [] });
-    return { type: 'base', base: b, reclaimable: reclaimable.has(b.id), children: [...b.children.map(baseItem), ...shown] };
-  };
-  return [...forest.roots.map(baseItem), ...forest.standaloneBoxes.map(boxItem)];
-}
+const state = { forest: null, boxes: [], boxBase: new Map(), positions: new Map(), selected: null, firstDraw: true };
+const svg = el('svg', { id: 'forest', role: 'img', 'aria-label': 'forest of base disks and boxes' });
+const viewport = el('g', { id: 'viewport' });
+svg.append(viewport);
+const view = createView(svg, viewport);
 
-/** Tidy-ish layout: leaves stacked top to bottom, a parent centred on its children. */
-function layout(items) {
-  const placed = [];
-  const place = (item, depth, top) => {
-    const size = item.type === 'base' ? BASE : BOX;
-    let bottom = top;
-    const kids = [];
-    for (const child of item.children) {
-      const p = place(child, depth + 1, bottom);
-      kids.push(p);
-      bottom = p.bottom + GAP;
-    }
-    const span = kids.length ? { a: kids[0].cy, b: kids[kids.length - 1].cy } : null;
-    const cy = span ? (span.a + span.b) / 2 : top + size.h / 2;
-    const node = { item, x: MARGIN + depth * COL, cy, w: size.w, h: size.h, kids };
-    node.bottom = Math.max(kids.length ? bottom - GAP : top, cy + size.h / 2);
-    placed.push(node);
-    return node;
-  };
-  let top = MARGIN;
-  const roots = items.map((item) => {
-    const n = place(item, 0, top);
-    top = n.bottom + GAP * 2;
-    return n;
-  });
-  return { placed, roots, height: top + MARGIN };
-}
-
-function drawNode(g, n) {
-  const it = n.item;
-  const y = n.cy - n.h / 2;
-  const node = el('g', { class: 'node', transform: `translate(${n.x},${y})` });
-  node.append(el('rect', { width: n.w, height: n.h, rx: 6 }));
-  if (it.type === 'base') {
-    const b = it.base;
-    Object.entries({
-      'data-node-id': b.id, 'data-kind': b.kind, 'data-state': b.state, 'data-ref-count': b.refCount,
-      'data-name': b.name ?? '', 'data-size-bytes': b.sizeBytes, 'data-tombstoned': b.tombstoned, 'data-reclaimable': it.reclaimable,
-    }).forEach(([k, v]) => node.setAttribute(k, String(v)));
-    node.append(el('text', { class: 'id', x: 10, y: 18 }, b.id));
-    node.append(el('text', { class: 'kind', x: 84, y: 18 }, kindLabel(b)));
-    const state = [b.state !== 'ready' ? b.state : '', b.tombstoned ? 'removed' : '', it.reclaimable ? 'reclaimable' : ''].filter(Boolean).join(', ');
-    node.append(el('text', { class: 'meta size', x: 10, y: 35 }, `${formatBytes(b.sizeBytes)} · refs ${b.refCount}`));
-    node.append(el('text', { class: 'meta', x: 10, y: 50 }, `of ${b.sourceBoxId}${state ? ` · ${state}` : ''}`));
-    node.append(el('title', {}, `${kindLabel(b)} ${b.id}\nsource box: ${b.sourceBoxId}\nstate: ${b.state}\nsize: ${b.sizeBytes} bytes\nrefs: ${b.refCount}`));
-  } else if (it.type === 'box') {
-    node.setAttribute('data-node-id', it.id);
-    node.setAttribute('data-kind', 'box');
-    node.setAttribute('data-state', it.state);
-    node.append(el('text', { x: 10, y: 16 }, `▣ ${it.id.length > 22 ? `${it.id.slice(0, 21)}…` : it.id}`));
-    node.append(el('title', {}, `box ${it.id} (${it.state})`));
-  } else {
-    node.setAttribute('data-kind', 'more');
-    node.append(el('text', { class: 'meta', x: 10, y: 16 }, `+${it.count} more boxes`));
-  }
+function drawBase(g, n, maxBytes) {
+  const b = n.base;
+  const node = el('g', { class: 'node base', transform: `translate(${n.x},${n.y})` });
+  Object.entries({
+    'data-node-id': b.id, 'data-kind': b.kind, 'data-state': b.state, 'data-ref-count': b.refCount,
+    'data-name': b.name ?? '', 'data-size-bytes': b.sizeBytes, 'data-tombstoned': b.tombstoned, 'data-reclaimable': n.reclaimable,
+  }).forEach(([k, v]) => node.setAttribute(k, String(v)));
+  node.append(el('rect', { class: 'frame', width: n.w, height: n.h, rx: 6 }));
+  node.append(el('text', { class: 'id', x: 10, y: 17 }, b.id));
+  node.append(el('text', { class: 'kind', x: 84, y: 17 }, kindLabel(b)));
+  const flags = [b.state !== 'ready' ? b.state : '', b.tombstoned ? 'removed' : '', n.reclaimable ? 'reclaimable' : ''].filter(Boolean).join(', ');
+  node.append(el('text', { class: 'meta size', x: 10, y: 32 }, `${formatBytes(b.sizeBytes)} · refs ${b.refCount} · ${b.boxes.length} boxes`));
+  node.append(el('text', { class: 'meta', x: 10, y: 46 }, `of ${b.sourceBoxId}${flags ? ` · ${flags}` : ''}`));
+  // Space by bytes: the bar's length is this base's bytes on disk against the largest base's.
+  const barMax = n.w - 20;
+  const bar = maxBytes > 0 ? Math.max(1, Math.round((barMax * b.sizeBytes) / maxBytes)) : 0;
+  node.append(el('rect', { class: 'bytes-track', x: 10, y: n.h - 8, width: barMax, height: 4, rx: 2 }));
+  node.append(el('rect', { class: 'bytes-bar', x: 10, y: n.h - 8, width: bar, height: 4, rx: 2, 'data-bytes': b.sizeBytes }));
+  node.append(el('title', {}, `${kindLabel(b)} ${b.id}\nsource box: ${b.sourceBoxId}\nstate: ${b.state}\nsize: ${b.sizeBytes} bytes\nrefs: ${b.refCount}\nclick for details`));
+  node.addEventListener('click', () => select('base', b.id));
   g.append(node);
 }
 
-function drawEdges(g, n) {
-  for (const k of n.kids) {
-    const x1 = n.x + n.w;
-    const x2 = k.x;
-    const mid = (x1 + x2) / 2;
-    g.append(el('path', { class: 'edge', d: `M${x1},${n.cy} C${mid},${n.cy} ${mid},${k.cy} ${x2},${k.cy}` }));
-    drawEdges(g, k);
+function drawGrid(g, grid) {
+  const group = el('g', { class: 'grid', ...(grid.ownerId ? { 'data-grid-of': grid.ownerId } : { 'data-grid-of': '' }) });
+  for (const c of grid.cells) {
+    const cell = el('g', { class: 'node cell', 'data-node-id': c.id, 'data-kind': 'box', 'data-state': c.state });
+    cell.append(el('rect', { x: c.x, y: c.y, width: CELL - 2, height: CELL - 2, rx: 2 }));
+    cell.append(el('title', {}, `box ${c.id} (${c.state})`));
+    cell.addEventListener('click', () => select('box', c.id));
+    group.append(cell);
   }
+  if (grid.more) {
+    const more = el('g', { class: 'node more', 'data-kind': 'more', 'data-count': grid.more.count });
+    more.append(el('rect', { x: grid.more.x, y: grid.more.y, width: CELL - 2, height: CELL - 2, rx: 2 }));
+    more.append(el('title', {}, `+${grid.more.count} more boxes: click the base for all of them, or search`));
+    if (grid.ownerId) more.addEventListener('click', () => select('base', grid.ownerId));
+    group.append(more);
+  }
+  const label = grid.ownerId ? `${grid.total} boxes${grid.more ? ` (${grid.more.count} folded)` : ''}` : `${grid.total} standalone boxes`;
+  group.append(el('text', { class: 'meta grid-label', x: grid.x, y: grid.y + grid.h - 3 }, label));
+  g.append(group);
 }
 
 export function render(forest, boxes) {
+  state.forest = forest;
+  state.boxes = boxes;
+  state.boxBase = new Map(boxes.map((b) => [b.id, b.baseId]));
   const t = forest.totals;
   $('total-bases').textContent = String(t.bases);
   $('total-boxes').textContent = String(t.boxes);
@@ -122,21 +88,95 @@ export function render(forest, boxes) {
   $('reclaimable-bytes').textContent = `${formatBytes(t.reclaimableBytes)} (${t.reclaimable.length})`;
   $('reclaimable-bytes').dataset.bytes = String(t.reclaimableBytes);
 
-  const items = toItems(forest, new Map(boxes.map((b) => [b.id, b.state])));
-  const { placed, roots, height } = layout(items);
-  const depth = placed.reduce((d, n) => Math.max(d, n.x + n.w), 0);
-  const svg = el('svg', { id: 'forest', width: Math.max(depth + MARGIN, 600), height: Math.max(height, 120), role: 'img', 'aria-label': 'forest of base disks and boxes' });
+  const laid = layoutForest(forest, new Map(boxes.map((b) => [b.id, b.state])));
+  const maxBytes = laid.bases.reduce((m, n) => Math.max(m, n.base.sizeBytes), 0);
   const edges = el('g', { class: 'edges' });
   const nodes = el('g', { class: 'nodes' });
-  roots.forEach((r) => drawEdges(edges, r));
-  placed.forEach((n) => drawNode(nodes, n));
-  svg.append(edges, nodes);
-  const main = $('graph');
-  main.querySelector('svg')?.remove();
-  $('empty').hidden = items.length > 0;
-  if (items.length > 0) main.append(svg);
+  for (const e of laid.edges) {
+    const x1 = e.from.x + e.from.w;
+    const y1 = e.from.y + BASE.h / 2;
+    const mid = (x1 + e.toX) / 2;
+    edges.append(el('path', { class: e.boxes ? 'edge to-boxes' : 'edge', d: `M${x1},${y1} C${mid},${y1} ${mid},${e.toY} ${e.toX},${e.toY}` }));
+  }
+  state.positions = new Map();
+  for (const n of laid.bases) {
+    drawBase(nodes, n, maxBytes);
+    state.positions.set(`base:${n.base.id}`, { x: n.x + n.w / 2, y: n.y + n.h / 2 });
+  }
+  for (const grid of laid.grids) {
+    drawGrid(nodes, grid);
+    for (const c of grid.cells) state.positions.set(`box:${c.id}`, { x: c.x, y: c.y });
+  }
+  viewport.replaceChildren(edges, nodes);
+  svg.dataset.width = String(laid.width);
+  svg.dataset.height = String(laid.height);
+  view.setContentSize({ width: laid.width, height: laid.height });
+
+  const empty = laid.bases.length === 0 && laid.grids.length === 0;
+  $('empty').hidden = !empty;
+  if (!empty && !svg.isConnected) $('graph').append(svg);
+  if (state.firstDraw && !empty) {
+    state.firstDraw = false;
+    view.fit();
+  }
+  markSelection();
   $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+}
+
+function markSelection() {
+  for (const e of svg.querySelectorAll('.selected, .holds-selected')) e.classList.remove('selected', 'holds-selected');
+  const s = state.selected;
+  if (!s) return;
+  svg.querySelector(`.node[data-node-id="${CSS.escape(s.id)}"]`)?.classList.add('selected');
+  if (s.type === 'box') {
+    const baseId = state.boxBase.get(s.id);
+    if (baseId) svg.querySelector(`.node.base[data-node-id="${CSS.escape(baseId)}"]`)?.classList.add('holds-selected');
+  }
+}
+
+/** Select a base or a box: highlight it (or, for a folded box, its base), bring it into view, show its details. */
+export function select(type, id, { centre = false } = {}) {
+  state.selected = { type, id };
+  markSelection();
+  if (centre) {
+    const at = state.positions.get(`${type}:${id}`) ?? (type === 'box' && state.positions.get(`base:${state.boxBase.get(id)}`));
+    if (at) view.centreOn(at.x, at.y);
+  }
+  if (location.hash !== `#${type}=${encodeURIComponent(id)}`) history.replaceState(null, '', `#${type}=${encodeURIComponent(id)}`);
+  return showDetails(type, id, (t, i) => select(t, i, { centre: true }));
+}
+
+function searchUi() {
+  const input = $('search');
+  const list = $('search-results');
+  let hits = [];
+  const show = () => {
+    hits = state.forest ? searchForest(input.value, state.forest, state.boxes) : [];
+    list.replaceChildren(...hits.map((hit) => {
+      const li = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.resultType = hit.type;
+      button.dataset.resultId = hit.id;
+      button.textContent = hit.label;
+      button.addEventListener('click', () => choose(hit));
+      li.append(button);
+      return li;
+    }));
+    list.hidden = input.value.trim() === '';
+    list.dataset.count = String(hits.length);
+    if (input.value.trim() !== '' && hits.length === 0) list.replaceChildren(Object.assign(document.createElement('li'), { className: 'none', textContent: 'no base or box matches' }));
+  };
+  const choose = (hit) => {
+    list.hidden = true;
+    select(hit.type, hit.id, { centre: true });
+  };
+  input.addEventListener('input', show);
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && hits[0]) choose(hits[0]);
+    if (e.key === 'Escape') list.hidden = true;
+  });
 }
 
 async function refresh() {
@@ -164,7 +204,7 @@ function scheduleRefresh() {
 function live() {
   const status = $('live-status');
   let poll = null;
-  const setState = (state, text) => { status.dataset.state = state; status.textContent = text; };
+  const setState = (s, text) => { status.dataset.state = s; status.textContent = text; };
   const source = new EventSource('/api/events');
   source.addEventListener('open', () => {
     setState('live', 'live');
@@ -179,5 +219,22 @@ function live() {
   });
 }
 
-refresh().catch((err) => { $('updated').textContent = `could not load the forest: ${err.message}`; });
+$('zoom-in').addEventListener('click', () => view.zoom(1.25));
+$('zoom-out').addEventListener('click', () => view.zoom(0.8));
+$('zoom-fit').addEventListener('click', () => view.fit());
+$('details-close').addEventListener('click', () => {
+  $('details').hidden = true;
+  state.selected = null;
+  markSelection();
+  history.replaceState(null, '', location.pathname);
+});
+searchUi();
+
+refresh()
+  .then(() => {
+    // A link to a base or a box (#base=ID, #box=ID) opens it.
+    const m = /^#(base|box)=(.+)$/.exec(location.hash);
+    if (m) select(m[1], decodeURIComponent(m[2]), { centre: true });
+  })
+  .catch((err) => { $('updated').textContent = `could not load the forest: ${err.message}`; });
 live();

@@ -8,28 +8,29 @@
  * Mutations answer 202 with the job (or, with ?wait=1, 200 with its result).
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { nameProblem } from '../../../names.js';
 import { MAX_CLONE_TARGETS, cloneTargets } from '../../../contract/clone-targets.js';
 import type { HttpContext } from '../context.js';
-import { ONE_BOX_SOURCE, boxSourceFields, oneBoxSource } from '../../../contract/jobs.js';
-import { replyWithJob } from '../job-reply.js';
+import { ONE_BOX_SOURCE, ONE_BOX_SOURCE_SCHEMA, boxSourceFields, oneBoxSource } from '../../../contract/jobs.js';
+import { jobAnswers, replyWithJob, waitQuery } from '../job-reply.js';
 import { refuseExistingBox, requireBox, requireRootfs } from '../../../db/lookups.js';
 import { isRetryOfQueuedOp, withBodyFile } from '../lookups.js';
-import { boxIdField, flagField, nameField, opField, parseRequest } from '../validate.js';
+import { boxIdField, nameField, opField } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
-const waitQuery = z.object({ wait: flagField });
 
 const createBody = z
   .object({ boxId: boxIdField, ...boxSourceFields, op: opField.optional() })
   .strict()
-  .refine(oneBoxSource, { message: ONE_BOX_SOURCE, path: ['sizeBytes'] });
+  .refine(oneBoxSource, { message: ONE_BOX_SOURCE, path: ['sizeBytes'] })
+  .meta(ONE_BOX_SOURCE_SCHEMA);
 
 const cloneBody = z
   .object({
-    targets: z.array(boxIdField).min(1).max(MAX_CLONE_TARGETS).optional(),
+    targets: z.array(boxIdField).min(1).max(MAX_CLONE_TARGETS).meta({ uniqueItems: true }).optional(),
     count: z.number().int().min(1).max(MAX_CLONE_TARGETS).optional(),
     // A prefix becomes part of box ids: the same rule, checked on the ids it makes too.
     prefix: nameField('name prefix').optional(),
@@ -40,18 +41,20 @@ const cloneBody = z
   .refine((b) => b.targets === undefined || new Set(b.targets).size === b.targets.length, { message: 'targets must be unique', path: ['targets'] })
   .refine((b) => b.prefix === undefined || b.count !== undefined, { message: 'prefix goes with count', path: ['prefix'] });
 
-export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/api/boxes', async () => ({ boxes: ctx.reader.listBoxes() }));
+export function boxRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get('/api/boxes', { schema: { summary: 'list boxes' } }, async () => ({ boxes: ctx.reader.listBoxes() }));
 
-  app.get('/api/boxes/:id', async (request) => {
-    const { id } = parseRequest(boxParams, request.params, 'params');
+  app.get('/api/boxes/:id', { schema: { summary: 'a box and the refs it holds', params: boxParams } }, async (request) => {
+    const { id } = request.params;
     const box = requireBox(ctx.reader.connection, id, 'id');
     return { box, refs: ctx.reader.refsOfBox(id) };
   });
 
-  app.post('/api/boxes', async (request, reply) => {
-    const { wait } = parseRequest(waitQuery, request.query, 'query');
-    const body = parseRequest(createBody, request.body, 'body');
+  const create = { summary: 'create a box: an empty disk of sizeBytes, a copy of fromImage, or an overlay on a rootfs', querystring: waitQuery, body: createBody, response: jobAnswers };
+  app.post('/api/boxes', { schema: create }, async (request, reply) => {
+    const { wait } = request.query;
+    const body = request.body;
     const retry = await isRetryOfQueuedOp(ctx, 'box-create', body.op);
     if (!retry) refuseExistingBox(ctx.reader.connection, body.boxId, 'boxId');
     if (body.rootfs !== undefined && !retry) requireRootfs(ctx.reader.connection, body.rootfs);
@@ -61,17 +64,18 @@ export function boxRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return body.fromImage !== undefined ? withBodyFile(ctx, 'fromImage', body.fromImage, queue) : queue();
   });
 
-  app.delete('/api/boxes/:id', async (request, reply) => {
-    const { id } = parseRequest(boxParams, request.params, 'params');
-    const { wait } = parseRequest(waitQuery, request.query, 'query');
+  app.delete('/api/boxes/:id', { schema: { summary: 'remove a box (its refs go; GC follows)', params: boxParams, querystring: waitQuery, response: jobAnswers } }, async (request, reply) => {
+    const { id } = request.params;
+    const { wait } = request.query;
     requireBox(ctx.reader.connection, id, 'id');
     return replyWithJob(ctx, reply, wait, () => ctx.client.removeBox(id));
   });
 
-  app.post('/api/boxes/:id/clones', async (request, reply) => {
-    const { id } = parseRequest(boxParams, request.params, 'params');
-    const { wait } = parseRequest(waitQuery, request.query, 'query');
-    const body = parseRequest(cloneBody, request.body, 'body');
+  const clone = { summary: 'clone a box: to the targets named, or count of them named prefix1…', params: boxParams, querystring: waitQuery, body: cloneBody, response: jobAnswers };
+  app.post('/api/boxes/:id/clones', { schema: clone }, async (request, reply) => {
+    const { id } = request.params;
+    const { wait } = request.query;
+    const body = request.body;
     requireBox(ctx.reader.connection, id, 'id');
     const retry = await isRetryOfQueuedOp(ctx, 'clone', body.op);
     const targets = body.targets ?? cloneTargets(id, body.count!, body.prefix, body.op);

@@ -9,7 +9,7 @@ import type { HttpContext } from '../context.js';
 import { openSse } from '../sse.js';
 
 export function eventRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/api/events', async (_request, reply) => {
+  app.get('/api/events', { schema: { summary: 'server-sent events: job-finished and job-progress for the whole home' } }, async (_request, reply) => {
     ctx.slots.take(reply);
     const stream = openSse(reply, ctx.streams);
     const onFinished = (e: JobFinishedEvent) =>

@@ -11,9 +11,9 @@ import { readForest } from '../../home-view.js';
 import type { HttpContext } from '../context.js';
 
 export function forestRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/api/forest', async () => readForest(ctx.reader));
+  app.get('/api/forest', { schema: { summary: 'bases as a forest, boxes under the base they read, totals (forkpoint tree)' } }, async () => readForest(ctx.reader));
 
-  app.get('/api/check', async () => {
+  app.get('/api/check', { schema: { summary: 'the recovery report as a dry run (forkpoint check); jobs in flight are marked, not counted' } }, async () => {
     // Taken before the check reads anything: a job that starts meanwhile may still show as a problem,
     // but one that was running is never reported as one.
     const running = ctx.pipeline.active.snapshot();
@@ -24,7 +24,7 @@ export function forestRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   // The repair `forkpoint check --repair` asks for while the service owns the home: the pipeline
   // pauses its workers (active jobs finish first), repairs, and takes jobs again.
-  app.post('/api/check/repair', async () => {
+  app.post('/api/check/repair', { schema: { summary: 'repair through the running pipeline (its workers pause meanwhile)' } }, async () => {
     const report = await ctx.pipeline.repair();
     ctx.lastRecovery = report;
     return report;

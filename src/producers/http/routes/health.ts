@@ -7,9 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
 
 export function healthRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { schema: { summary: 'the process answers (no auth, always 200)' } }, async () => ({ ok: true }));
 
-  app.get('/readyz', async (_request, reply) => {
+  const readyz = { summary: 'ready: Redis answers, the database reads, start-up recovery is done (503 with the problems otherwise)' };
+  app.get('/readyz', { schema: readyz }, async (_request, reply) => {
     const problems: { check: string; problem: string }[] = [];
     if (ctx.stopping) problems.push({ check: 'service', problem: 'shutting down' });
     const redis = await ctx.probes.redis();

@@ -4,13 +4,13 @@
  *   GET /api/jobs/:queue/:id/events   SSE: `progress` {done,total}…, then `completed` {result} or `failed` {error}; then the stream ends
  */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import type { JobState } from '../../client.js';
 import { errorFromFailedReason } from '../../../contract/failed-reason.js';
 import type { HttpContext } from '../context.js';
 import { openSse, type SseStream } from '../sse.js';
-import { parseRequest } from '../validate.js';
 
 const jobParams = z.object({
   queue: z.enum(['ops', 'gc']),
@@ -24,21 +24,23 @@ function failure(reason: string | null) {
   return errorFromFailedReason(reason ?? 'unknown failure').toJSON();
 }
 
-export function jobRoutes(app: FastifyInstance, ctx: HttpContext): void {
+export function jobRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const requireJob = async (queue: 'ops' | 'gc', id: string): Promise<JobState> => {
     const job = await ctx.client.getJob(queue, id);
     if (!job) throw new ForkpointError(ErrorCodes.NOT_FOUND, `no job "${id}" in the ${queue} queue (finished jobs are kept for a while, then removed)`, { field: 'id', id });
     return job;
   };
 
-  app.get('/api/jobs/:queue/:id', async (request) => {
-    const { queue, id } = parseRequest(jobParams, request.params, 'params');
+  app.get('/api/jobs/:queue/:id', { schema: { summary: 'a job: state, progress, result or error', params: jobParams } }, async (request) => {
+    const { queue, id } = request.params;
     const job = await requireJob(queue, id);
     return { ...job, error: job.state === 'failed' ? failure(job.failedReason) : null };
   });
 
-  app.get('/api/jobs/:queue/:id/events', async (request, reply) => {
-    const { queue, id } = parseRequest(jobParams, request.params, 'params');
+  const events = { summary: "a job's progress as server-sent events, then completed or failed; then the stream ends", params: jobParams };
+  app.get('/api/jobs/:queue/:id/events', { schema: events }, async (request, reply) => {
+    const { queue, id } = request.params;
     await requireJob(queue, id); // a 404 is still a plain JSON answer
     ctx.slots.take(reply); // so is a 503 at the stream cap
     const stream: SseStream = openSse(reply, ctx.streams);

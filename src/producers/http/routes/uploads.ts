@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { uploadNameField } from '../../../contract/fields.js';
 import { ErrorCodes, ForkpointError, fromFsError } from '../../../errors.js';
 import type { HttpContext } from '../context.js';
 import { withHttpStatus } from '../errors.js';
-import { parseRequest } from '../validate.js';
 
 /** 64 TiB, the largest disk a box may have (MAX_DISK_BYTES): an image is never larger than its disk. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 2 ** 40;
@@ -27,14 +27,24 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 2 ** 40;
 const nameParams = z.object({ name: uploadNameField });
 const uploadQuery = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional() });
 
-export function uploadRoutes(app: FastifyInstance, ctx: HttpContext): void {
+export function uploadRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const maxBytes = ctx.maxUploadBytes;
   // The body stays a stream: only this route reads octet-stream, and it never buffers it.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
-  app.put('/api/uploads/:name', async (request, reply) => {
-    const { name } = parseRequest(nameParams, request.params, 'params');
-    const { sha256: expected } = parseRequest(uploadQuery, request.query, 'query');
+  const upload = {
+    summary: 'hand an image over: the body (application/octet-stream) lands in the first import folder',
+    params: nameParams,
+    querystring: uploadQuery,
+    // Documented, never parsed: the body stays a stream (the handler reads it).
+    consumes: ['application/octet-stream'],
+    body: z.unknown().meta({ type: 'string', format: 'binary', description: 'the image itself' }),
+    response: { 201: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).describe('stored') },
+  };
+  app.put('/api/uploads/:name', { schema: upload }, async (request, reply) => {
+    const { name } = request.params;
+    const { sha256: expected } = request.query;
     if (request.headers['content-type'] !== 'application/octet-stream') {
       throw new ForkpointError(ErrorCodes.BAD_PAYLOAD, 'an upload body must be the image itself, sent as application/octet-stream', { field: '(body)', in: 'body' });
     }

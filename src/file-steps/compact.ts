@@ -1,0 +1,76 @@
+/**
+ * The file half of a background compaction (workers/flows/compact.ts): write a flattened copy of
+ * a deep base into bases/, then re-point the box disks that read that base at the copy. A base is
+ * never edited (invariant 6), so only box disks, which are mutable, are re-pointed; bases forked
+ * on top of the deep one keep their chain (it is within the cap: forks enforce it).
+ *
+ * Readers never see a half-written image: the copy is finished, read-only and fsynced before the
+ * first disk names it, and each re-point is one header write of the disk's first sector (like
+ * `qemu-img rebase -u`: the copy has the same guest bytes, so no data moves). A crash leaves every
+ * disk reading either its old chain or the finished copy.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import { ErrorCodes, ForkpointError } from '../errors.js';
+import { faultPoint } from '../faults.js';
+import type { HomeLayout } from '../layout.js';
+import { flatten } from '../qcow2/flatten.js';
+import { setBackingPath } from '../qcow2/set-backing.js';
+import type { BeginCompactResult, DiskInfo } from '../db/types.js';
+import { boxDiskTrick } from './box-disk-guard.js';
+import { diskFacts } from './disk-facts.js';
+import { isBaseFile } from './paths.js';
+import { BASE_MODE, diskInfoOf, type StepOptions } from './steps.js';
+
+/** Whether any of `disks` reads the copy already: then the copy was finished (and fsynced) by an earlier attempt. */
+export function compactionStarted(begun: BeginCompactResult, disks: readonly string[]): boolean {
+  return disks.some((d) => {
+    const f = diskFacts(d);
+    return f.state === 'valid' && f.backing === begun.basePath;
+  });
+}
+
+/**
+ * Write the copy, from scratch unless a disk reads it already: a copy no disk reads yet may be a
+ * cut-off write (flatten writes its header last, but without an fsync a crash can keep the header
+ * and lose data), so it is never trusted, only made again.
+ */
+export function compactWriteStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): DiskInfo {
+  for (const p of [begun.basePath, begun.sourcePath]) {
+    if (!isBaseFile(layout, p)) throw new ForkpointError(ErrorCodes.CONFLICT, `compaction: ${p} is not a base file in ${layout.basesDir}`, { path: p });
+  }
+  if (!compactionStarted(begun, disks)) {
+    rmSync(begun.basePath, { force: true });
+    flatten(begun.sourcePath, begun.basePath, { fsync: o.fsync ?? true, mode: BASE_MODE });
+    faultPoint('compact:after-copy');
+  }
+  chmodSync(begun.basePath, BASE_MODE);
+  return diskInfoOf(begun.basePath);
+}
+
+/**
+ * Re-point each disk that reads the compacted base at the copy; returns the disks that read the
+ * copy now (those re-pointed by an earlier attempt included). A disk that reads something else (it
+ * was forked or removed meanwhile) or that no fork may take (box-disk-guard.ts: rewriting a hard
+ * link's header would write outside the home) is left as it is.
+ */
+export function compactRepointStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): string[] {
+  const done: string[] = [];
+  for (const disk of disks) {
+    const facts = diskFacts(disk);
+    if (facts.state !== 'valid') continue;
+    if (facts.backing === begun.basePath) {
+      done.push(disk);
+      continue;
+    }
+    if (facts.backing !== begun.sourcePath || boxDiskTrick(layout, disk)) continue;
+    setBackingPath(disk, begun.basePath, { backingFormat: 'qcow2', fsync: o.fsync ?? true });
+    done.push(disk);
+    faultPoint('compact:after-repoint');
+  }
+  return done;
+}
+
+/** A compaction that re-pointed nothing: remove its copy (only the journalled path). */
+export function removeCompactionCopy(begun: BeginCompactResult): void {
+  rmSync(begun.basePath, { force: true });
+}

@@ -1,0 +1,126 @@
+/**
+ * compact: background compaction of a deep chain. Every fork of a box adds a level to what its
+ * disk reads; the fork itself only flattens inline at the hard cap (MAX_CHAIN_DEPTH, fork.ts),
+ * which is a full copy of the disk inside the user's request. Well before that, a fork that leaves
+ * a base at SOFT_CHAIN_DEPTH asks for this job, which runs on the gc queue:
+ *
+ *   beginCompact (journal: the copy's row, creating)  →  flatten the base into bases/<copy>.qcow2
+ *   →  (under the boxes' locks) re-point the box disks that read the base at the copy
+ *   →  commitCompact (the boxes read and ref only the copy)  →  GC of what lost its readers.
+ *
+ * Only box disks are re-pointed: a base is never edited (invariant 6). Bases forked on top of the
+ * deep one (snapshots, older clone bases) keep their chain, which their fork kept within the cap;
+ * a box that reads one of them is compacted when that base is asked for. A crash at any step
+ * leaves a valid chain: recovery rolls the compaction forward once a disk reads the copy, else
+ * removes the copy (recovery/compactions.ts).
+ */
+import type { JobPayload } from '../../contract/jobs.js';
+import { findBaseById } from '../../db/sql/findBaseById.js';
+import { findPendingCompaction } from '../../db/sql/findPendingCompaction.js';
+import { listBoxes } from '../../db/sql/listBoxes.js';
+import type { BeginCompactResult, DiskInfo, WriterResults } from '../../db/types.js';
+import type { Database } from 'better-sqlite3';
+import { boxDiskPath } from '../../layout.js';
+import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
+import type { KeyedLock } from '../keyed-lock.js';
+import { subOp } from './attach-children.js';
+import type { JobContext } from './context.js';
+
+/**
+ * Compaction starts when a box disk reads this many backing files. ceph-csi flattens at 4 (soft)
+ * and refuses at 8 (hard), Cinder at 5. Below the cap of 8, 4 leaves four more forks of the same
+ * line for the background job to catch up before the inline flatten is needed; lower would copy
+ * whole disks more often (each compaction is a full copy of the data the chain holds).
+ */
+export const SOFT_CHAIN_DEPTH = 4;
+
+export interface CompactResult {
+  baseId: string;
+  compacted: boolean;
+  reason?: string;
+  /** The flattened copy the boxes read now. */
+  copyId?: string;
+  repointed: string[];
+}
+
+/** How many backing files a child of `baseId` reads: the base and its recorded ancestors. */
+export function chainDepthOf(db: Database, baseId: string): number {
+  let depth = 0;
+  for (let id: string | null = baseId; id !== null && depth <= MAX_CHAIN_DEPTH; depth++) id = findBaseById(db, id)?.parentId ?? null;
+  return depth;
+}
+
+/** After a fork: ask for compaction of the bases whose readers now read SOFT_CHAIN_DEPTH files or more. */
+export async function requestCompactionIfDeep(ctx: JobContext, baseIds: string[]): Promise<void> {
+  if (!ctx.requestCompact) return;
+  const deep = baseIds.filter((id) => chainDepthOf(ctx.reader, id) >= SOFT_CHAIN_DEPTH);
+  if (deep.length > 0) await ctx.requestCompact(deep);
+}
+
+const readersOf = (db: Database, baseId: string): string[] => listBoxes(db, { baseId, state: 'ready' }).map((b) => b.id);
+
+export async function compactJob(ctx: JobContext, p: JobPayload<'compact'>): Promise<CompactResult> {
+  const skip = (reason: string): CompactResult => ({ baseId: p.baseId, compacted: false, reason, repointed: [] });
+  const pending = findPendingCompaction(ctx.reader, p.baseId);
+  const readers = readersOf(ctx.reader, p.baseId);
+  if (!pending) {
+    const base = findBaseById(ctx.reader, p.baseId);
+    if (!base || base.state !== 'ready' || base.kind === 'rootfs') return skip(base ? `base is ${base.state === 'ready' ? 'a rootfs image' : base.state}` : 'no such base');
+    if (chainDepthOf(ctx.reader, base.id) < SOFT_CHAIN_DEPTH) return skip('its chain is shallow');
+    if (readers.length === 0) return skip('no box reads it');
+  }
+  // A pending compaction (a failed or cut-off attempt) is resumed under its own op; a new one is
+  // named after its boxes, so a request repeated for the same boxes replays, never copies twice.
+  const op = pending?.opId ?? subOp(`compact-${p.baseId}`, 'c', readers);
+  ctx.workingOn?.({ bases: [p.baseId] });
+  const begun = await ctx.writer.apply({ type: 'beginCompact', op, baseId: p.baseId });
+  if (findBaseById(ctx.reader, begun.baseId)?.state === 'ready') return skip(`already compacted into ${begun.baseId}`);
+  if (readers.length === 0 && (await abandonCompaction(ctx, begun))) return skip('no box reads it any more');
+  ctx.workingOn?.({ bases: [begun.baseId] });
+  let disk: DiskInfo;
+  try {
+    disk = await ctx.files.run({ type: 'compactWrite', home: ctx.layout.home, begun, disks: disksOf(ctx, readers), fsync: ctx.fsync });
+  } catch (err) {
+    await abandonCompaction(ctx, begun);
+    throw err;
+  }
+  const committed = await finishCompaction(ctx, begun, disk, readers);
+  return { baseId: p.baseId, compacted: true, copyId: committed.baseId, repointed: committed.repointed };
+}
+
+const disksOf = (ctx: JobContext, boxIds: string[]) => boxIds.map((id) => boxDiskPath(ctx.layout, id));
+
+/**
+ * Re-point the boxes (those of `candidates` that still read the compacted base), commit, ask for
+ * GC. Under the boxes' locks: a fork of one of them must not move its disk while its header is
+ * rewritten. The flatten before it takes no lock, so forks never wait for a copy.
+ */
+export async function finishCompaction(ctx: JobContext, begun: BeginCompactResult, disk: DiskInfo, candidates: string[]): Promise<WriterResults['commitCompact']> {
+  return withBoxLocks(ctx.boxLock, [...candidates].sort(), async () => {
+    const still = readersOf(ctx.reader, begun.sourceId).filter((id) => candidates.includes(id));
+    const reading = new Set(await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun, disks: disksOf(ctx, still), fsync: ctx.fsync }));
+    const boxIds = still.filter((id) => reading.has(boxDiskPath(ctx.layout, id)));
+    const committed = await ctx.writer.apply({ type: 'commitCompact', op: begun.op, disk, boxIds });
+    await ctx.requestGc(committed.touchedBases);
+    return committed;
+  });
+}
+
+/** Undo a compaction no disk reads yet (its copy, then its row); false if a disk reads it: it must go forward. */
+export async function abandonCompaction(ctx: JobContext, begun: BeginCompactResult): Promise<boolean> {
+  if (!(await ctx.files.run({ type: 'compactUndo', begun, disks: disksOf(ctx, readersOf(ctx.reader, begun.sourceId)) }))) return false;
+  await ctx.writer.apply({ type: 'abortCompact', op: begun.op });
+  return true;
+}
+
+/** Roll a journalled compaction forward (recovery): the copy is kept (a disk reads it), the rest re-run. */
+export async function resumeCompaction(ctx: JobContext, begun: BeginCompactResult): Promise<WriterResults['commitCompact']> {
+  const readers = readersOf(ctx.reader, begun.sourceId);
+  const disk = await ctx.files.run({ type: 'compactWrite', home: ctx.layout.home, begun, disks: disksOf(ctx, readers), fsync: ctx.fsync });
+  return finishCompaction(ctx, begun, disk, readers);
+}
+
+function withBoxLocks<T>(lock: KeyedLock, ids: string[], work: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = ids;
+  return first === undefined ? work() : lock.run(first, () => withBoxLocks(lock, rest, work));
+}
