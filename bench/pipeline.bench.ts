@@ -10,10 +10,10 @@
  *     `forkpoint serve` (the command's wall clock: its start-up, the job, the wait);
  *   - the same two commands as fresh CLI processes with no serve (each starts its own pipeline and
  *     a private redis-server: start-up, recovery and shutdown included);
- *   - their floors, measured in the same run in the same folder: N × (mkdir + a 192 KiB sparse file
- *     with 3 small writes), then one `sync -f` (one flush); the same with an fsync per file and
- *     folder (a flush per child); N × (unlink + rmdir), then one `sync -f`, or an fsync of the
- *     parent folder after each.
+ *   - their floors, measured in the same run on the same filesystem right before each figure (the
+ *     disk swings from minute to minute): N × (mkdir + a 192 KiB sparse file with 3 small writes),
+ *     then one `sync -f` (one flush); the same with an fsync per file and folder (a flush per
+ *     child); N × (unlink + rmdir), then one `sync -f`, or an fsync of the parent folder after each.
  * Every figure is printed next to both floors as a ratio (rate ÷ floor rate: 1.0× is the floor).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -80,16 +80,42 @@ function cli(home: string, args: string[]): { seconds: number; stdout: string } 
   return { seconds: s, stdout: r.stdout };
 }
 
-/** clone --count N then box rm of them, on a fresh home; returns boxes/s of each. */
-function cloneThenRemove(home: string): { clone: number; rm: number } {
+interface Measured {
+  /** boxes/s */
+  rate: number;
+  /** the floors measured just before it, boxes/s */
+  oneFlush: number;
+  fsyncEach: number;
+}
+
+let floorRound = 0;
+/** Both floors of one kind, measured right before the figure they go with: the disk swings from minute to minute. */
+function floorsFor(kind: 'make' | 'rm', dir: string): { oneFlush: number; fsyncEach: number } {
+  const a = join(dir, `f${++floorRound}a`);
+  const b = join(dir, `f${floorRound}b`);
+  if (kind === 'make') {
+    const r = { oneFlush: makeChildren(a, false), fsyncEach: makeChildren(b, true) };
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+    return r;
+  }
+  makeChildren(a, false);
+  makeChildren(b, true);
+  return { oneFlush: removeChildren(a, false), fsyncEach: removeChildren(b, true) };
+}
+
+/** clone --count N then box rm of them, on a fresh home, each after its floors. */
+function cloneThenRemove(home: string, floorDir: string): { clone: Measured; rm: Measured } {
+  const cloneFloors = floorsFor('make', floorDir);
   const clone = cli(home, ['--json', 'clone', 'src', '--count', String(N), '--prefix', 'b-']);
   const targets = (JSON.parse(clone.stdout) as { targets: string[] }).targets;
   if (targets.length !== N) throw new Error(`clone made ${targets.length} boxes, not ${N}`);
+  const rmFloors = floorsFor('rm', floorDir);
   const rm = cli(home, ['box', 'rm', ...targets]);
-  return { clone: N / clone.seconds, rm: N / rm.seconds };
+  return { clone: { rate: N / clone.seconds, ...cloneFloors }, rm: { rate: N / rm.seconds, ...rmFloors } };
 }
 
-async function throughServe(dir: string): Promise<{ clone: number; rm: number }> {
+async function throughServe(dir: string, floorDir: string): Promise<{ clone: Measured; rm: Measured }> {
   const home = join(dir, 'serve-home');
   cli(home, ['box', 'create', 'src', '--size', '10G']);
   const serve = spawn(process.execPath, [BIN, '--home', home, 'serve', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -105,38 +131,32 @@ async function throughServe(dir: string): Promise<{ clone: number; rm: number }>
       await new Promise((r) => setTimeout(r, 50));
     }
     cli(home, ['clone', 'src', 'warm-1']); // the service's pool and writer warm, as a running service's are
-    return cloneThenRemove(home);
+    return cloneThenRemove(home, floorDir);
   } finally {
     serve.kill('SIGTERM');
     await exited;
   }
 }
 
-function throughFreshCli(dir: string): { clone: number; rm: number } {
+function throughFreshCli(dir: string, floorDir: string): { clone: Measured; rm: Measured } {
   const home = join(dir, 'cli-home');
   cli(home, ['box', 'create', 'src', '--size', '10G']);
-  return cloneThenRemove(home);
+  return cloneThenRemove(home, floorDir);
 }
 
 interface Run {
-  floors: { makeOneFlush: number; makeFsyncEach: number; rmOneFlush: number; rmFsyncEach: number };
-  serve: { clone: number; rm: number };
-  cli: { clone: number; rm: number };
+  serve: { clone: Measured; rm: Measured };
+  cli: { clone: Measured; rm: Measured };
 }
 
 async function oneRun(i: number): Promise<Run> {
   const dir = join(root, `run-${i}`);
-  mkdirSync(dir);
   const floorDir = join(dir, 'floor');
-  mkdirSync(floorDir);
-  const makeOneFlush = makeChildren(join(floorDir, 'a'), false);
-  const rmOneFlush = removeChildren(join(floorDir, 'a'), false);
-  const makeFsyncEach = makeChildren(join(floorDir, 'b'), true);
-  const rmFsyncEach = removeChildren(join(floorDir, 'b'), true);
-  const serve = await throughServe(dir);
-  const fresh = throughFreshCli(dir);
+  mkdirSync(floorDir, { recursive: true });
+  const serve = await throughServe(dir, floorDir);
+  const fresh = throughFreshCli(dir, floorDir);
   rmSync(dir, { recursive: true, force: true });
-  return { floors: { makeOneFlush, makeFsyncEach, rmOneFlush, rmFsyncEach }, serve, cli: fresh };
+  return { serve, cli: fresh };
 }
 
 const rate = (n: number) => n.toFixed(0);
@@ -149,23 +169,22 @@ try {
   console.log(`${N} boxes; rates in boxes/s; ratios are rate ÷ the floor measured in the same run\n`);
   console.log('| run | what | boxes/s | one-flush floor | ratio | fsync-per-file floor | ratio |');
   console.log('|---:|---|---:|---:|---:|---:|---:|');
+  const rowsOf = (r: Run): [string, Measured][] => [
+    ['clone through serve', r.serve.clone],
+    ['box rm through serve', r.serve.rm],
+    ['clone, fresh CLI process', r.cli.clone],
+    ['box rm, fresh CLI process', r.cli.rm],
+  ];
   runs.forEach((r, i) => {
-    const rows: [string, number, number, number][] = [
-      ['clone through serve', r.serve.clone, r.floors.makeOneFlush, r.floors.makeFsyncEach],
-      ['box rm through serve', r.serve.rm, r.floors.rmOneFlush, r.floors.rmFsyncEach],
-      ['clone, fresh CLI process', r.cli.clone, r.floors.makeOneFlush, r.floors.makeFsyncEach],
-      ['box rm, fresh CLI process', r.cli.rm, r.floors.rmOneFlush, r.floors.rmFsyncEach],
-    ];
-    for (const [what, v, one, each] of rows) console.log(`| ${i + 1} | ${what} | ${rate(v)} | ${rate(one)} | ${ratio(v, one)} | ${rate(each)} | ${ratio(v, each)} |`);
+    for (const [what, m] of rowsOf(r)) console.log(`| ${i + 1} | ${what} | ${rate(m.rate)} | ${rate(m.oneFlush)} | ${ratio(m.rate, m.oneFlush)} | ${rate(m.fsyncEach)} | ${ratio(m.rate, m.fsyncEach)} |`);
   });
   if (runs.length > 1) {
-    const spread = (f: (r: Run) => number) => {
-      const xs = runs.map(f);
-      return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}×`;
-    };
-    console.log(`\nspread of the ratios to the one-flush floor over ${runs.length} runs:`);
-    console.log(`  clone through serve ${spread((r) => r.serve.clone / r.floors.makeOneFlush)}, box rm through serve ${spread((r) => r.serve.rm / r.floors.rmOneFlush)}`);
-    console.log(`  clone fresh CLI ${spread((r) => r.cli.clone / r.floors.makeOneFlush)}, box rm fresh CLI ${spread((r) => r.cli.rm / r.floors.rmOneFlush)}`);
+    console.log(`\nspread over ${runs.length} runs (boxes/s; ratio to the one-flush floor; ratio to the fsync-per-file floor):`);
+    rowsOf(runs[0]!).forEach(([what], k) => {
+      const ms = runs.map((r) => rowsOf(r)[k]![1]);
+      const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+      console.log(`  ${what}: ${range(ms.map((m) => m.rate), 0)}/s; ${range(ms.map((m) => m.rate / m.oneFlush), 2)}×; ${range(ms.map((m) => m.rate / m.fsyncEach), 2)}×`);
+    });
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

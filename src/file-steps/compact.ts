@@ -34,17 +34,25 @@ export function compactionStarted(begun: BeginCompactResult, disks: readonly str
  * cut-off write (flatten writes its header last, but without an fsync a crash can keep the header
  * and lose data), so it is never trusted, only made again.
  */
-export function compactWriteStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): DiskInfo {
+export function compactWriteStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): DiskInfo | null {
   for (const p of [begun.basePath, begun.sourcePath]) {
     if (!isBaseFile(layout, p)) throw new ForkpointError(ErrorCodes.CONFLICT, `compaction: ${p} is not a base file in ${layout.basesDir}`, { path: p });
   }
   if (!compactionStarted(begun, disks)) {
+    // A copy no disk could be re-pointed at is a full copy for nothing: null, and the flow gives up.
+    if (!disks.some((d) => repointable(layout, begun, d))) return null;
     rmSync(begun.basePath, { force: true });
     flatten(begun.sourcePath, begun.basePath, { fsync: o.fsync ?? true, mode: BASE_MODE });
     faultPoint('compact:after-copy');
   }
   chmodSync(begun.basePath, BASE_MODE);
   return diskInfoOf(begun.basePath);
+}
+
+/** A disk that reads the compacted base and that no rule forbids us to rewrite. */
+function repointable(layout: HomeLayout, begun: BeginCompactResult, disk: string): boolean {
+  const facts = diskFacts(disk);
+  return facts.state === 'valid' && facts.backing === begun.sourcePath && !boxDiskTrick(layout, disk);
 }
 
 /**
@@ -62,7 +70,7 @@ export function compactRepointStep(layout: HomeLayout, begun: BeginCompactResult
       done.push(disk);
       continue;
     }
-    if (facts.backing !== begun.sourcePath || boxDiskTrick(layout, disk)) continue;
+    if (!repointable(layout, begun, disk)) continue;
     setBackingPath(disk, begun.basePath, { backingFormat: 'qcow2', fsync: o.fsync ?? true });
     done.push(disk);
     faultPoint('compact:after-repoint');

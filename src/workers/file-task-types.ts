@@ -76,7 +76,8 @@ export interface FileTaskResults {
   importRaw: DiskInfo;
   removeBase: null;
   removeBoxDir: null;
-  compactWrite: DiskInfo;
+  /** null: no disk could be re-pointed at a copy (nothing was written). */
+  compactWrite: DiskInfo | null;
   compactRepoint: string[];
   compactUndo: boolean;
   ociRead: LayoutImage;

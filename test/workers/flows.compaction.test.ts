@@ -7,11 +7,12 @@
  * leaves nothing unread.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { linkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planGcOf } from '../../src/db/rules/gcPlan.js';
 import { listBoxes } from '../../src/db/sql/listBoxes.js';
+import { listPendingOps } from '../../src/db/sql/listPendingOps.js';
 import { boxDiskPath } from '../../src/layout.js';
 import { readBackingChain } from '../../src/qcow2/chain.js';
 import { MAX_CHAIN_DEPTH } from '../../src/qcow2/constants.js';
@@ -44,6 +45,7 @@ function expectCompactHome(d: InProcessDriver, expected: Map<string, string>): v
   }
   for (const name of readdirSync(d.layout.basesDir)) expect(qemuCheck(join(d.layout.basesDir, name)).status, `base ${name}`).toBe(0);
   expect(planGcOf(d.reader), 'bases nothing reads').toEqual([]);
+  expect(listPendingOps(d.reader), 'journal entries left pending').toEqual([]);
 }
 
 describe('flows: background compaction keeps chains shallow', () => {
@@ -110,6 +112,26 @@ describe('flows: background compaction keeps chains shallow', () => {
     const after = open(home);
     await after.run('sweep', {}); // and the sweep asks for it again
     expectCompactHome(after, new Map());
+  });
+
+  it('leaves a box disk no fork may take (a hard link out of the home) reading its old chain', async () => {
+    const home = newHome();
+    const off = open(home, { compaction: false });
+    makeBox(off, 'S');
+    for (let i = 1; i <= SOFT_CHAIN_DEPTH; i++) await off.run('clone', { op: newOp('clone'), source: 'S', targets: [`T${i}`] });
+    const deep = listBoxes(off.reader).find((b) => b.id === 'S')!.baseId!;
+    off.close();
+    const outside = join(refs(), 'linked.qcow2');
+    linkSync(boxDiskPath(off.layout, 'T4'), outside); // rewriting its header would write outside the home
+    const d = open(home);
+    const { result } = await d.run('compact', { baseId: deep });
+    expect(result.repointed).toEqual(['S']);
+    expect(readBackingChain(outside).length, 'the linked disk still reads its chain').toBe(SOFT_CHAIN_DEPTH);
+    expect(qemuCheck(boxDiskPath(d.layout, 'S')).status).toBe(0);
+    const again = await d.run('compact', { baseId: deep });
+    expect([again.result.compacted, again.result.reason], 'asked again: no copy for a disk it may not rewrite').toEqual([false, expect.stringMatching(/may be rewritten/)]);
+    expect(readdirSync(d.layout.basesDir)).toHaveLength(SOFT_CHAIN_DEPTH + 1); // the old chain (T1..T4 read it) and S's copy
+    expect(listPendingOps(d.reader)).toEqual([]);
   });
 
   it('compaction turned off: the fork meets the cap and flattens inline (the fallback stays)', async () => {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { JobName } from '../../src/contract/jobs.js';
 import { listPendingOps } from '../../src/db/sql/listPendingOps.js';
 import { rawExt4Image } from '../helpers/qemu.js';
 import { makeBox, newOp, useHomes } from '../db/support/home.js';
@@ -14,16 +15,16 @@ const { newHome, open } = useHomes();
 const pending = (d: ReturnType<typeof open>) => listPendingOps(d.reader).map((e) => `${e.command} ${e.opId}`);
 
 describe('flows: the journal after finished jobs', () => {
-  it.each([
-    ['clone', (op: string) => ['clone', { op, source: 'S', targets: ['c1', 'c2'] }]],
-    ['snapshot-create', (op: string) => ['snapshot-create', { op, boxId: 'S', name: 'v1' }]],
-    ['box-create (size)', (op: string) => ['box-create', { op, boxId: 'fresh', sizeBytes: 1 << 20 }]],
-    ['remove-box', (op: string) => ['remove-box', { op, boxId: 'S' }]],
-  ] as const)('%s leaves nothing pending', async (_label, payload) => {
+  const cases: [JobName, (op: string) => object][] = [
+    ['clone', (op) => ({ op, source: 'S', targets: ['c1', 'c2'] })],
+    ['snapshot-create', (op) => ({ op, boxId: 'S', name: 'v1' })],
+    ['box-create', (op) => ({ op, boxId: 'fresh', sizeBytes: 1 << 20 })],
+    ['remove-box', (op) => ({ op, boxId: 'S' })],
+  ];
+  it.each(cases)('%s leaves nothing pending', async (job, payload) => {
     const d = open(newHome());
     makeBox(d, 'S');
-    const [job, input] = payload(newOp('j'));
-    await d.run(job, input);
+    await d.run(job, payload(newOp('j')));
     expect(pending(d)).toEqual([]);
   });
 

@@ -85,6 +85,7 @@ describe('flows: box-import', () => {
       expect(qemuCompare(boxDiskPath(b.layout, box), boxDiskPath(a.layout, 'C')).status, box).toBe(0);
     }
     expect(readdirSync(b.layout.basesDir)).toHaveLength(1);
+    expect(listPendingOps(b.reader)).toEqual([]);
   });
 
   it('export refuses a folder inside the home (its blobs would be files no record owns)', async () => {

@@ -65,6 +65,8 @@ function removedSinceError(op: string, id: string): ForkpointError {
 
 export async function attachChildren(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): Promise<string[]> {
   const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
+  // Also before journalling the missing ones again (one command each): a resumed job cancelled meanwhile stops here.
+  if (missing.length > 0) await stopIfCancelled(ctx, op, 'before it resumed').catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
   for (const id of missing) {
     // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
     const boxOp = subOp(op, 'b', [id]);

@@ -16,12 +16,14 @@
  */
 import type { JobPayload } from '../../contract/jobs.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
+import { findOp } from '../../db/sql/findOp.js';
 import { findPendingCompaction } from '../../db/sql/findPendingCompaction.js';
 import { listBoxes } from '../../db/sql/listBoxes.js';
 import type { BeginCompactResult, DiskInfo, WriterResults } from '../../db/types.js';
 import type { Database } from 'better-sqlite3';
 import { boxDiskPath } from '../../layout.js';
 import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { subOp } from './attach-children.js';
 import type { JobContext } from './context.js';
@@ -74,15 +76,20 @@ export async function compactJob(ctx: JobContext, p: JobPayload<'compact'>): Pro
   const op = pending?.opId ?? subOp(`compact-${p.baseId}`, 'c', readers);
   ctx.workingOn?.({ bases: [p.baseId] });
   const begun = await ctx.writer.apply({ type: 'beginCompact', op, baseId: p.baseId });
-  if (findBaseById(ctx.reader, begun.baseId)?.state === 'ready') return skip(`already compacted into ${begun.baseId}`);
+  // A replay of a committed compaction: what it could re-point, it did (a disk it left is one no fork may take either).
+  if (findOp(ctx.reader, op, 'beginCompact')?.state === 'done') return skip(`already compacted into ${begun.baseId}`);
   if (readers.length === 0 && (await abandonCompaction(ctx, begun))) return skip('no box reads it any more');
   ctx.workingOn?.({ bases: [begun.baseId] });
-  let disk: DiskInfo;
+  let disk: DiskInfo | null;
   try {
     disk = await ctx.files.run({ type: 'compactWrite', home: ctx.layout.home, begun, disks: disksOf(ctx, readers), fsync: ctx.fsync });
   } catch (err) {
     await abandonCompaction(ctx, begun);
     throw err;
+  }
+  if (disk === null) {
+    await abandonCompaction(ctx, begun);
+    return skip('no box disk reading it may be rewritten (see forkpoint check)');
   }
   const committed = await finishCompaction(ctx, begun, disk, readers);
   return { baseId: p.baseId, compacted: true, copyId: committed.baseId, repointed: committed.repointed };
@@ -117,6 +124,8 @@ export async function abandonCompaction(ctx: JobContext, begun: BeginCompactResu
 export async function resumeCompaction(ctx: JobContext, begun: BeginCompactResult): Promise<WriterResults['commitCompact']> {
   const readers = readersOf(ctx.reader, begun.sourceId);
   const disk = await ctx.files.run({ type: 'compactWrite', home: ctx.layout.home, begun, disks: disksOf(ctx, readers), fsync: ctx.fsync });
+  // A disk reads the copy (that is why recovery goes forward), so the step kept it and returned it.
+  if (disk === null) throw new ForkpointError(ErrorCodes.CONFLICT, `compaction ${begun.op}: no disk reads its copy ${begun.basePath} any more`, { op: begun.op, path: begun.basePath });
   return finishCompaction(ctx, begun, disk, readers);
 }
 
