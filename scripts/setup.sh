@@ -7,6 +7,7 @@
 #   /usr/bin/chromium   (chromium)     the headless browser the page test drives (playwright-core)
 #   skopeo              (skopeo)       reads and copies the OCI layouts `box export` writes (tests, docs)
 #   docker-registry     (docker-registry) the OCI registry the export round-trip test pushes to on loopback
+#   promtool            (prometheus)   lints /metrics as Prometheus would (`promtool check metrics`); its server is not started
 # Set FORKPOINT_SKIP_APT=1 to only check and print what is missing.
 set -eu
 
@@ -19,6 +20,7 @@ if command -v apt-get >/dev/null 2>&1; then [ -x /usr/bin/chromium ] || missing=
 command -v skopeo >/dev/null 2>&1 || missing="$missing skopeo"
 # Debian's registry (distribution); the test starts it on loopback with a temporary storage folder.
 if command -v apt-get >/dev/null 2>&1; then [ -x /usr/bin/docker-registry ] || missing="$missing docker-registry"; fi
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 
 if [ -n "$missing" ]; then
   if [ "${FORKPOINT_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then

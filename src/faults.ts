@@ -27,6 +27,17 @@ export function armFault(point: string, action: FaultAction = 'throw'): void {
 
 export function disarmFaults(): void {
   armed.clear();
+  hooks.clear();
+}
+
+const hooks = new Map<string, () => void>();
+
+/**
+ * Tests only: run `fn` when code passes `point`, in this thread (the in-process driver runs file
+ * steps inline), to act between two steps deterministically: swap a file after it was checked.
+ */
+export function armHook(point: string, fn: () => void): void {
+  hooks.set(point, fn);
 }
 
 function fromEnv(point: string): FaultAction | undefined {
@@ -43,6 +54,7 @@ function fromEnv(point: string): FaultAction | undefined {
 }
 
 export function faultPoint(point: string): void {
+  hooks.get(point)?.();
   const action = armed.get(point) ?? fromEnv(point);
   if (action === undefined) return;
   if (action === 'kill') process.kill(process.pid, 'SIGKILL');

@@ -7,12 +7,14 @@
  * is checked before it is opened, so nothing outside is read, not even a
  * header. The HTTP pre-check and the job's file task both run this.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { fstatSync, realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { backingFiles } from './backing-walk.js';
 import { isBaseFile } from './paths.js';
+import { openedPath } from './raw-files.js';
+import type { AdmitLayer } from '../qcow2/chain.js';
 
 /** The import folders, canonical (a folder that does not exist yet confines to its resolved path). */
 export function canonicalImportDirs(dirs: readonly string[]): string[] {
@@ -37,18 +39,48 @@ function canonical(path: string, field: string): string {
   }
 }
 
-/** Refuse `path` (named in the request's `field`) unless it and its whole backing chain may be read; see above. */
-export function confineImport(layout: HomeLayout, path: string, importDirs: readonly string[], field: string): void {
+/** The rule both checks share: which real paths are inside, and the refusal naming a file. */
+function importRule(importDirs: readonly string[], path: string, field: string) {
   const dirs = canonicalImportDirs(importDirs);
   const allowed = (real: string) => dirs.some((d) => real.startsWith(d.endsWith(sep) ? d : d + sep));
-  const refuse = (current: string, depth: number) => {
+  const refuse = (current: string, depth: number, opened?: string) => {
     const what = depth === 0 ? current : `${current} (the backing file of ${path}, ${depth} level${depth > 1 ? 's' : ''} down)`;
-    return new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${what} is outside the import folders (${dirs.join(', ')}); copy the image into one of them, or upload it`, {
+    const how = opened === undefined ? '' : `, opened it is ${opened} (the name was changed after it was checked)`;
+    return new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${what} is outside the import folders (${dirs.join(', ')})${how}; copy the image into one of them, or upload it`, {
       field,
       path: current,
       importDirs: dirs,
+      ...(opened === undefined ? {} : { opened }),
     });
   };
+  return { dirs, allowed, refuse };
+}
+
+/**
+ * The same rule for a file already open, applied to where the kernel took the name (its
+ * /proc/self/fd link) and to what it is (fstat): for the readers that open each layer once
+ * (flatten's ChainReader), so a name swapped after confineImport checked it (a symlink or
+ * another file renamed into place) is refused before a byte of it is read. Once a layer is a
+ * base of this home, the rest of the chain is bases (checked when they were made).
+ */
+export function admitOpenedImport(layout: HomeLayout, path: string, importDirs: readonly string[], field: string): AdmitLayer {
+  const { allowed, refuse } = importRule(importDirs, path, field);
+  let pastBase = false;
+  return (fd, name, depth) => {
+    if (pastBase) return;
+    if (!fstatSync(fd).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${name} is not a regular file`, { field, path: name });
+    const real = openedPath(fd, name);
+    if (depth > 0 && isBaseFile(layout, real)) {
+      pastBase = true;
+      return;
+    }
+    if (!allowed(real)) throw refuse(name, depth, real);
+  };
+}
+
+/** Refuse `path` (named in the request's `field`) unless it and its whole backing chain may be read; see above. */
+export function confineImport(layout: HomeLayout, path: string, importDirs: readonly string[], field: string): void {
+  const { allowed, refuse } = importRule(importDirs, path, field);
   /** Whether the walk may go on past `current` (false: a base of this home, checked when it was made). */
   const check = (current: string, depth: number): boolean => {
     // By name first: a path outside is refused before the file system is asked anything about it

@@ -9,7 +9,7 @@ import { ErrorCodes, ForkpointError } from '../errors.js';
 import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
-import type { Config } from '../runtime/config.js';
+import { assertImportDirs, type Config } from '../runtime/config.js';
 import type { LogLine } from '../runtime/log-line.js';
 import type { HomeLayout } from '../layout.js';
 
@@ -38,6 +38,7 @@ export interface RunningService {
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
+  if (o.importDirs) assertImportDirs(o.layout.home, o.importDirs); // before anything starts
   const waitMs = o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS;
   const waited = await waitForHomeLock(o.layout.runDir, ownerNow('serve', o.homeId), {
     waitMs,

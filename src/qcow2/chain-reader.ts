@@ -4,7 +4,8 @@
  * layer; past the last layer (or past a layer's size) the disk reads as zeros.
  */
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { readChainLayers } from './chain.js';
+import { closeSync } from 'node:fs';
+import { openChainLayers, type AdmitLayer } from './chain.js';
 import { LayerReader } from './layer-reader.js';
 import { readAt } from './read-header.js';
 
@@ -14,10 +15,16 @@ export const MAX_FLATTEN_CLUSTERS = 64 * 2 ** 20;
 export class ChainReader {
   readonly layers: LayerReader[] = [];
 
-  constructor(imagePath: string) {
+  /**
+   * Each layer is opened once (openChainLayers) and read only through that fd: `admit` sees each
+   * file as opened, before anything of it is read, and what it admits is what is read.
+   */
+  constructor(imagePath: string, o: { admit?: AdmitLayer } = {}) {
+    const opened = openChainLayers(imagePath, o.admit);
     try {
-      for (const layer of readChainLayers(imagePath)) this.layers.push(new LayerReader(layer.path, layer.image));
+      for (const layer of opened) this.layers.push(new LayerReader(layer.path, layer.image, layer.fd));
     } catch (err) {
+      for (const layer of opened.slice(this.layers.length)) closeSync(layer.fd);
       this.close();
       throw err;
     }

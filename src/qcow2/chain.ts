@@ -6,28 +6,29 @@
  * A backing file with no recorded format is probed as qemu would probe it;
  * one qemu takes for another format (vmdk, vdi, …) is refused (probeImage).
  */
-import { statSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from './constants.js';
 import { resolveBackingPath } from './backing-path.js';
 import { unsupported } from './image-errors.js';
-import { probeImage, readHeader, type ProbedImage } from './read-header.js';
+import { openImageForRead, probeImage, probeOpenImage, readHeader, readHeaderFromFd, type ProbedImage } from './read-header.js';
 import type { BackingChainEntry, ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
 
 function fileStat(path: string, referrer: string, stored: string | null): BigIntStats {
   try {
     return statSync(path, { bigint: true });
   } catch (err) {
-    if (stored !== null && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ForkpointError(
-        ErrorCodes.NOT_FOUND,
-        `${referrer}: backing file ${path} does not exist (stored as ${JSON.stringify(stored)})`,
-        { path: referrer, backingFile: path },
-      );
-    }
+    if (stored !== null && (err as NodeJS.ErrnoException).code === 'ENOENT') throw missingBacking(path, referrer, stored);
     throw fromFsError(err, path, 'cannot stat');
   }
+}
+
+function missingBacking(path: string, referrer: string, stored: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.NOT_FOUND, `${referrer}: backing file ${path} does not exist (stored as ${JSON.stringify(stored)})`, {
+    path: referrer,
+    backingFile: path,
+  });
 }
 
 const fileIdentity = (st: BigIntStats): string => `${st.dev}:${st.ino}`;
@@ -87,10 +88,75 @@ export interface ChainLayer {
  * `topHeader`: the image's header when the caller has already read it (saves a read).
  */
 export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): ChainLayer[] {
+  return walkChain(path, (file, referrer, stored) => {
+    const st = fileStat(file, referrer ?? file, stored);
+    return {
+      st,
+      probe: (expect) => (referrer === null ? { format: 'qcow2', ...(topHeader ?? readHeader(file)) } : probeLayer(file, st, expect)),
+    };
+  });
+}
+
+/** A layer opened once: every read of it goes through `fd`, never through its name again. */
+export interface OpenedLayer extends ChainLayer {
+  fd: number;
+}
+
+/**
+ * Called with each layer's file as soon as it is open, before a byte of it is read: it may refuse
+ * the file by throwing (import confinement checks where the opened file really is). depth 0 is
+ * the image itself.
+ */
+export type AdmitLayer = (fd: number, path: string, depth: number) => void;
+
+/**
+ * readChainLayers, but each file is opened once and kept open: the header that names the next
+ * file, the loop guard's identity and the data all come from that one open file, so a name
+ * swapped after a check (or between two reads) cannot make a reader read another file. The
+ * caller closes the fds (closeLayers); on a refusal they are closed here.
+ */
+export function openChainLayers(path: string, admit?: AdmitLayer): OpenedLayer[] {
+  const fds: number[] = [];
+  try {
+    const layers = walkChain(path, (file, referrer, stored, depth) => {
+      const { fd, fileSize } = openLayerFile(file, referrer, stored);
+      fds.push(fd);
+      admit?.(fd, file, depth);
+      const st = fstatSync(fd, { bigint: true });
+      return {
+        st,
+        probe: (expect) => (referrer === null ? { format: 'qcow2', path: file, fileSize, header: readHeaderFromFd(fd, file, fileSize) } : probeOpenImage(fd, file, fileSize, expect)),
+      };
+    });
+    return layers.map((l, i) => ({ ...l, fd: fds[i]! }));
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw err;
+  }
+}
+
+function openLayerFile(file: string, referrer: string | null, stored: string | null): { fd: number; fileSize: number } {
+  try {
+    return openImageForRead(file);
+  } catch (err) {
+    if (referrer !== null && stored !== null && isForkpointError(err, ErrorCodes.NOT_FOUND)) throw missingBacking(file, referrer, stored);
+    throw err;
+  }
+}
+
+type LayerOpen = (
+  file: string,
+  referrer: string | null,
+  stored: string | null,
+  depth: number,
+) => { st: BigIntStats; probe: (expect: ImageFormat | undefined) => ProbedImage };
+
+function walkChain(path: string, open: LayerOpen): ChainLayer[] {
   const top = resolve(path);
-  const seen = new Map<string, string>([[fileIdentity(fileStat(top, top, null)), top]]);
-  const first = topHeader ?? readHeader(top);
-  const layers: ChainLayer[] = [{ path: top, image: { format: 'qcow2', ...first } }];
+  const opened = open(top, null, null, 0);
+  const seen = new Map<string, string>([[fileIdentity(opened.st), top]]);
+  const first = opened.probe('qcow2') as Extract<ProbedImage, { format: 'qcow2' }>;
+  const layers: ChainLayer[] = [{ path: top, image: first }];
   let current: { path: string; header: Qcow2Header } = { path: top, header: first.header };
   while (current.header.backingFile !== null) {
     const stored = current.header.backingFile;
@@ -102,8 +168,8 @@ export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): Chai
         { path: top, maxDepth: MAX_CHAIN_DEPTH },
       );
     }
-    const st = fileStat(next, current.path, stored);
-    const id = fileIdentity(st);
+    const layer = open(next, current.path, stored, layers.length);
+    const id = fileIdentity(layer.st);
     const earlier = seen.get(id);
     if (earlier !== undefined) {
       const cycle = [...layers.map((l) => l.path), next].join(' → ');
@@ -113,7 +179,7 @@ export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): Chai
       });
     }
     seen.set(id, next);
-    const image = probeLayer(next, st, followableFormat(current.path, current.header.backingFormat));
+    const image = layer.probe(followableFormat(current.path, current.header.backingFormat));
     layers.push({ path: next, image });
     if (image.format === 'raw') break;
     current = { path: next, header: image.header };

@@ -13,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { fromFsError } from '../errors.js';
 import { CHILD_REFCOUNT_ORDER } from './constants.js';
 import { encodeV3Header } from './child-layout.js';
+import type { AdmitLayer } from './chain.js';
 import { ChainReader } from './chain-reader.js';
 import { discardPartialFile, fsyncFolder } from './durable.js';
 import { l1EntriesFor, sizeRefcountStructures } from './refcount-sizing.js';
@@ -22,6 +23,8 @@ export interface FlattenOptions {
   fsync?: boolean;
   /** The new file's mode (default 0600: private to its owner). */
   mode?: number;
+  /** Sees each layer of the chain as opened, before it is read (ChainReader): may refuse it. */
+  admit?: AdmitLayer;
 }
 
 export interface FlattenResult {
@@ -39,7 +42,7 @@ export function flatten(image: string, dest: string, opts: FlattenOptions = {}):
   const fsync = opts.fsync ?? true;
   const target = resolve(dest);
   const mode = opts.mode ?? IMAGE_FILE_MODE;
-  const reader = new ChainReader(resolve(image));
+  const reader = new ChainReader(resolve(image), opts.admit ? { admit: opts.admit } : {});
   try {
     let fd: number;
     try {

@@ -33,8 +33,9 @@ export class LayerReader {
   private readonly facts: LayerFacts | null;
   readonly extendedL2: boolean;
 
-  constructor(readonly path: string, image: ProbedImage) {
-    this.fd = openImageForRead(path).fd;
+  /** `fd`: the file already open (and checked) as `image` was read from it; else it is opened by name. The reader owns it. */
+  constructor(readonly path: string, image: ProbedImage, fd?: number) {
+    this.fd = fd ?? openImageForRead(path).fd;
     if (image.format === 'raw') {
       this.header = null;
       this.l1 = null;

@@ -88,17 +88,22 @@ export type ProbedImage =
 export function probeImage(path: string, expect?: ImageFormat): ProbedImage {
   const { fd, fileSize } = openImageForRead(path);
   try {
-    if (expect === 'raw') return { format: 'raw', path, fileSize };
-    const prefix = readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
-    if (expect === undefined) {
-      const other = foreignFormat(prefix, path, fileSize);
-      if (other !== null) {
-        throw unsupported(path, `qemu probes this file as a ${other} image; forkpoint reads only qcow2 and raw, and reading it as raw would give the guest the ${other} container's bytes: ${convertHint(path, other)}`, 'format');
-      }
-      if (!hasQcow2Magic(prefix)) return { format: 'raw', path, fileSize };
-    }
-    return { format: 'qcow2', path, fileSize, header: readHeaderFromFd(fd, path, fileSize, prefix) };
+    return probeOpenImage(fd, path, fileSize, expect);
   } finally {
     closeSync(fd);
   }
+}
+
+/** probeImage on a file already open (and checked) as `fd`: nothing is read by name. */
+export function probeOpenImage(fd: number, path: string, fileSize: number, expect?: ImageFormat): ProbedImage {
+  if (expect === 'raw') return { format: 'raw', path, fileSize };
+  const prefix = readAt(fd, path, 0, Math.min(FIRST_READ_BYTES, fileSize));
+  if (expect === undefined) {
+    const other = foreignFormat(prefix, path, fileSize);
+    if (other !== null) {
+      throw unsupported(path, `qemu probes this file as a ${other} image; forkpoint reads only qcow2 and raw, and reading it as raw would give the guest the ${other} container's bytes: ${convertHint(path, other)}`, 'format');
+    }
+    if (!hasQcow2Magic(prefix)) return { format: 'raw', path, fileSize };
+  }
+  return { format: 'qcow2', path, fileSize, header: readHeaderFromFd(fd, path, fileSize, prefix) };
 }

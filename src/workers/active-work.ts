@@ -56,6 +56,7 @@ export class ActiveWork {
       add(bases, p.baseId);
       for (const f of BOX_FIELDS) if (f !== 'boxId' || !BOX_ID_ONLY_READ.has(name)) add(boxes, p[f]);
       if (Array.isArray(p.targets)) for (const t of p.targets) add(boxes, t);
+      if (Array.isArray(p.boxIds)) for (const b of p.boxIds) add(boxes, b); // a bulk remove-box
       for (const w of noted) {
         for (const b of w.bases ?? []) bases.add(b);
         for (const f of w.files ?? []) files.add(f);

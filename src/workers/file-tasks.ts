@@ -18,7 +18,7 @@ import { parseBoxId } from '../names.js';
 import { fsyncFolder } from '../qcow2/durable.js';
 import { assertImageNotInUse, createImage, flatten } from '../qcow2/index.js';
 import { restoreDiskStep } from '../file-steps/restore.js';
-import { confineImport } from '../file-steps/import-path.js';
+import { admitOpenedImport, confineImport } from '../file-steps/import-path.js';
 import { sameBytes } from '../file-steps/raw-files.js';
 import type { FileTask, FileTaskReply, FileTaskResults, ImportConfinement } from './file-task-types.js';
 
@@ -54,8 +54,12 @@ function run(task: FileTask): unknown {
       return cloneChildrenStep(task.base, task.children, { fsync: task.fsync }).then(() => null);
     case 'flatten': {
       makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
-      if (task.confine) confined(task.source, task.confine);
-      const r = flatten(task.source, task.dest, { fsync: task.fsync, mode: DISK_MODE });
+      const c = task.confine;
+      if (c) confined(task.source, c);
+      faultPoint('import:after-check');
+      // And every layer as opened: flatten reads only the files admitted here, by their fds.
+      const admit = c && admitOpenedImport(homeLayout(c.home), task.source, c.importDirs, c.field);
+      const r = flatten(task.source, task.dest, { fsync: task.fsync, mode: DISK_MODE, ...(admit ? { admit } : {}) });
       return { path: r.path, virtualSize: r.virtualSize };
     }
     case 'createImage': {
@@ -74,6 +78,7 @@ function run(task: FileTask): unknown {
     case 'importRaw': {
       const c = task.confine;
       if (c) confined(task.source, c);
+      faultPoint('import:after-check');
       // And the file as opened: a name swapped since the check (for a device, say) is refused.
       return importRawStep(task.source, task.dest, { fsync: task.fsync, ...(c ? { opened: (real: string) => confined(real, c) } : {}) });
     }

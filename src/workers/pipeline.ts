@@ -133,9 +133,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const active = new ActiveWork();
   /** The processor of one queue's worker: it knows its own queue, never guesses it from a name. */
   /** What every flow run by this pipeline works with; each job adds its progress and live-check note. */
-  let abandoning = false;
   const ports = {
-    stopping: () => abandoning,
     layout: o.layout,
     writer,
     files,
@@ -245,9 +243,6 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
         const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
         // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.
-        // A forced close does not stop a processor already running: without `abandoning` a clone batch
-        // went on to its end (seconds) behind a Ctrl-C. With it, flows stop between steps (flows/cancel.ts).
-        if (timedOut) abandoning = true;
         if (timedOut) await Promise.all([opsWorker.close(true), gcWorker.close(true)]);
         await gcQueue.close();
         await redis.close();

@@ -99,8 +99,10 @@ describe('ActiveWork', () => {
     active.start('ops:2', 'snapshot-create', { op: 'o2', name: 'snap', boxId: 'K' });
     active.start('gc:3', 'gc', { baseId: 'Abcdefgh' });
     active.start('gc:4', 'sweep', null);
-    expect(active.snapshot()).toEqual({ ops: new Set(['o1', 'o2']), boxes: new Set(['S', 'A', 'B', 'K']), bases: new Set(['Abcdefgh']), files: new Set() });
+    active.start('ops:5', 'remove-box', { op: 'o5', boxIds: ['R1', 'R2'] }); // a bulk removal: its rows are `removing` meanwhile
+    expect(active.snapshot()).toEqual({ ops: new Set(['o1', 'o2', 'o5']), boxes: new Set(['S', 'A', 'B', 'K', 'R1', 'R2']), bases: new Set(['Abcdefgh']), files: new Set() });
     active.finish('ops:1');
+    active.finish('ops:5');
     expect(active.snapshot().boxes).toEqual(new Set(['K']));
     expect(active.size).toBe(3);
   });

@@ -203,7 +203,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   }
 
   const lock = held;
-  // Start-up is every command's fixed cost, so its parts go at once (measured: docs/cli.md). First
+  // Start-up is every command's fixed cost, so its parts go at once (measured: README, "CLI start-up"). First
   // recovery, the DB writer thread and the file pool (no BullMQ in them: their threads boot on
   // another core while this one parses BullMQ, the largest module graph we load), then the Redis
   // (a private redis-server to start, often; startPipeline waits for it only before its queues),

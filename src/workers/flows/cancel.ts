@@ -19,14 +19,8 @@ export function cancelledError(op: string, what: string, details: Record<string,
   return new ForkpointError(ErrorCodes.CANCELLED, `operation ${op} was cancelled ${what}`, { op, ...details });
 }
 
-/**
- * Throw E_CANCELLED if someone asked this job to stop; E_SHUTTING_DOWN (retryable: nothing is undone,
- * the next attempt resumes the op) if its driver is stopping.
- */
+/** Throw E_CANCELLED if someone asked this job to stop. */
 export async function stopIfCancelled(ctx: JobContext, op: string, what: string): Promise<void> {
-  if (ctx.stopping?.()) {
-    throw new ForkpointError(ErrorCodes.SHUTTING_DOWN, `operation ${op} was handed back ${what}: its pipeline is stopping; the next owner resumes it`, { op });
-  }
   if (await ctx.cancelRequested?.()) throw cancelledError(op, what);
 }
 

@@ -52,12 +52,6 @@ export interface JobContext {
    * provide it; recovery's context has none (its repairs always run to the end).
    */
   cancelRequested?(): Promise<boolean> | boolean;
-  /**
-   * Whether the driver is stopping and hands its running jobs back (a pipeline closed past its grace:
-   * a Ctrl-C on a CLI command, serve's --grace run out). Asked where cancelRequested is; the job then
-   * fails with a retryable E_SHUTTING_DOWN, keeps what it made, and its next attempt resumes it.
-   */
-  stopping?(): boolean;
 }
 
 /**

@@ -5,11 +5,16 @@
  * it is received; it lands in the first import folder, where `fromImage` and
  * a rootfs `image` may then name it.
  *   PUT /api/uploads/:name?sha256=HEX   body: the image (application/octet-stream)
- *     → 201 { path, bytes, sha256 }; 409 if the name is taken; 413 past the cap;
- *       422 if ?sha256 does not match (nothing is kept)
+ *     → 201 { path, bytes, sha256 }; 200, the same, when the name already holds exactly these
+ *       bytes (a retried upload); 409 if it holds other bytes (an upload is never replaced or
+ *       written over); 413 past the cap; 422 if ?sha256 does not match (nothing is kept)
+ * Stored 0600, owned by the service. Trust model: the API has no per-caller identity (one token,
+ * or none on loopback), so every caller may name every upload, as it may use every box; an upload
+ * is private from other local users (0700 folder, 0600 file), not from other callers.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, linkSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createWriteStream, linkSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,7 +45,10 @@ export function uploadRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
     // Documented, never parsed: the body stays a stream (the handler reads it).
     consumes: ['application/octet-stream'],
     body: z.unknown().meta({ type: 'string', format: 'binary', description: 'the image itself' }),
-    response: { 201: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).describe('stored') },
+    response: {
+      201: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).describe('stored'),
+      200: z.object({ path: z.string(), bytes: z.number(), sha256: z.string() }).describe('already stored: the name holds exactly these bytes'),
+    },
   };
   app.put('/api/uploads/:name', { schema: upload }, async (request, reply) => {
     const { name } = request.params;
@@ -50,7 +58,8 @@ export function uploadRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
     }
     const folder = uploadsFolder(ctx.pipeline.importDirs?.[0] ?? ctx.layout.importDir);
     const dest = join(folder, name);
-    const partial = `${dest}.${process.pid}.part`;
+    // Unique per request: two uploads of one name at once must not share (or remove) a partial file.
+    const partial = `${dest}.${process.pid}.${randomBytes(6).toString('hex')}.part`;
     const hash = createHash('sha256');
     let bytes = 0;
     const count = new Transform({
@@ -73,6 +82,7 @@ export function uploadRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
         renameNoReplace(partial, dest);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          if ((await storedSha256(dest)) === sha256) return reply.code(200).send({ path: dest, bytes, sha256 });
           throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `upload ${name} already exists in ${folder}`, { field: 'name', id: name });
         }
         throw fromFsError(err, dest, 'cannot store upload');
@@ -102,6 +112,27 @@ function uploadsFolder(importDir: string): string {
     throw new ForkpointError(ErrorCodes.FORBIDDEN, `${folder} is not a folder this service made (a symlink, or another user's): refusing to store uploads there`, { path: folder });
   }
   return folder;
+}
+
+/**
+ * The sha256 of an upload already stored (a regular file of this folder), read through one fd and
+ * streamed (never blocking the loop on a large file); null if it is anything else.
+ */
+async function storedSha256(path: string): Promise<string | null> {
+  let file: FileHandle;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (!(await file.stat()).isFile()) return null;
+    const hash = createHash('sha256');
+    for await (const chunk of file.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await file.close();
+  }
 }
 
 /** Move `from` to `to` unless `to` exists (a hard link, then the old name goes). */
