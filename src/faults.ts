@@ -30,13 +30,14 @@ export function disarmFaults(): void {
   hooks.clear();
 }
 
-const hooks = new Map<string, () => void>();
+const hooks = new Map<string, (detail?: string) => void>();
 
 /**
  * Tests only: run `fn` when code passes `point`, in this thread (the in-process driver runs file
  * steps inline), to act between two steps deterministically: swap a file after it was checked.
+ * `detail` is what the point is about (a file's path), when it says.
  */
-export function armHook(point: string, fn: () => void): void {
+export function armHook(point: string, fn: (detail?: string) => void): void {
   hooks.set(point, fn);
 }
 
@@ -53,8 +54,8 @@ function fromEnv(point: string): FaultAction | undefined {
   return undefined;
 }
 
-export function faultPoint(point: string): void {
-  hooks.get(point)?.();
+export function faultPoint(point: string, detail?: string): void {
+  hooks.get(point)?.(detail);
   const action = armed.get(point) ?? fromEnv(point);
   if (action === undefined) return;
   if (action === 'kill') process.kill(process.pid, 'SIGKILL');

@@ -8,7 +8,10 @@
 import type { ForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from '../qcow2/constants.js';
 import { resolveBackingPath } from '../qcow2/backing-path.js';
-import { probeImageCached } from '../qcow2/chain.js';
+import { probeImageCached, type AdmitLayer } from '../qcow2/chain.js';
+import { openImageForRead, probeOpenImage, type ProbedImage } from '../qcow2/read-header.js';
+import { faultPoint } from '../faults.js';
+import { closeSync } from 'node:fs';
 
 export type BackingStep = {
   /** 1 for the top image's backing file, 2 for the next, … */
@@ -26,11 +29,12 @@ export type BackingStep = {
  * The backing files of `top` (read as `topFormat`, or probed), nearest first, up to the depth cap:
  * past it every reader refuses the chain (E_CHAIN_TOO_DEEP), so nothing past it is opened here either.
  */
-export function* backingFiles(top: string, topFormat?: 'qcow2' | 'raw'): Generator<BackingStep, void, void> {
+export function* backingFiles(top: string, topFormat?: 'qcow2' | 'raw', admit?: AdmitLayer): Generator<BackingStep, void, void> {
   let current = top;
   let format = topFormat;
   for (let depth = 1; depth <= MAX_CHAIN_DEPTH; depth++) {
-    const probed = probeImageCached(current, format); // bases are read-only: their headers are cached
+    // bases are read-only: their headers are cached
+    const probed = admit ? probeAdmitted(current, format, admit, depth - 1) : probeImageCached(current, format);
     if (probed.format === 'raw' || probed.header.backingFile === null) return;
     const stored = probed.header.backingFile;
     format = probed.header.backingFormat === 'raw' || probed.header.backingFormat === 'qcow2' ? probed.header.backingFormat : undefined;
@@ -41,5 +45,21 @@ export function* backingFiles(top: string, topFormat?: 'qcow2' | 'raw'): Generat
       return;
     }
     yield { path: current, depth, stored };
+  }
+}
+
+/**
+ * The probe for a walk that must judge each file as opened (import confinement): the header that
+ * names the next file is read from the fd `admit` accepted, so a name swapped after the caller's
+ * check by name is refused before a byte of the file it now leads to is read.
+ */
+function probeAdmitted(path: string, format: 'qcow2' | 'raw' | undefined, admit: AdmitLayer, depth: number): ProbedImage {
+  faultPoint('import:before-open', path);
+  const { fd, fileSize } = openImageForRead(path);
+  try {
+    admit(fd, path, depth);
+    return probeOpenImage(fd, path, fileSize, format);
+  } finally {
+    closeSync(fd);
   }
 }

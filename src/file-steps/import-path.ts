@@ -4,8 +4,11 @@
  * lies in one of the operator's import folders (canonicalised: no `..` or
  * symlink escape), is a regular file, and every file of its backing chain
  * lies in an import folder too or is a base of this home. Each backing file
- * is checked before it is opened, so nothing outside is read, not even a
- * header. The HTTP pre-check and the job's file task both run this.
+ * is checked by name before it is opened, and again as opened (its fd: where
+ * the kernel took the name), before its header is read: nothing outside is
+ * read, not even a header, even when a name is swapped between the two. The
+ * HTTP pre-check and the job's file task both run this; the readers that
+ * follow (flatten, the raw copy) judge the files they open the same way.
  */
 import { fstatSync, realpathSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
@@ -15,6 +18,7 @@ import { backingFiles } from './backing-walk.js';
 import { isBaseFile } from './paths.js';
 import { openedPath } from './raw-files.js';
 import type { AdmitLayer } from '../qcow2/chain.js';
+import { hardLinksProtected } from '../qcow2/hard-links.js';
 
 /** The import folders, canonical (a folder that does not exist yet confines to its resolved path). */
 export function canonicalImportDirs(dirs: readonly string[]): string[] {
@@ -68,13 +72,17 @@ export function admitOpenedImport(layout: HomeLayout, path: string, importDirs: 
   let pastBase = false;
   return (fd, name, depth) => {
     if (pastBase) return;
-    if (!fstatSync(fd).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${name} is not a regular file`, { field, path: name });
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${name} is not a regular file`, { field, path: name });
     const real = openedPath(fd, name);
     if (depth > 0 && isBaseFile(layout, real)) {
       pastBase = true;
       return;
     }
     if (!allowed(real)) throw refuse(name, depth, real);
+    if (st.nlink > 1 && !hardLinksProtected()) {
+      throw new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${name} is a hard link (${st.nlink} names) and this kernel lets anyone link any file (fs.protected_hardlinks is off): copy it instead`, { field, path: name, rule: 'hard-link' });
+    }
   };
 }
 
@@ -98,7 +106,8 @@ export function confineImport(layout: HomeLayout, path: string, importDirs: read
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${field}: ${path} is not a normalised absolute path (no "..", "." or "//")`, { field, path });
   }
   if (!check(path, 0)) return;
-  for (const step of backingFiles(path)) {
+  // Each header that names a next file is read through an fd judged as opened (see admitOpenedImport).
+  for (const step of backingFiles(path, undefined, admitOpenedImport(layout, path, importDirs, field))) {
     if (step.notAFile) throw step.notAFile;
     if (!check(step.path, step.depth)) return;
   }

@@ -5,7 +5,9 @@
  * rebuild: 1 to 9 layers of known media types, each naming the one before it as its parent, raw
  * only at the bottom. Layer blobs are verified while they are copied in (install-layer.ts).
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { faultPoint } from '../faults.js';
+import { hardLinksProtected } from '../qcow2/hard-links.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
@@ -34,14 +36,30 @@ export function openLayoutFile(dir: string, rel: string): { fd: number; size: nu
   if (!st.isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${path} is not a regular file (symlinks and devices are refused in an OCI layout)`, { path, rule: 'not-a-file' });
   // A symlinked folder on the way (blobs/, blobs/sha256/) would lead out of the layout.
   if (realpathSync(path) !== path) throw new ForkpointError(ErrorCodes.FORBIDDEN, `${path} leads outside the OCI layout ${dir} (a symlinked folder)`, { path, rule: 'outside-layout' });
-  const fd = openSync(path, 'r');
+  faultPoint('oci:before-open', path);
+  // The name may have been swapped since the lstat: O_NOFOLLOW refuses a symlink put in its place,
+  // O_NONBLOCK keeps a FIFO put there from holding the thread, and the identity check below
+  // refuses any other file (one reached through a folder swapped for a symlink, too).
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw changed(path);
+    throw fromFsError(err, path, 'cannot read OCI layout file');
+  }
   const opened = fstatSync(fd);
-  if (opened.ino !== st.ino || opened.dev !== st.dev) {
+  if (opened.ino !== st.ino || opened.dev !== st.dev || !opened.isFile()) {
     closeSync(fd);
-    throw new ForkpointError(ErrorCodes.CONFLICT, `${path} changed while it was opened`, { path });
+    throw changed(path);
+  }
+  if (opened.nlink > 1 && !hardLinksProtected()) {
+    closeSync(fd);
+    throw new ForkpointError(ErrorCodes.FORBIDDEN, `${path} is a hard link (${opened.nlink} names) and this kernel lets anyone link any file (fs.protected_hardlinks is off): copy it instead`, { path, rule: 'hard-link' });
   }
   return { fd, size: opened.size, path };
 }
+
+const changed = (path: string) => new ForkpointError(ErrorCodes.CONFLICT, `${path} changed while it was opened (another file was put under its name)`, { path });
 
 function readSmall(dir: string, rel: string, expect?: { digest: string; size: number }): Buffer {
   const { fd, size, path } = openLayoutFile(dir, rel);
@@ -81,19 +99,36 @@ function descriptor(v: unknown, where: string): Descriptor {
   if (!d || typeof d !== 'object' || typeof d.mediaType !== 'string' || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw layoutError(`${where}: not an OCI descriptor (mediaType, digest, size)`, 'descriptor', { field: where });
   }
-  const annotations = d.annotations && typeof d.annotations === 'object' ? (d.annotations as Record<string, string>) : undefined;
+  const annotations = d.annotations && typeof d.annotations === 'object' ? annotationsOf(d.annotations) : undefined;
   return { mediaType: d.mediaType, digest: parseDigest(d.digest, `${where}.digest`), size: d.size, ...(annotations ? { annotations } : {}) };
+}
+
+/**
+ * Annotations as the layout's author wrote them, but only own entries with string values, in an
+ * object with no prototype: a key such as `__proto__` or `constructor` is just a key, and a value
+ * that is not a string (a box id given as an object) is as if absent.
+ */
+function annotationsOf(v: unknown): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
 }
 
 const relBlob = (digest: string) => blobPath('', digest).replace(/^\//, '');
 
-export function readLayoutImage(rawDir: string, tag: string | null): LayoutImage {
+/**
+ * `admitDir` sees the layout folder as resolved now (canonical), before anything in it is read:
+ * the import folders are checked on that, since the folder named may have been swapped for a
+ * symlink after an earlier check. Every file read below it is a symlink-free path inside it.
+ */
+export function readLayoutImage(rawDir: string, tag: string | null, o: { admitDir?: (dir: string) => void } = {}): LayoutImage {
   let dir: string;
   try {
     dir = realpathSync(rawDir);
   } catch (err) {
     throw fromFsError(err, rawDir, 'cannot open OCI layout');
   }
+  o.admitDir?.(dir);
   const marker = parseJson(readSmall(dir, OCI_LAYOUT_FILE), join(dir, OCI_LAYOUT_FILE));
   if (marker.imageLayoutVersion !== '1.0.0') throw layoutError(`${join(dir, OCI_LAYOUT_FILE)}: imageLayoutVersion is not 1.0.0`, 'layout-version', { path: dir });
   const index = parseJson(readSmall(dir, OCI_INDEX_FILE), join(dir, OCI_INDEX_FILE));
@@ -123,7 +158,7 @@ export function readLayoutImage(rawDir: string, tag: string | null): LayoutImage
     if (named !== parent) throw layoutError(`manifest layers.${i}: names parent ${named ?? 'none'}, but the layer below it is ${parent ?? 'none'}`, 'parent', { field: `layers.${i}` });
     layers.push({ digest: d.digest, size: d.size, format, parent });
   });
-  const ann = (manifest.annotations ?? {}) as Record<string, string>;
+  const ann = annotationsOf(manifest.annotations);
   const kind: ExportKind = ann[ANN.kind] === 'snapshot' ? 'snapshot' : 'box';
   if (kind === 'box' && layers[layers.length - 1]!.format !== 'qcow2') throw layoutError(`manifest ${chosen.digest}: a box's top layer must be its qcow2 disk`, 'top', { path: dir });
   return { dir, tag: chosen.annotations?.[REF_NAME] ?? null, manifest: chosen.digest, kind, boxId: ann[ANN.box] ?? null, layers };

@@ -91,9 +91,13 @@ function run(task: FileTask): unknown {
     case 'checkNotInUse':
       assertImageNotInUse(task.path);
       return null;
-    case 'ociRead':
-      if (task.confine) confined(join(task.dir, 'oci-layout'), task.confine);
-      return readLayoutImage(task.dir, task.tag);
+    case 'ociRead': {
+      const c = task.confine;
+      if (c) confined(join(task.dir, 'oci-layout'), c);
+      faultPoint('import:after-check');
+      // And the folder as the read resolves it: one swapped for a symlink since the check is refused.
+      return readLayoutImage(task.dir, task.tag, c ? { admitDir: (real) => confined(join(real, 'oci-layout'), c) } : {});
+    }
     case 'ociInstall':
       return ociInstallStep(homeLayout(task.home), task.image, task.begun, { fsync: task.fsync });
     case 'ociUndo':

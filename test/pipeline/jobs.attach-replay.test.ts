@@ -39,13 +39,16 @@ function boxState(env: InProcessJobs, id: string) {
 }
 
 describe('jobs: attachChildren retried for a box that was removed since', () => {
-  it('a retried clone fails with E_CONFLICT and does not make the removed target again', async () => {
+  it.each([
+    ['alone', { op: 'rm-t', boxId: 't' }],
+    ['in a bulk removal', { op: 'rm-t', boxIds: ['t'] }],
+  ])('a retried clone whose target was removed %s fails with E_CONFLICT and does not make it again', async (_how, removal) => {
     const env = jobs();
     readySourceBox(env, 'src', goldenImage(join(env.dir, 'golden.qcow2'), 0x2f));
     const payload = { op: 'cl-1', source: 'src', targets: ['t', 'u'] };
     env.failOnce('progress:final');
     await expect(cloneJob(env.ctx, payload)).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
-    await removeBoxJob(env.ctx, { op: 'rm-t', boxId: 't' });
+    await removeBoxJob(env.ctx, removal as Parameters<typeof removeBoxJob>[1]);
 
     await expect(cloneJob(env.ctx, payload)).rejects.toMatchObject({ code: 'E_CONFLICT', details: { id: 't' } });
     expect(boxState(env, 't')).toEqual({ row: null, refs: [], disk: false });

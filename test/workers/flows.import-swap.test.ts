@@ -126,6 +126,41 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
     expect(filesHolding(home, MARKER)).toEqual([]);
   });
 
+  it("the check itself: a backing file swapped before its header is read; the root-only file's backing name is never told", async () => {
+    const home = newHome();
+    const { mine, secretDir } = setting(home);
+    const layers = join(mine, 'layers');
+    mkdirSync(layers);
+    const base = join(layers, 'base.raw');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
+    const mid = join(layers, 'mid.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, mid]);
+    const top = join(mine, 'top.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', mid, top]);
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, mine]);
+    // Root's own image under the same name: its header names a file whose name is a secret too.
+    const hidden = join(secretDir, 'hidden-backing-name.raw');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', hidden, '1M']);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', hidden, join(secretDir, 'mid.qcow2')]);
+    chmodSync(join(secretDir, 'mid.qcow2'), 0o600);
+
+    const d = open(home, { importDirs: [join(mine, '..')] });
+    let swaps = 0;
+    armHook('import:before-open', (path) => {
+      if (path !== mid || swaps++ > 0) return; // checked by name already; its header is read next
+      const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'sh', '-c', 'mv "$1" "$1.old" && ln -s "$2" "$1"', 'sh', layers, secretDir]);
+      expect(r.status).toBe(0);
+    });
+    const err = refusal(await d.run('box-create', { op: newOp('pwn'), boxId: 'pwn', fromImage: top }).catch((e: unknown) => e));
+    expect(swaps).toBe(1);
+    expect(err.code).toBe('E_FORBIDDEN');
+    expect(err.details.path).toBe(mid);
+    expect(err.details.opened).toBe(join(secretDir, 'mid.qcow2'));
+    expect(JSON.stringify(err)).not.toContain('hidden-backing-name');
+    expect(err.message).not.toContain('hidden-backing-name');
+    expect(existsSync(join(d.layout.boxesDir, 'pwn'))).toBe(false);
+  });
+
   it('rootfs import: the raw image swapped for a link to a root-only ext4', async () => {
     const home = newHome();
     const { mine, secretDir } = setting(home);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { findBox } from '../../db/sql/findBox.js';
 import { findOp } from '../../db/sql/findOp.js';
-import { removedSince } from '../../db/sql/removedSince.js';
+import { removalsSince } from '../../db/sql/removalsSince.js';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
@@ -16,6 +16,9 @@ import { mapLimit, type JobContext } from './context.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */
 export const CHILDREN_PER_TASK = 32;
+
+/** Boxes journalled again per round of writer commands when a resumed batch lost its rows. */
+const MISSING_PER_ROUND = 500;
 
 /**
  * A short op id for a sub-step, stable for the same op and set of boxes. The
@@ -36,7 +39,6 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
   for (const id of boxIds) {
     const row = findBox(ctx.reader, id);
     if (!row) {
-      refuseIfRemovedSince(ctx, op, id);
       missing.push(id);
       todo.push(id);
       continue;
@@ -45,6 +47,7 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
     if (!ours) throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `box ${id} already exists`, { id, field: 'target' });
     if (row.state !== 'ready') todo.push(id);
   }
+  refuseIfRemovedSince(ctx, op, missing);
   return { todo, missing };
 }
 
@@ -52,11 +55,19 @@ function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: st
  * A box this op made once (a clone target of its beginFork, or its own createBox) and no
  * longer finds was either undone by recovery (its disk was half-written: make it again) or
  * removed by its owner after it was finished: making that one again would bring back a box
- * someone removed. The journal tells them apart.
+ * someone removed. The journal tells them apart (read once for the whole batch).
  */
-function refuseIfRemovedSince(ctx: JobContext, op: string, id: string): void {
-  const made = findOp(ctx.reader, op, 'beginFork') ?? findOp(ctx.reader, subOp(op, 'b', [id]), 'createBox');
-  if (made && removedSince(ctx.reader, id, made.createdAt)) throw removedSinceError(op, id);
+function refuseIfRemovedSince(ctx: JobContext, op: string, missing: string[]): void {
+  if (missing.length === 0) return;
+  const fork = findOp(ctx.reader, op, 'beginFork');
+  const madeAt = new Map<string, number>();
+  for (const id of missing) {
+    const made = fork ?? findOp(ctx.reader, subOp(op, 'b', [id]), 'createBox');
+    if (made) madeAt.set(id, made.createdAt);
+  }
+  if (madeAt.size === 0) return;
+  const removed = removalsSince(ctx.reader, Math.min(...madeAt.values()));
+  for (const [id, at] of madeAt) if ((removed.get(id) ?? -1) >= at) throw removedSinceError(op, id);
 }
 
 function removedSinceError(op: string, id: string): ForkpointError {
@@ -67,13 +78,16 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   const { todo, missing } = boxesToDo(ctx, op, base, boxIds);
   // Also before journalling the missing ones again (one command each): a resumed job cancelled meanwhile stops here.
   if (missing.length > 0) await stopIfCancelled(ctx, op, 'before it resumed').catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
-  for (const id of missing) {
-    // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it (again).
-    const boxOp = subOp(op, 'b', [id]);
-    await ctx.writer.apply({ type: 'createBox', op: boxOp, boxId: id, baseId: base.id });
-    // A replayed createBox makes no row: the box this op made was removed since (by its owner, after
-    // an earlier attempt finished it). Writing its disk again would leave a disk nothing records.
-    if (findBox(ctx.reader, id)?.opId !== boxOp) throw removedSinceError(op, id);
+  // No row yet (a snapshot clone), or a recovery removed it with its half-written disk: journal it
+  // (again). Sent together, so the writer applies them in a few transactions, not one each.
+  for (let i = 0; i < missing.length; i += MISSING_PER_ROUND) {
+    const round = missing.slice(i, i + MISSING_PER_ROUND);
+    await Promise.all(round.map((id) => ctx.writer.apply({ type: 'createBox', op: subOp(op, 'b', [id]), boxId: id, baseId: base.id })));
+    for (const id of round) {
+      // A replayed createBox makes no row: the box this op made was removed since (by its owner, after
+      // an earlier attempt finished it). Writing its disk again would leave a disk nothing records.
+      if (findBox(ctx.reader, id)?.opId !== subOp(op, 'b', [id])) throw removedSinceError(op, id);
+    }
   }
   const chunks: string[][] = [];
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));
