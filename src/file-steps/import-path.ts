@@ -18,7 +18,7 @@ import { backingFiles } from './backing-walk.js';
 import { isBaseFile } from './paths.js';
 import { openedPath } from './raw-files.js';
 import type { AdmitLayer } from '../qcow2/chain.js';
-import { hardLinksProtected } from '../qcow2/hard-links.js';
+import { refuseForeignHardLink } from '../qcow2/hard-links.js';
 
 /** The import folders, canonical (a folder that does not exist yet confines to its resolved path). */
 export function canonicalImportDirs(dirs: readonly string[]): string[] {
@@ -80,9 +80,7 @@ export function admitOpenedImport(layout: HomeLayout, path: string, importDirs: 
       return;
     }
     if (!allowed(real)) throw refuse(name, depth, real);
-    if (st.nlink > 1 && !hardLinksProtected()) {
-      throw new ForkpointError(ErrorCodes.FORBIDDEN, `${field}: ${name} is a hard link (${st.nlink} names) and this kernel lets anyone link any file (fs.protected_hardlinks is off): copy it instead`, { field, path: name, rule: 'hard-link' });
-    }
+    refuseForeignHardLink(st.nlink, name, field);
   };
 }
 

@@ -5,30 +5,12 @@
  * data became 64 MB). A zero block read back from a hole is the same bytes,
  * so the copy reads exactly like its source.
  */
-import { closeSync, ftruncateSync, openSync, readlinkSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 import { openImageForRead } from '../qcow2/read-header.js';
+import { writeNonZeroPages } from '../qcow2/sparse-write.js';
 
 const BLOCK = 1 << 20;
-
-/** Holes are kept at the file system's page size: a block with one byte set is not written whole. */
-const PAGE = 4096;
-const ZEROS = Buffer.alloc(PAGE);
-
-/** Write the first `n` bytes of `buf` at `at`, one write per run of pages that are not all zeros. */
-function writeNonZeroPages(fd: number, buf: Buffer, n: number, at: number): void {
-  let run = -1; // start of the current run of non-zero pages
-  for (let off = 0; off <= n; off += PAGE) {
-    const len = Math.min(PAGE, n - off);
-    const zero = len <= 0 || buf.compare(ZEROS, 0, len, off, off + len) === 0;
-    if (!zero && run < 0) run = off;
-    if (zero && run >= 0) {
-      writeSync(fd, buf, run, off - run, at + run);
-      run = -1;
-    }
-  }
-  if (run >= 0) writeSync(fd, buf, run, n - run, at + run);
-}
 
 /**
  * Copy the open file `src` to `dest` (which must not exist: never written over), leaving holes

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import type { HomeLayout } from '../layout.js';
-import { fsyncFolder } from '../qcow2/durable.js';
+import { FlushGroup, fsyncFolder } from '../qcow2/durable.js';
 import { MAX_CHAIN_DEPTH, SECTOR_SIZE } from '../qcow2/constants.js';
 import { hasQcow2Magic } from '../qcow2/header.js';
 import { openImageForRead, readAt } from '../qcow2/read-header.js';
@@ -99,10 +99,10 @@ function assertRawRootfsOpen(fd: number, fileSize: number, source: string): numb
  * folders), then copied from that same open file, so a name swapped meanwhile (for a device,
  * say) changes nothing.
  */
-export function importRawStep(source: string, dest: string, o: StepOptions & { opened?: (realPath: string) => void } = {}): DiskInfo {
+export function importRawStep(source: string, dest: string, o: StepOptions & { opened?: (realPath: string, fd: number) => void } = {}): DiskInfo {
   const { fd, fileSize } = openImageForRead(source);
   try {
-    o.opened?.(openedPath(fd, source));
+    o.opened?.(openedPath(fd, source), fd);
     assertRawRootfsOpen(fd, fileSize, source);
     copySparse(fd, dest, BASE_MODE);
   } catch (err) {
@@ -157,7 +157,8 @@ export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): Di
  * COW children of one base for every clone target (all or nothing). Targets are box disks
  * (boxes/<id>/disks/<file>). With fsync they are made durable as a group: no fsync per child,
  * then every file and each folder they need (disks/, the box folder, boxes/: each a new entry
- * in its parent) fsynced together, once; the promise resolves only then, so the flow's commit
+ * in its parent) fsynced once, all in flight together (each queued as soon as what it covers
+ * exists, so flushes overlap the writing); the promise resolves only then, so the flow's commit
  * (addRefs) that makes them visible comes after.
  *
  * The flow sends only boxes whose rows are this op's and not ready yet, so a file at a target's
@@ -179,13 +180,22 @@ export async function cloneChildrenStep(basePath: string, targetDisks: readonly 
     if (isRegularFile(disk)) rmSync(disk);
     todo.push(disk);
   }
-  for (const disk of todo) mkdirSync(dirname(disk), { recursive: true, mode: DIR_MODE });
-  if (!(o.fsync ?? true)) {
+  const fsync = o.fsync ?? true;
+  // Each flush is queued as soon as what it covers exists, so it runs while the next boxes are made:
+  // a kept child and its folders now; a box folder once its disks/ is made; boxes/ after the last box.
+  const group = fsync ? new FlushGroup() : null;
+  for (const disk of kept) for (const p of [disk, dirname(disk), dirname(dirname(disk))]) group?.add(p);
+  for (const disk of todo) {
+    mkdirSync(dirname(disk), { recursive: true, mode: DIR_MODE });
+    group?.add(dirname(dirname(disk)));
+  }
+  if (!group) {
     writeCowChildren(basePath, todo, { fsync: false, mode: DISK_MODE });
     return;
   }
-  const folders = targetDisks.flatMap((disk) => [dirname(disk), dirname(dirname(disk)), dirname(dirname(dirname(disk)))]);
-  await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, alsoFlush: [...kept, ...folders] });
+  const boxesDirs = new Set(targetDisks.map((disk) => dirname(dirname(dirname(disk)))));
+  // The children and their disks/ folders join the group as each is written.
+  await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, group, alsoFlush: [...boxesDirs] });
 }
 
 function isRegularFile(path: string): boolean {

@@ -6,11 +6,12 @@
  * format. Only then is the real parent's path written into the copy's header. Any refusal removes
  * the copy: nothing is left behind.
  */
-import { chmodSync, closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fromFsError } from '../errors.js';
 import { probeImage, readHeader } from '../qcow2/read-header.js';
 import { setBackingPath } from '../qcow2/set-backing.js';
+import { writeNonZeroPages } from '../qcow2/sparse-write.js';
 import { blobPath } from './export.js';
 import { layoutError, parentRef, type LayerFormat, type LayerInfo } from './layout.js';
 import { openLayoutFile } from './read-layout.js';
@@ -40,9 +41,10 @@ export function installLayer(dir: string, layer: LayerInfo, dest: string, o: Ins
       const n = readSync(src.fd, buf, 0, Math.min(CHUNK, src.size - at), at);
       if (n === 0) throw layoutError(`${src.path}: shorter than its ${layer.size} bytes`, 'size', { path: src.path });
       hash.update(buf.subarray(0, n));
-      for (let done = 0; done < n; ) done += writeSync(out, buf, done, n - done, at + done);
+      writeNonZeroPages(out, buf, n, at); // a blob of holes stays holes: it cost its maker nothing
       at += n;
     }
+    ftruncateSync(out, src.size); // a trailing hole still counts in the size
     const actual = `sha256:${hash.digest('hex')}`;
     if (actual !== layer.digest) throw layoutError(`${src.path}: its sha256 is ${actual}, not ${layer.digest}`, 'digest', { path: src.path });
     if (o.fsync) fsyncSync(out);

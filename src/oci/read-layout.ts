@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { faultPoint } from '../faults.js';
-import { hardLinksProtected } from '../qcow2/hard-links.js';
+import { refuseForeignHardLink } from '../qcow2/hard-links.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
@@ -52,9 +52,11 @@ export function openLayoutFile(dir: string, rel: string): { fd: number; size: nu
     closeSync(fd);
     throw changed(path);
   }
-  if (opened.nlink > 1 && !hardLinksProtected()) {
+  try {
+    refuseForeignHardLink(opened.nlink, path);
+  } catch (err) {
     closeSync(fd);
-    throw new ForkpointError(ErrorCodes.FORBIDDEN, `${path} is a hard link (${opened.nlink} names) and this kernel lets anyone link any file (fs.protected_hardlinks is off): copy it instead`, { path, rule: 'hard-link' });
+    throw err;
   }
   return { fd, size: opened.size, path };
 }

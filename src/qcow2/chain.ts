@@ -113,7 +113,7 @@ export type AdmitLayer = (fd: number, path: string, depth: number) => void;
  * readChainLayers, but each file is opened once and kept open: the header that names the next
  * file, the loop guard's identity and the data all come from that one open file, so a name
  * swapped after a check (or between two reads) cannot make a reader read another file. The
- * caller closes the fds (closeLayers); on a refusal they are closed here.
+ * caller closes the fds (ChainReader does, with its layers); on a refusal they are closed here.
  */
 export function openChainLayers(path: string, admit?: AdmitLayer): OpenedLayer[] {
   const fds: number[] = [];

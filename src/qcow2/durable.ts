@@ -2,7 +2,7 @@
  * Small durability helpers. A new or renamed file is only crash-safe once the
  * folder entry naming it is on disk too, hence fsyncFolder after create/rename.
  */
-import { closeSync, fsyncSync, openSync, promises as fsp, unlinkSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync, unlinkSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
 /** open read-only, fsync, close: enough on Linux for files (even a 0444 base) and folders alike. */
@@ -27,39 +27,50 @@ export const fsyncFolder = (dir: string): void => fsyncPath(dir, 'folder');
 export const fsyncFile = (path: string): void => fsyncPath(path, 'file');
 
 /**
- * Lanes of fsync kept in flight by fsyncTogether. Each fsync blocks one of
- * libuv's threads (4 by default, shared by the process); more lanes than that
- * keep its queue full while open and close hop in between (measured: 16 lanes
- * flush 200 new files + their folders in ~0.6 of the time 4 lanes take).
+ * Group durability, started as the group is filled: each path is opened here
+ * and its fsync queued on libuv's thread pool at once (one hop per path), so
+ * the flushes run while the caller goes on creating the next files. ext4/xfs
+ * fold fsyncs that arrive together into shared journal commits. A path is
+ * added only once its new entries exist (a folder after the names in it were
+ * made, a file after its last write): an fsync covers what was there when it began.
+ * (Measured, 2,000 children: flushing each chunk of 32 as it was written cut
+ * a clone batch's file work by about a third against write-then-flush.)
  */
-const FSYNC_LANES = 16;
+export class FlushGroup {
+  readonly #seen = new Set<string>();
+  #inFlight = 0;
+  #failed: unknown = null;
+  #settled: (() => void) | null = null;
 
-/**
- * Group durability: fsync every path (files and folders alike, each once)
- * concurrently on libuv's thread pool. ext4/xfs fold fsyncs that arrive
- * together into shared journal commits, so N of them cost a few commits, not
- * N. Resolves once every path is durable; the first failure rejects, naming its path.
- */
-export async function fsyncTogether(paths: readonly string[]): Promise<void> {
-  const todo = [...new Set(paths)];
-  let next = 0;
-  let failed: unknown = null;
-  const lane = async (): Promise<void> => {
-    while (failed === null && next < todo.length) {
-      const path = todo[next++]!;
-      let handle;
-      try {
-        handle = await fsp.open(path, 'r');
-        await handle.sync();
-      } catch (err) {
-        failed ??= fromFsError(err, path, handle ? 'cannot fsync' : 'cannot open to fsync');
-      } finally {
-        await handle?.close().catch(() => undefined); // the fsync's verdict is what counts
-      }
+  /** Queue the fsync of `path` (a file or folder; once: add it after the last entry in it is made); a failure is kept for done(). */
+  add(path: string): void {
+    if (this.#seen.has(path) || this.#failed !== null) return;
+    this.#seen.add(path);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      this.#failed = fromFsError(err, path, 'cannot open to fsync');
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(FSYNC_LANES, todo.length) }, lane));
-  if (failed !== null) throw failed;
+    this.#inFlight++;
+    fsync(fd, (err) => {
+      try {
+        closeSync(fd);
+      } catch {
+        /* the fsync's verdict is what counts */
+      }
+      if (err) this.#failed ??= fromFsError(err, path, 'cannot fsync');
+      if (--this.#inFlight === 0) this.#settled?.();
+    });
+  }
+
+  /** Resolves once every added path is durable; the first failure rejects, naming its path. */
+  async done(): Promise<void> {
+    // Every queued fsync settles, even after a failure: a caller that then removes files knows none is still in flight.
+    if (this.#inFlight > 0) await new Promise<void>((r) => (this.#settled = r));
+    if (this.#failed !== null) throw this.#failed;
+  }
 }
 
 /** Best-effort cleanup of a file we created; the original error matters more. */

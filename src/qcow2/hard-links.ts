@@ -7,6 +7,7 @@
  * refuse files with more than one name.
  */
 import { readFileSync } from 'node:fs';
+import { ErrorCodes, ForkpointError } from '../errors.js';
 
 let known: boolean | undefined;
 
@@ -19,4 +20,15 @@ export function hardLinksProtected(): boolean {
     }
   }
   return known;
+}
+
+/** Refuse a file with more than one name where the kernel lets anyone link any file: it may be one its linker could not read. */
+export function refuseForeignHardLink(nlink: number | bigint, path: string, field?: string): void {
+  if (nlink > 1 && !hardLinksProtected()) {
+    throw new ForkpointError(
+      ErrorCodes.FORBIDDEN,
+      `${field ? `${field}: ` : ''}${path} is a hard link (${nlink} names) and this kernel lets anyone link any file (fs.protected_hardlinks is off): copy it instead`,
+      { ...(field ? { field } : {}), path, rule: 'hard-link' },
+    );
+  }
 }

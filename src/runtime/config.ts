@@ -66,6 +66,8 @@ const within = (inner: string, outer: string): boolean => inner.startsWith(outer
  * - `/`, or a folder that contains the home: every file of the home (the DB, other boxes' disks)
  *   would be importable;
  * - a folder inside the home other than `<home>/import`: its files are ours (disks, bases, run/);
+ * - a folder that does not exist (but `<home>/import`): anyone who may write where it would be
+ *   could make it later, as a symlink to anywhere;
  * - a folder that others may write without the sticky bit (mode o+w or g+w, no +t), or that has
  *   such a folder above it: anyone of them could rename or replace the files another user put
  *   there, or the folder itself, so what is imported would not be what its owner placed. With the
@@ -92,11 +94,12 @@ export function assertImportDirs(home: string, dirs: readonly string[]): void {
         if (at === d && !st.isDirectory()) throw refuse('not a folder');
         mode = st.mode;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          if (at === dirname(at)) break;
-          continue;
-        }
-        throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Checked by name, a missing folder could be made later by anyone who may write where it
+        // would be, as a symlink to anywhere. <home>/import is ours (the home is 0700): made when needed.
+        if (at === d && d !== ownImport) throw refuse('does not exist; make it first (mkdir -m 0700), so that it is a folder of yours');
+        if (at === dirname(at)) break;
+        continue;
       }
       if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
         const whose = at === d ? 'it' : `the folder ${at} above it`;

@@ -3,7 +3,7 @@
  * purpose: the file logic is in src/file-steps/ and the
  * qcow2 engine; this only dispatches and turns errors into data.
  */
-import { lstatSync, mkdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { fstatSync, lstatSync, mkdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ociInstallStep, ociUndoStep } from '../file-steps/oci-import.js';
 import { readLayoutImage } from '../oci/read-layout.js';
@@ -19,6 +19,7 @@ import { fsyncFolder } from '../qcow2/durable.js';
 import { assertImageNotInUse, createImage, flatten } from '../qcow2/index.js';
 import { restoreDiskStep } from '../file-steps/restore.js';
 import { admitOpenedImport, confineImport } from '../file-steps/import-path.js';
+import { refuseForeignHardLink } from '../qcow2/hard-links.js';
 import { sameBytes } from '../file-steps/raw-files.js';
 import type { FileTask, FileTaskReply, FileTaskResults, ImportConfinement } from './file-task-types.js';
 
@@ -80,7 +81,11 @@ function run(task: FileTask): unknown {
       if (c) confined(task.source, c);
       faultPoint('import:after-check');
       // And the file as opened: a name swapped since the check (for a device, say) is refused.
-      return importRawStep(task.source, task.dest, { fsync: task.fsync, ...(c ? { opened: (real: string) => confined(real, c) } : {}) });
+      const opened = (real: string, fd: number) => {
+        confined(real, c!);
+        refuseForeignHardLink(fstatSync(fd).nlink, task.source, c!.field);
+      };
+      return importRawStep(task.source, task.dest, { fsync: task.fsync, ...(c ? { opened } : {}) });
     }
     case 'removeBase':
       unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });

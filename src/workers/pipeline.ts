@@ -4,7 +4,7 @@
  * caller holds the home lock; start-up runs recover() before taking jobs and
  * queues a sweep so GC requests lost with a non-persistent Redis are redone.
  */
-import { MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { EventEmitter } from 'node:events';
 import { openDatabase } from '../db/open.js';
 import type { RecoveryReport } from './recovery/index.js';
@@ -145,6 +145,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     boxLock,
     ...(importDirs ? { importDirs } : {}),
   };
+  /** Set by close() once the grace is over: running jobs stop at their next safe point (flows/cancel.ts). */
+  let stopping = false;
   const processorFor = (queue: QueueRole) => async (job: Job, token?: string) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`E_BAD_PAYLOAD: unknown job name "${job.name}"`);
     // Refused before any bookkeeping: a gc job run from the ops queue would mark its base's GC as
@@ -163,6 +165,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       // Unreadable (a Redis hiccup) is "not asked": the next check, between the next chunks, reads it again.
       cancelRequested: () =>
         gcQueue.getBackend().client.then((c) => c.get(cancelKey(o.prefix, job.queueName, job.id ?? ''))).then((v) => v !== null, () => false),
+      closing: () => stopping,
     };
     const started = performance.now();
     // Queue wait: from when the job became ready to run (added, or its delay over) to this attempt's start.
@@ -176,6 +179,13 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       finished(true, { result });
       return result;
     } catch (err) {
+      // Stopped at a safe point because this pipeline closes: not a failure, and no attempt spent.
+      // Back to wait at once (WaitingError tells BullMQ it was moved), so the home's next owner
+      // resumes it without waiting out a lock as for a stalled job. If the move fails, it is retried.
+      if (stopping && isForkpointError(err, ErrorCodes.SHUTTING_DOWN) && token !== undefined && (await job.moveToWait(token).then(() => true, () => false))) {
+        o.log?.(`job ${job.id}: stopped at a safe point as the pipeline closes; back in its queue for the home's next owner`);
+        throw new WaitingError();
+      }
       finished(false, { error: { code: isForkpointError(err) ? err.code : 'E_IO', message: (err as Error).message } });
       // Honoured: the same op asked again later is a new run, which an old request must not stop.
       if (isForkpointError(err, ErrorCodes.CANCELLED)) await gcQueue.getBackend().client.then((c) => c.del(cancelKey(o.prefix, job.queueName, job.id ?? ''))).catch(() => undefined);
@@ -239,11 +249,17 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     close(graceMs) {
       closing ??= (async () => {
         const grace = graceMs ?? o.shutdownGraceMs ?? 30_000;
+        // Past the grace period (at once for 0: a Ctrl-C'd command), running jobs stop at their next
+        // safe point and go back to their queue whole (above). Force-closing the workers does not do
+        // that: BullMQ's close(true) only stops waiting for a processor (and, after a close(), returns
+        // that same close), so a clone batch ran on to its end while the command "stopped".
+        // A job inside one long step (a fork, a flatten) still finishes that step first.
+        if (grace === 0) stopping = true;
+        const stopJobs = setTimeout(() => (stopping = true), grace);
+        stopJobs.unref();
         await repairs.settled();
-        const stopWorkers = Promise.all([opsWorker.close(), gcWorker.close()]);
-        const timedOut = await Promise.race([stopWorkers.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), grace).unref())]);
-        // Past the grace period, active jobs are abandoned to the stalled-job checker of the next start.
-        if (timedOut) await Promise.all([opsWorker.close(true), gcWorker.close(true)]);
+        await Promise.all([opsWorker.close(), gcWorker.close()]);
+        clearTimeout(stopJobs);
         await gcQueue.close();
         await redis.close();
         await files.close();

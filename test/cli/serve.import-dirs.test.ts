@@ -2,7 +2,8 @@
  * `serve --import-dir` refuses, at start and naming the folder (E_INVALID_ARGUMENT, exit 2,
  * before the home is locked or anything listens), an import folder that would let a request read
  * what it must not: `/`, a folder that contains the home or is inside it (other than
- * `<home>/import`), a folder others may write without the sticky bit, or one below such a folder.
+ * `<home>/import`), one that does not exist, a folder others may write without the sticky bit, or
+ * one below such a folder.
  * A private folder, a sticky shared one and `<home>/import` start as usual. Built CLI (dist/).
  */
 import { spawn } from 'node:child_process';
@@ -58,6 +59,7 @@ describe('serve --import-dir: folders that are refused at start', () => {
     { what: 'the home itself', dir: (home) => home, says: 'contains the home' },
     { what: 'a folder that contains the home', dir: (_home, parent) => parent, says: 'contains the home' },
     { what: "the home's bases/", dir: (home) => join(home, 'bases'), says: 'inside the home' },
+    { what: 'a folder that does not exist', dir: (_h, parent) => join(parent, 'not-yet'), says: 'does not exist' },
     {
       what: 'a folder others may write, no sticky bit',
       dir: (_h, parent) => {

@@ -60,7 +60,7 @@ describe('boxes over HTTP', () => {
     expect(status).toBe(200);
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);
     expect(progress.length).toBeGreaterThan(0);
-    expect(progress.at(-1)).toEqual({ done: N, total: N });
+    expect(progress.at(-1)).toEqual({ done: N, total: N, phase: 'writing children' });
     for (const p of progress) expect(p.total).toBe(N);
     const last = events.at(-1)!;
     expect(last.event).toBe('completed');

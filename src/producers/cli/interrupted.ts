@@ -27,7 +27,8 @@ export function interruptedLines(layout: HomeLayout, jobs: readonly InterruptedJ
   if (jobs.length === 0) return lines;
   const goesOn = where
     ? `goes on in forkpoint serve (pid ${where.pid})`
-    : 'stays queued and goes on when the home is next served (`forkpoint serve`) or followed';
+    : // Its pipeline stopped it between chunks (what it made is ready) and put it back in the queue.
+      'stays queued and resumes with the next command or `forkpoint serve` on this home (`jobs wait` runs it to its end)';
   for (const job of jobs) {
     lines.push(`job ${job.id} (queue ${job.queue}) ${goesOn}; it was not cancelled`);
     lines.push(`  follow it: forkpoint ${home} jobs wait ${job.id}`);

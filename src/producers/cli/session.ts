@@ -169,11 +169,12 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
 
   if ('kind' in held) {
     const owner = held;
-    // BullMQ (most of a command's start-up) loads while the service's Redis is pinged.
-    const clientLoading = import('../client.js');
-    clientLoading.catch(() => undefined);
     const { pingRedis } = await import('../../runtime/connect-redis.js');
     const { parseRedisUrl } = await import('../../runtime/redis-url.js');
+    // BullMQ (most of a command's start-up) loads while the service's Redis is pinged; one
+    // import at a time (see IMPORTS_ONE_AT_A_TIME below).
+    const clientLoading = import('../client.js');
+    clientLoading.catch(() => undefined);
     const problem = await pingRedis(parseRedisUrl(owner.redisUrl));
     if (problem !== null) {
       throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `forkpoint serve (pid ${owner.pid}) owns ${layout.home}, but its Redis at ${owner.redisUrl} does not answer (${problem})`, {
@@ -209,13 +210,21 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   // (a private redis-server to start, often; startPipeline waits for it only before its queues),
   // then BullMQ. Both are awaited in `finally` whatever happens, so nothing started for a command
   // that failed meanwhile (a private redis-server above all) outlives it.
-  const parts = import('../../workers/pipeline-parts.js').then(({ startPipelineParts }) => startPipelineParts({ layout, poolSize: config.poolSize }));
+  //
+  // IMPORTS_ONE_AT_A_TIME: the modules load one after the other, only the work they start overlaps.
+  // Node 20 fails at random ("request for 'node:fs' is not in cache", nodejs/node#52187) when
+  // dynamic imports of overlapping module graphs are in flight together.
+  const partsModule = import('../../workers/pipeline-parts.js');
+  const parts = partsModule.then(({ startPipelineParts }) => startPipelineParts({ layout, poolSize: config.poolSize }));
   parts.catch(() => undefined);
   let partsOwned = false;
-  const resolving = import('../../runtime/connect-redis.js').then(({ resolveRedis }) => resolveRedis(config, layout.runDir, say));
+  const redisModule = partsModule.then(() => import('../../runtime/connect-redis.js'));
+  const resolving = redisModule.then(({ resolveRedis }) => resolveRedis(config, layout.runDir, say));
   resolving.catch(() => undefined);
-  const clientLoading = import('../client.js');
+  const clientLoading = redisModule.then(() => import('../client.js'));
   clientLoading.catch(() => undefined);
+  const pipelineLoading = clientLoading.then(() => import('../../workers/pipeline.js'));
+  pipelineLoading.catch(() => undefined);
   let pipeline: Pipeline | null = null;
   let client: Forkpoint | null = null;
   // SIGINT/SIGTERM sent to this command alone (`timeout`, a cancelled CI job, `kill`) must still
@@ -240,7 +249,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
       return r.url;
     });
     redisUrl.catch(() => undefined); // startPipeline reports it
-    const { startPipeline } = await import('../../workers/pipeline.js');
+    const { startPipeline } = await pipelineLoading;
     partsOwned = true; // the pipeline closes them if it cannot start
     pipeline = await startPipeline({ layout, homeId, redisUrl, parts, prefix: config.prefix, poolSize: config.poolSize, log: say });
     const { Forkpoint } = await clientLoading;

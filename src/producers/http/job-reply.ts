@@ -48,16 +48,22 @@ export async function replyWithJob(
     void reply.code(202);
     return { ...base, state: 'queued' as const };
   }
-  // Shutdown ends the wait: the workers stop taking jobs, so this one may not run until the next
-  // start, and the server cannot close while a request is open. The client keeps the job's link.
+  const result = await Promise.race([handle.result(), endsAtShutdown(ctx, handle.id, self)]);
+  return { ...base, state: 'completed' as const, result };
+}
+
+/**
+ * Rejects with E_SHUTTING_DOWN once shutdown begins, for a request waiting on job `jobId` (`self`: its link).
+ * Shutdown ends the wait: the workers stop taking jobs, so this one may not run until the next
+ * start, and the server cannot close while a request is open. The client keeps the job's link.
+ */
+export function endsAtShutdown(ctx: Pick<HttpContext, 'closing'>, jobId: string, self: string): Promise<never> {
   const closing = ctx.closing.signal;
   const stopped = new Promise<never>((_, reject) => {
-    const refuse = () =>
-      reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `the service is stopping before job ${handle.id} finished; poll ${self} once it is back`, { job: handle.id, link: self }));
+    const refuse = () => reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `the service is stopping before job ${jobId} finished; poll ${self} once it is back`, { job: jobId, link: self }));
     if (closing.aborted) refuse();
     else closing.addEventListener('abort', refuse, { once: true });
   });
   stopped.catch(() => undefined);
-  const result = await Promise.race([handle.result(), stopped]);
-  return { ...base, state: 'completed' as const, result };
+  return stopped;
 }

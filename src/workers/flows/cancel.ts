@@ -19,8 +19,17 @@ export function cancelledError(op: string, what: string, details: Record<string,
   return new ForkpointError(ErrorCodes.CANCELLED, `operation ${op} was cancelled ${what}`, { op, ...details });
 }
 
-/** Throw E_CANCELLED if someone asked this job to stop. */
+/** Thrown at a safe point when the driver closes (context.ts `closing`): retryable, and nothing is undone. */
+export function closingError(op: string, what: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.SHUTTING_DOWN, `operation ${op} stopped ${what}: its pipeline is closing; the home's next owner resumes it`, { op });
+}
+
+/**
+ * Throw E_CANCELLED if someone asked this job to stop, or E_SHUTTING_DOWN if its pipeline closes.
+ * Closing is asked first and costs no Redis read: a Ctrl-C must not wait on a Redis round trip.
+ */
 export async function stopIfCancelled(ctx: JobContext, op: string, what: string): Promise<void> {
+  if (ctx.closing?.()) throw closingError(op, what);
   if (await ctx.cancelRequested?.()) throw cancelledError(op, what);
 }
 

@@ -52,6 +52,12 @@ export interface JobContext {
    * provide it; recovery's context has none (its repairs always run to the end).
    */
   cancelRequested?(): Promise<boolean> | boolean;
+  /**
+   * Whether the driver is closing (a Ctrl-C'd command's own pipeline, serve past its grace): the job
+   * stops at the same safe points as for a cancel, but undoes nothing, and is handed back whole for
+   * the home's next owner to resume. Absent: the driver never stops a job part-way.
+   */
+  closing?(): boolean;
 }
 
 /**

@@ -2,15 +2,18 @@
  * Jobs: poll one, or stream its progress.
  *   GET /api/jobs/:queue/:id          { id, name, state, progress, result, failedReason, … }
  *   GET /api/jobs/:queue/:id/events   SSE: `progress` {done,total}…, then `completed` {result} or `failed` {error}; then the stream ends
+ *   POST /api/jobs/:id/cancel         `forkpoint jobs cancel`: 200 removed (it was not running) or, with ?wait=1, cancelled;
+ *                                     202 requested (it runs, and stops between chunks); 404 unknown; 409 it had ended
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorCodes, ForkpointError } from '../../../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../../../errors.js';
 import type { JobState } from '../../client.js';
 import { errorFromFailedReason } from '../../../contract/failed-reason.js';
 import type { HttpContext } from '../context.js';
 import { openSse, type SseStream } from '../sse.js';
+import { endsAtShutdown, waitQuery } from '../job-reply.js';
 
 const jobParams = z.object({
   queue: z.enum(['ops', 'gc']),
@@ -19,6 +22,33 @@ const jobParams = z.object({
 });
 
 const FINISHED = new Set(['completed', 'failed']);
+
+const cancelFields = {
+  id: z.string(),
+  name: z.string().describe('the job name'),
+  queue: z.enum(['ops', 'gc']),
+  links: z.object({ self: z.string().describe('GET: the job, polled') }),
+};
+/** What `POST /api/jobs/:id/cancel` answers: the outcomes of `forkpoint jobs cancel`. */
+const cancelAnswers = {
+  200: z
+    .object({
+      ...cancelFields,
+      outcome: z.enum(['removed', 'cancelled']).describe('removed: it was not running and is gone (what an earlier attempt made stays); cancelled (?wait=1): it stopped, undoing what it had not made'),
+      error: z.unknown().optional().describe('cancelled: the E_CANCELLED error the job ended with (details.made, details.undone)'),
+    })
+    .meta({ id: 'CancelledJob', description: 'the job does nothing more' }),
+  202: z
+    .object({ ...cancelFields, outcome: z.literal('requested').describe('it runs: asked to stop between chunks; poll links.self for its end (failed with E_CANCELLED)') })
+    .meta({ id: 'CancelRequested', description: 'asked a running job to stop' }),
+};
+
+function alreadyEnded(id: string, name: string, state: string, self: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.CONFLICT, `job ${id} (${name}) had already ${state === 'completed' ? 'completed' : 'failed'}: nothing to cancel (GET ${self} shows its outcome)`, {
+    id,
+    state,
+  });
+}
 
 function failure(reason: string | null) {
   return errorFromFailedReason(reason ?? 'unknown failure').toJSON();
@@ -63,5 +93,40 @@ export function jobRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
       if (now.state === 'completed') end('completed', { result: now.result });
       else end('failed', { error: failure(now.failedReason) });
     }
+  });
+
+  const cancel = {
+    summary: 'cancel a job (`forkpoint jobs cancel`): one that waits is removed; a running clone stops between chunks (what it made stays, the rest is not made)',
+    params: z.object({ id: jobParams.shape.id }),
+    querystring: waitQuery.describe('1: for a running job, answer once it has stopped (200 cancelled) instead of at once (202 requested)'),
+    response: cancelAnswers,
+  };
+  app.post('/api/jobs/:id/cancel', { schema: cancel }, async (request, reply) => {
+    const { id } = request.params;
+    const { wait } = request.query;
+    if (wait) ctx.slots.take(reply); // before anything is asked: a 503 at the cap changes nothing
+    const c = await ctx.client.cancel(id); // E_NOT_FOUND (404) for a job no queue of this home has
+    const self = `/api/jobs/${c.queue}/${encodeURIComponent(id)}`;
+    const base = { id, name: c.name, queue: c.queue, links: { self } };
+    if (c.outcome === 'finished') throw alreadyEnded(id, c.name, c.state, self);
+    if (c.outcome === 'removed') return { ...base, outcome: 'removed' as const };
+    if (!wait) {
+      void reply.code(202);
+      return { ...base, outcome: 'requested' as const };
+    }
+    const handle = await ctx.client.follow(id);
+    // A request the job never read is dropped once the job ended; kept if the service stops first (the job resumes).
+    const forget = () => ctx.client.forgetCancel(c.queue, id).catch(() => undefined);
+    try {
+      await Promise.race([handle.result(), endsAtShutdown(ctx, id, self)]);
+    } catch (err) {
+      // The pipeline dropped the request when it honoured it.
+      if (isForkpointError(err, ErrorCodes.CANCELLED)) return { ...base, outcome: 'cancelled' as const, error: err.toJSON() };
+      if (!ctx.closing.signal.aborted) await forget();
+      throw err; // it failed on its own meanwhile, or the service stops: that is the answer
+    }
+    // It completed before it read the request (its last chunk had begun, say).
+    await forget();
+    throw alreadyEnded(id, c.name, 'completed', self);
   });
 }
