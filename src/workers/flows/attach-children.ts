@@ -108,7 +108,12 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
 async function undoIfCancelled(ctx: JobContext, op: string, boxIds: string[], err: unknown): Promise<never> {
   if (!isForkpointError(err, ErrorCodes.CANCELLED)) throw err;
   const isOurs = (id: string, opId: string) => opId === op || opId === subOp(op, 'b', [id]);
-  const undone = await undoUnmade(ctx, boxIds, { isOurs, abortOp: (ids) => subOp(op, 'x', ids) });
-  const made = boxIds.length - undone;
+  await undoUnmade(ctx, boxIds, { isOurs, abortOp: (ids) => subOp(op, 'x', ids) });
+  // Counted from the rows, not from what this attempt undid: a resumed job's unmade rows may be gone already (recovery's).
+  const made = boxIds.filter((id) => {
+    const row = findBox(ctx.reader, id);
+    return row?.state === 'ready' && isOurs(id, row.opId);
+  }).length;
+  const undone = boxIds.length - made;
   throw cancelledError(op, `after making ${made} of ${boxIds.length} boxes (the other ${undone} were not made)`, { made, undone });
 }

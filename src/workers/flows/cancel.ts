@@ -6,7 +6,8 @@
  * `undoUnmade` rolls back the boxes it journalled and did not finish, in the
  * order rollBackBox (box.ts) and recovery use (folders, then rows, then GC of
  * what they would have read). E_CANCELLED is not retryable, so BullMQ does
- * not run the job again.
+ * not run the job again. A closing pipeline stops its jobs at the same points
+ * (E_SHUTTING_DOWN) but undoes nothing: the job goes back to its queue whole.
  */
 import { findBox } from '../../db/sql/findBox.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
