@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
+import { keepEmbeddedRedis, type KeptRedis } from '../runtime/embedded-redis-keeper.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
 import { assertImportDirs, type Config } from '../runtime/config.js';
 import type { LogLine } from '../runtime/log-line.js';
@@ -34,7 +35,10 @@ export interface RunningService {
   redisUrl: string;
   /** Write the HTTP address into the owner file, so CLI commands can ask the service (`forkpoint check`). */
   advertise(httpUrl: string): void;
-  stop(): Promise<void>;
+  /** Called once if the service cannot go on: its DB writer died, or its private redis-server is gone for good. */
+  onFatal(listener: (err: Error) => void): void;
+  /** Resolves false when Redis did not let the pipeline close the ordinary way (see pipeline.closeOutcome). */
+  stop(): Promise<boolean>;
 }
 
 export async function startService(o: ServiceOptions): Promise<RunningService> {
@@ -53,8 +57,11 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   }
   const lock = waited.lock;
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;
+  let kept: KeptRedis | null = null;
   try {
     redis = await resolveRedis(o.config, o.layout.runDir, o.log);
+    // A private server that dies is restarted on its data and socket (runtime/embedded-redis-keeper.ts).
+    if (redis.embedded) kept = keepEmbeddedRedis(redis.embedded, o.layout.runDir, o.log);
     if (!o.importDirs) mkdirSync(o.layout.importDir, { recursive: true, mode: 0o700 });
     const pipeline = await startPipeline({
       layout: o.layout,
@@ -74,25 +81,30 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
       ...(redis.embedded ? { redisPersistent: redis.embedded.dataDir !== null } : {}),
       ...(pipeline.importDirs ? { importDirs: [...pipeline.importDirs] } : {}),
     });
-    const r = redis;
-    let stopping: Promise<void> | null = null;
+    const k = kept;
+    let stopping: Promise<boolean> | null = null;
     return {
       pipeline,
       redisUrl: redis.url,
       advertise(httpUrl) {
         lock.update({ httpUrl });
       },
+      onFatal(listener) {
+        pipeline.onFatal(listener);
+        k?.onLost(listener);
+      },
       stop() {
         stopping ??= (async () => {
-          await pipeline.close();
-          await r.embedded?.stop();
+          const outcome = await pipeline.closeOutcome();
+          await k?.stop();
           lock.release();
+          return outcome.closed || (outcome.redisReachable && outcome.cutOff.length === 0);
         })();
         return stopping;
       },
     };
   } catch (err) {
-    await redis?.embedded?.stop();
+    await (kept ? kept.stop() : redis?.embedded?.stop());
     lock.release();
     throw err;
   }

@@ -20,18 +20,28 @@ export interface ResolvedRedis {
 const HOW_TO_GET_REDIS =
   'install it (apt-get install redis-server), run one (docker compose up -d redis), or pass --redis URL / set REDIS_URL';
 
-/** Ping a Redis (or one node of a cluster, and the cluster's state) once, quickly; never retries. */
+/**
+ * Ping a Redis (or one node of a cluster, and the cluster's state) once, quickly; never retries.
+ * Bounded as a whole: connectTimeout ends at the socket's connect, and a server that accepts but
+ * never answers (stopped, stuck on its disk) would otherwise hold the ready check for ever.
+ */
 export async function pingRedis(target: RedisTarget, timeoutMs = 1500): Promise<string | null> {
   if (target.cluster) return pingCluster(target, timeoutMs);
-  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<string>((r) => (timer = setTimeout(() => r(`no answer within ${timeoutMs} ms`), timeoutMs * 2)));
   try {
-    await client.connect();
-    await client.ping();
-    return null;
-  } catch (err) {
-    return (err as Error).message;
+    return await Promise.race([
+      (async () => {
+        await client.connect();
+        await client.ping();
+        return null;
+      })().catch((err: Error) => err.message),
+      timedOut,
+    ]);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }

@@ -37,6 +37,10 @@ export interface EmbeddedRedis {
   dataDir: string | null;
   /** A server a previous owner left running, taken over as it was (its pid). */
   adoptedPid: number | null;
+  /** Its pid (ours or adopted). */
+  pid: number;
+  /** Called once if the server ends other than by stop() (killed, crashed): how it ended. Its owner restarts it (producers/service.ts). */
+  onExit(listener: (how: string) => void): void;
   stop(): Promise<void>;
 }
 /**
@@ -101,6 +105,7 @@ async function stopPid(pid: number, ms = 10_000): Promise<void> {
   };
   try {
     process.kill(pid, 'SIGTERM');
+    process.kill(pid, 'SIGCONT'); // a stopped server (SIGSTOP, a debugger) acts on the SIGTERM only once it runs
   } catch {
     return;
   }
@@ -153,7 +158,28 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
   if (leftover && serversOn(socket).includes(leftover.pid)) {
     for (const pid of serversOn(socket)) if (pid !== leftover.pid) await stopPid(pid);
     writeFileSync(pidFile, `${leftover.pid}\n`, { mode: 0o600 });
-    return { url, socket, dataDir: leftover.aof ? dataDir : null, adoptedPid: leftover.pid, stop: () => stopPid(leftover.pid).then(() => rmSync(socket, { force: true })) };
+    // Not our child: no exit event, so look for it now and then (cheap: one /proc read).
+    let stopped = false;
+    const listeners: ((how: string) => void)[] = [];
+    const watch = setInterval(() => {
+      if (stopped || alive(leftover.pid)) return;
+      clearInterval(watch);
+      for (const l of listeners.splice(0)) l(`the adopted redis-server (pid ${leftover.pid}) is gone`);
+    }, 500);
+    watch.unref();
+    return {
+      url,
+      socket,
+      dataDir: leftover.aof ? dataDir : null,
+      adoptedPid: leftover.pid,
+      pid: leftover.pid,
+      onExit: (l) => void listeners.push(l),
+      stop: () => {
+        stopped = true;
+        clearInterval(watch);
+        return stopPid(leftover.pid).then(() => rmSync(socket, { force: true }));
+      },
+    };
   }
   for (const pid of serversOn(socket)) await stopPid(pid);
   rmSync(pidFile, { force: true });
@@ -165,8 +191,15 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let stopped = false;
+  const listeners: ((how: string) => void)[] = [];
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.once('exit', (code, signal) => {
+    if (stopped) return;
+    const last = stderr.trim().split('\n').pop()?.slice(0, 300);
+    for (const l of listeners.splice(0)) l(`the private redis-server (pid ${child.pid}) exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`);
+  });
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (err) => reject(new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `cannot start redis-server: ${err.message}`)));
     child.once('exit', (code) =>
@@ -190,9 +223,13 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
     socket,
     dataDir,
     adoptedPid: null,
+    pid: child.pid!,
+    onExit: (l) => void listeners.push(l),
     async stop() {
+      stopped = true;
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        // Bounded: a server that does not act on SIGTERM (stuck) is killed, never waited on for ever.
+        await stopPid(child.pid!, 5_000);
         await exited;
       }
       rmSync(socket, { force: true });

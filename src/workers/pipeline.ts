@@ -26,6 +26,12 @@ import { KeyedLock } from './keyed-lock.js';
 import { liveRepair } from './live-repair.js';
 import { cancelKey } from '../contract/cancel.js';
 import { retentionDefaults, retryUnderDefaults } from './service-defaults.js';
+import { pingRedis } from '../runtime/connect-redis.js';
+import { parseRedisUrl } from '../runtime/redis-url.js';
+import { waitForRedisClose, type RedisCloseOutcome } from './redis-close-bound.js';
+
+/** Once our jobs are over (or given up on, Redis gone), how long the BullMQ side may take to close before its connections are dropped. */
+export const REDIS_CLOSE_BOUND_MS = 5_000;
 
 export interface PipelineOptions {
   layout: HomeLayout;
@@ -84,8 +90,13 @@ export interface Pipeline {
   onFatal(listener: (err: Error) => void): void;
   /** Recovery now, through this pipeline, with its workers paused meanwhile (see live-repair.ts). */
   repair(): Promise<RecoveryReport>;
-  /** Stop taking jobs, let active ones finish (bounded by `graceMs`, default the start option), then close pool, writer and DB. */
+  /**
+   * Stop taking jobs, let active ones finish (bounded by `graceMs`, default the start option), then close pool, writer and DB.
+   * With Redis gone it still returns (redis-close-bound.ts).
+   */
   close(graceMs?: number): Promise<void>;
+  /** close(), and how it went: `closed` false when Redis did not let it close the ordinary way, with the jobs cut off named. */
+  closeOutcome(graceMs?: number): Promise<RedisCloseOutcome>;
 }
 
 /** Failure codes that are faults of the machine, not of the request: after them, something may be half-done. */
@@ -214,8 +225,20 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   };
   // Retention for jobs added without their own (see service-defaults.ts).
-  const opsWorker = new Worker(queueName(o.homeId, 'ops'), processorFor('ops'), { ...workerOptions, ...retentionDefaults('ops'), concurrency: o.opsConcurrency ?? 8 });
-  const gcWorker = new Worker(queueName(o.homeId, 'gc'), processorFor('gc'), { ...workerOptions, ...retentionDefaults('gc'), concurrency: o.gcConcurrency ?? 4 });
+  // Our processors in flight, so close() can tell "jobs over" from "BullMQ waiting on a Redis that is gone".
+  const running = new Map<string, Promise<unknown>>();
+  const tracked = (queue: QueueRole) => {
+    const run = processorFor(queue);
+    return (job: Job, token?: string) => {
+      const key = `${queue}:${job.id ?? ''}`;
+      const p = run(job, token);
+      running.set(key, p);
+      p.then(() => running.delete(key), () => running.delete(key));
+      return p;
+    };
+  };
+  const opsWorker = new Worker(queueName(o.homeId, 'ops'), tracked('ops'), { ...workerOptions, ...retentionDefaults('ops'), concurrency: o.opsConcurrency ?? 8 });
+  const gcWorker = new Worker(queueName(o.homeId, 'gc'), tracked('gc'), { ...workerOptions, ...retentionDefaults('gc'), concurrency: o.gcConcurrency ?? 4 });
   for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`, 'error'));
   // Only now is the job gone from Redis, so a request held while it ran can be enqueued again.
   const gcOver = (job: Job | undefined) => {
@@ -236,8 +259,8 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   await gcQueue.upsertJobScheduler('sweep', { every: o.sweepEveryMs ?? 10 * 60_000 }, { name: 'sweep', data: {}, opts: GC_JOB_OPTIONS });
   await gcQueue.add('sweep', {}, { ...GC_JOB_OPTIONS, jobId: 'sweep-startup' });
 
-  let closing: Promise<void> | null = null;
-  return {
+  let closing: Promise<RedisCloseOutcome> | null = null;
+  const pipeline: Pipeline = {
     recovery,
     ...(importDirs ? { importDirs } : {}),
     writer,
@@ -247,6 +270,9 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     onFatal: (listener) => writer.onFailure(listener),
     repair: () => repairs.repair(),
     close(graceMs) {
+      return pipeline.closeOutcome(graceMs).then(() => undefined);
+    },
+    closeOutcome(graceMs) {
       closing ??= (async () => {
         const grace = graceMs ?? o.shutdownGraceMs ?? 30_000;
         // Past the grace period (at once for 0: a Ctrl-C'd command), running jobs stop at their next
@@ -257,18 +283,45 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         if (grace === 0) stopping = true;
         const stopJobs = setTimeout(() => (stopping = true), grace);
         stopJobs.unref();
-        await repairs.settled();
-        await Promise.all([opsWorker.close(), gcWorker.close()]);
+        const target = parseRedisUrl(redisUrl);
+        const outcome = await waitForRedisClose({
+          closing: (async () => {
+            await repairs.settled();
+            await Promise.all([opsWorker.close(), gcWorker.close()]);
+            await gcQueue.close();
+            await redis.close();
+          })(),
+          running: () => running,
+          graceMs: grace,
+          boundMs: REDIS_CLOSE_BOUND_MS,
+          reachable: async () => (await pingRedis(target, 1000)) === null,
+        });
         clearTimeout(stopJobs);
-        await gcQueue.close();
-        await redis.close();
+        if (!outcome.closed) {
+          stopping = true; // a job that gets its answer yet stops at its next safe point
+          // Not quit(): it waits for a Redis that does not answer. The jobs cut off stay in Redis as they were.
+          for (const q of [opsWorker, gcWorker, gcQueue]) {
+            const backend = q.getBackend();
+            void backend.disconnectBlocking(false).catch(() => undefined);
+            void backend.connection.disconnect(false).catch(() => undefined);
+          }
+          o.log?.(
+            `closing without ${outcome.redisReachable ? 'a clean close of the Redis connections' : `Redis (${target.display} does not answer)`}: ` +
+              (outcome.cutOff.length > 0 ? `jobs cut off, still active in Redis and handed back when it answers again: ${outcome.cutOff.join(', ')}` : 'no job was running') +
+              '; queued jobs stay in Redis (nothing is lost if it comes back with its data)',
+            // Redis answering again, nothing cut off: only BullMQ's own teardown was stuck (redis-close-bound.ts).
+            outcome.redisReachable && outcome.cutOff.length === 0 ? 'warn' : 'error',
+          );
+        }
         await files.close();
         await writer.close();
         reader.close();
+        return outcome;
       })();
       return closing;
     },
   };
+  return pipeline;
 }
 
 export { ForkpointError };

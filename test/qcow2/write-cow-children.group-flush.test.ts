@@ -1,7 +1,7 @@
 /**
  * writeCowChildrenFlushed (group durability): children written with no fsync
- * each, then flushed together with their folders; valid children, all or
- * nothing. isPlannedChild: the judge of a child that was written but maybe
+ * each, flushed together with their folders (and a group the caller began);
+ * valid children, all or nothing. isPlannedChild: the judge of a child that was written but maybe
  * never flushed, which must refuse what a power cut leaves (empty, short, a
  * header whose refcount block never reached the disk) and accept only a
  * byte-exact child.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { isPlannedChild, readHeader, writeCowChild, writeCowChildrenFlushed } from '../../src/qcow2/index.js';
+import { FlushGroup } from '../../src/qcow2/durable.js';
 import { planChildOfBase } from '../../src/qcow2/plan-child-of-base.js';
 import { qemuCheck, qemuCompare, qemuCreate, qemuWrite, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
@@ -51,6 +52,30 @@ describe('writeCowChildrenFlushed', () => {
     const missing = join(dir, 'no-such-folder');
     await expect(writeCowChildrenFlushed(base, children, { alsoFlush: [missing] })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND, details: { path: missing } });
     expect(children.filter((c) => existsSync(c))).toEqual([]);
+  });
+
+  it("a group the caller began is part of the flush: a path of it that cannot be flushed fails the call, which removes every child", async () => {
+    const dir = tmp();
+    const base = baseIn(dir);
+    const children = [join(dir, 'c1.qcow2'), join(dir, 'c2.qcow2')];
+    const group = new FlushGroup();
+    group.add(dir); // flushed with the children: the call waits for it too
+    const missing = join(dir, 'gone-before-its-flush');
+    group.add(missing);
+    await expect(writeCowChildrenFlushed(base, children, { group })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND, details: { path: missing } });
+    expect(children.filter((c) => existsSync(c))).toEqual([]);
+  });
+
+  it('a group resolves once every path added is flushed, and an empty one at once', async () => {
+    const dir = tmp();
+    const base = baseIn(dir);
+    const group = new FlushGroup();
+    await group.done();
+    const children = ['a', 'b'].map((name) => join(dir, `${name}.qcow2`));
+    const results = await writeCowChildrenFlushed(base, children, { group, alsoFlush: [dir] });
+    expect(results.map((r) => r.path)).toEqual(children);
+    await group.done(); // settled already: nothing left in flight
+    for (const c of children) expect(qemuCheck(c).status).toBe(0);
   });
 
   it('refuses an existing child path, leaves that file alone and removes the others it wrote', async () => {

@@ -49,6 +49,9 @@ async function parseMaxStreams(value: string): Promise<number> {
   return n;
 }
 
+/** After the pipeline closed (its own Redis wait bounded), how much longer the HTTP side's close may wait: it began at the same time. */
+const HTTP_CLOSE_BOUND_MS = 1_000;
+
 /** setTimeout holds at most 2^31-1 ms; beyond that Node fires after 1 ms, which would cut the grace to nothing. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -116,7 +119,8 @@ export function registerServeCommand(program: Command): void {
         }
         // Going on without a DB writer would only fail every job: stop, and let a supervisor's
         // restart run recovery. Jobs cut off stay queued and are retried then.
-        service.pipeline.onFatal((err) => {
+        // Likewise a private redis-server that cannot be restarted (runtime/embedded-redis-keeper.ts).
+        service.onFatal((err) => {
           logger.error({ err }, 'stopping: the pipeline cannot go on');
           requestStop(err);
         });
@@ -145,9 +149,19 @@ export function registerServeCommand(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify({ url: http.url, home: layout.home, homeId })}\n`);
         const fatal = await stopRequested;
         // Together: closing HTTP first would let the workers take new jobs while it drains.
-        await Promise.all([http.close(), service.stop()]);
-        logger.info('stopped');
+        // The HTTP side's job client waits on Redis as BullMQ's workers do (its QueueEvents never
+        // close while Redis is gone): once the pipeline is down it gets a short bound, then the exit drops it.
+        const httpClosed = http.close().then(() => true);
+        const clean = await service.stop();
+        const httpDone = await Promise.race([httpClosed, new Promise<false>((r) => setTimeout(() => r(false), HTTP_CLOSE_BOUND_MS).unref())]);
+        if (!httpDone) logger.error(`the HTTP side's Redis connections did not close within ${HTTP_CLOSE_BOUND_MS} ms; dropped by the exit`);
         if (fatal) throw fatal;
+        if (!clean) {
+          // Exit 3 (E_REDIS_UNAVAILABLE), as a CLI command finding Redis down: a supervisor learns that
+          // jobs may be waiting in a Redis that did not answer; started again once Redis is back, all goes on.
+          throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `stopped without a clean close: Redis at ${service.redisUrl} did not answer; the jobs it holds stay queued there (see the log)`, { field: 'redis' });
+        }
+        logger.info('stopped');
       }),
     );
 }
