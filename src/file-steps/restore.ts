@@ -8,8 +8,8 @@
  */
 import { renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ForkpointError, fromFsError } from '../errors.js';
-import { faultPoint } from '../faults.js';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
+import { faultPoint, InjectedFault } from '../faults.js';
 import type { HomeLayout } from '../layout.js';
 import type { BeginRestoreResult } from '../db/types.js';
 import { fsyncFolder } from '../qcow2/durable.js';
@@ -48,7 +48,16 @@ export function restoreDiskStep(layout: HomeLayout, begun: BeginRestoreResult, o
     rmSync(begun.staged, { force: true });
     throw fromFsError(err, begun.diskPath, 'cannot swap in the restored disk');
   }
-  if (fsync) fsyncFolder(dirname(begun.diskPath));
-  faultPoint('restore:after-swap');
+  try {
+    if (fsync) fsyncFolder(dirname(begun.diskPath));
+    faultPoint('restore:after-swap');
+  } catch (err) {
+    // The disk is swapped already: the flow must not abort (its records would say the box reads its
+    // old chain, and nothing would keep the snapshot its disk reads). `swapped` tells it to commit.
+    if (err instanceof InjectedFault) throw err; // a crash: recovery rolls it forward
+    const e = fromFsError(err, dirname(begun.diskPath), 'cannot flush the folder of the restored disk');
+    const code = e instanceof ForkpointError ? e.code : ErrorCodes.IO;
+    throw new ForkpointError(code, `restored ${begun.diskPath}, then: ${(e as Error).message}`, { path: begun.diskPath, swapped: true }, { cause: err });
+  }
 }
 

@@ -9,7 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { errorFromFailedReason } from '../contract/failed-reason.js';
-import { bullConnection } from '../runtime/redis-connection.js';
+import { bullConnection, type BullConnection } from '../runtime/redis-connection.js';
+import { pingRedis } from '../runtime/connect-redis.js';
+import { parseRedisUrl } from '../runtime/redis-url.js';
+import { waitForRedisClose } from '../workers/redis-close-bound.js';
 import { CANCEL_REQUEST_TTL_SECONDS, cancelKey } from '../contract/cancel.js';
 import { cloneTargets } from '../contract/clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from '../contract/jobs.js';
@@ -75,6 +78,14 @@ export interface JobHandle<T> {
 
 const newOp = (): string => randomUUID().replaceAll('-', '');
 
+/**
+ * How long close() waits for its Redis connections to close the ordinary way (QUIT). With Redis
+ * answering that takes milliseconds; with Redis gone it never ends (QueueEvents waits for an 'end'
+ * that ioredis does not emit between reconnect attempts, taskforcesh/bullmq#4656; a QUIT waits in
+ * the offline queue), so past this the connections are dropped instead.
+ */
+export const CLIENT_CLOSE_BOUND_MS = 2_000;
+
 /** What `cancel()` found and did (see there). */
 export interface CancelOutcome {
   id: string;
@@ -98,7 +109,8 @@ export class Forkpoint {
     private readonly queues: Record<QueueRole, Queue>,
     private readonly events: Record<QueueRole, QueueEvents>,
     private readonly waitOptions: Pick<ConnectOptions, 'pollMs' | 'waitTimeoutMs'> = {},
-    private readonly closeConnection: () => Promise<void> = async () => undefined,
+    private readonly connection: Pick<BullConnection, 'close' | 'disconnect'>,
+    private readonly redisUrl: string,
   ) {}
 
   static async connect(o: ConnectOptions): Promise<Forkpoint> {
@@ -107,7 +119,7 @@ export class Forkpoint {
     const connection = redis.connection;
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
     const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
-    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis.close);
+    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis, o.redisUrl);
     // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
     // closing under a pending command). ioredis reconnects by itself and callers see failures
     // through their jobs' results, so the event is only recorded.
@@ -120,11 +132,36 @@ export class Forkpoint {
     return client;
   }
 
+  /** Always returns: with Redis gone, after CLIENT_CLOSE_BOUND_MS its connections are dropped (lastError says so). */
   async close(): Promise<void> {
     for (const timer of this.polls) clearInterval(timer);
     this.polls.clear();
-    await Promise.all([...Object.values(this.events), ...Object.values(this.queues)].map((x) => x.close()));
-    await this.closeConnection();
+    const all = [...Object.values(this.events), ...Object.values(this.queues)];
+    const outcome = await waitForRedisClose({
+      closing: (async () => {
+        await Promise.all(all.map((x) => x.close()));
+        await this.connection.close();
+      })(),
+      running: () => new Map(), // a client runs no jobs: only the bound applies
+      graceMs: 0,
+      boundMs: CLIENT_CLOSE_BOUND_MS,
+      // Asked only when the close did not finish, for what lastError says.
+      reachable: async () => (await pingRedis(parseRedisUrl(this.redisUrl), 500)) === null,
+    });
+    if (outcome.closed) return;
+    // Not quit(): it waits for a Redis that does not answer. Dropping a connection also stops its
+    // reconnect timer, so nothing of this client keeps the process alive or dials Redis again.
+    for (const x of all) {
+      const backend = x.getBackend();
+      void backend.disconnectBlocking(false).catch(() => undefined);
+      void backend.connection.disconnect(false).catch(() => undefined);
+    }
+    this.connection.disconnect();
+    this.lastError = new ForkpointError(
+      ErrorCodes.REDIS_UNAVAILABLE,
+      `closed without a clean close of the Redis connections: ${outcome.redisReachable ? 'they did not close' : 'Redis did not answer'} within ${CLIENT_CLOSE_BOUND_MS} ms, so they were dropped`,
+      { field: 'redis' },
+    );
   }
 
   /** Enqueue any job by name; the typed methods below are shorthands. */

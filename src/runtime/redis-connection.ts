@@ -19,6 +19,11 @@ export interface BullConnection {
   cluster: boolean;
   /** Close what this made (the shared Cluster client); after every queue and worker on it closed. */
   close(): Promise<void>;
+  /**
+   * Drop what this made at once, without a QUIT: for a close given up on because Redis does not
+   * answer (a QUIT to a cluster that is gone waits for ever, and the client would go on reconnecting).
+   */
+  disconnect(): void;
 }
 
 /** The hash tag Redis Cluster takes from keys that start with `prefix` (the text in its first `{…}`), or null. */
@@ -42,7 +47,7 @@ export function checkRedisTarget(url: string, prefix: string): void {
 export function bullConnection(url: string, prefix: string): BullConnection {
   checkRedisTarget(url, prefix);
   const target = parseRedisUrl(url);
-  if (!target.cluster) return { connection: { ...target.options, maxRetriesPerRequest: null }, cluster: false, close: async () => undefined };
+  if (!target.cluster) return { connection: { ...target.options, maxRetriesPerRequest: null }, cluster: false, close: async () => undefined, disconnect: () => undefined };
   // BullMQ's blocking connections must never give up on a command (maxRetriesPerRequest: null).
   const client = new Cluster(target.cluster, { redisOptions: { ...target.options, maxRetriesPerRequest: null } });
   // Queues and workers listen for errors on their own connections; the shared client must not end the process on one.
@@ -53,5 +58,6 @@ export function bullConnection(url: string, prefix: string): BullConnection {
     close: async () => {
       await client.quit().catch(() => client.disconnect());
     },
+    disconnect: () => client.disconnect(),
   };
 }

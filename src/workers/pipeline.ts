@@ -305,6 +305,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
             void backend.disconnectBlocking(false).catch(() => undefined);
             void backend.connection.disconnect(false).catch(() => undefined);
           }
+          redis.disconnect(); // the shared Cluster client (if any): its QUIT in redis.close() above waits too
           o.log?.(
             `closing without ${outcome.redisReachable ? 'a clean close of the Redis connections' : `Redis (${target.display} does not answer)`}: ` +
               (outcome.cutOff.length > 0 ? `jobs cut off, still active in Redis and handed back when it answers again: ${outcome.cutOff.join(', ')}` : 'no job was running') +

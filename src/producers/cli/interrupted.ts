@@ -39,7 +39,7 @@ export function interruptedLines(layout: HomeLayout, jobs: readonly InterruptedJ
 }
 
 /** A path as one shell word (quoted only when it needs to be). */
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 

@@ -17,7 +17,7 @@ import type { ResolvedRedis } from '../../runtime/connect-redis.js';
 import type { Pipeline } from '../../workers/pipeline.js';
 import type { Forkpoint } from '../client.js';
 import { flushStdio } from './output.js';
-import { endedJobs, interruptedLines } from './interrupted.js';
+import { endedJobs, interruptedLines, shellWord } from './interrupted.js';
 
 export interface GlobalFlags extends ConfigFlags {
   json?: boolean;
@@ -99,6 +99,14 @@ async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): P
  */
 const NEXT_OWNER_WAIT_MS = 30_000;
 
+/**
+ * How long a command waits on a living service whose Redis does not answer before it gives up
+ * (E_REDIS_UNAVAILABLE, exit 3): long enough for a private redis-server's restart by its keeper,
+ * short enough that a Redis gone for good does not leave the command waiting for ever (serve goes
+ * on reconnecting, and the client's reads of the job wait in ioredis' offline queue).
+ */
+const REDIS_GONE_WAIT_MS = 5_000;
+
 /** A job a command waits for, as it tells the session (for what to say if its service goes). */
 export interface NotedJob {
   id: string;
@@ -118,6 +126,8 @@ export interface NotedJob {
  */
 async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs: readonly NotedJob[], work: Promise<T>): Promise<T> {
   const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
+  const { pingRedis } = await import('../../runtime/connect-redis.js');
+  const { parseRedisUrl } = await import('../../runtime/redis-url.js');
   // An owner file of an older forkpoint says embedded without persistent: that Redis kept nothing.
   const keeps = !service.redisEmbedded || service.redisPersistent === true;
   const sameOwner = (a: OwnerInfo | null, b: OwnerInfo) => a !== null && a.pid === b.pid && a.startedAt === b.startedAt;
@@ -130,13 +140,43 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs
   let current = service;
   let orphanedSince: number | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // The service lives but its Redis may not: nobody would ever answer the wait (serve reconnects for ever).
+  let pinging = false;
+  let unansweredSince: number | null = null;
+  const redisGone = (problem: string) => {
+    const home = `--home ${shellWord(layout.home)}`;
+    const which = jobs.map((j) => `job ${j.id} (queue ${j.queue})`).join(', ');
+    const follow = jobs.map((j) => `\`forkpoint ${home} jobs wait ${j.id}\``).join(', ');
+    const again = jobs.every((j) => j.rejoinable) ? '; running the same command again joins it' : '';
+    const what =
+      jobs.length > 0
+        ? `${which} stays in that Redis and goes on if it comes back with its data: follow it with ${follow} once Redis answers${again}`
+        : 'the request may or may not have been queued: run the same command again once Redis answers (it joins the job if there is one)';
+    return new ForkpointError(
+      ErrorCodes.REDIS_UNAVAILABLE,
+      `the Redis of forkpoint serve (pid ${current.pid}) at ${current.redisUrl} stopped answering (${problem}) while this command waited; ${what}`,
+      { path: layout.home, redis: current.redisUrl, jobs: jobs.map((j) => j.id) },
+    );
+  };
   const gone = new Promise<never>((_, reject) => {
+    const watchRedis = () => {
+      if (pinging) return; // a ping still out (Redis stopped, not refusing) is not stacked on
+      pinging = true;
+      const started = Date.now();
+      void pingRedis(parseRedisUrl(current.redisUrl), 1000).then((problem) => {
+        pinging = false;
+        if (problem === null) return void (unansweredSince = null);
+        unansweredSince ??= started;
+        if (Date.now() - unansweredSince >= REDIS_GONE_WAIT_MS) reject(redisGone(problem));
+      });
+    };
     timer = setInterval(() => {
       // Read before probing: a probe that gets the lock writes (and on release removes) the owner file.
       const recorded = readOwner(layout.runDir);
       const probe = tryLockHome(layout.runDir, ownerNow('cli', ''));
       probe?.release();
-      if (!probe && sameOwner(recorded, current)) return;
+      if (!probe && sameOwner(recorded, current)) return watchRedis();
+      unansweredSince = null; // the service went: what follows decides (a next owner may bring its Redis back)
       if (keeps) {
         if (!probe && recorded && recorded.redisUrl === current.redisUrl) {
           say(`forkpoint serve (pid ${current.pid}) stopped; the home's next owner (${recorded.kind}, pid ${recorded.pid}) consumes the same Redis and takes the job over`);

@@ -24,6 +24,7 @@ import type { Database } from 'better-sqlite3';
 import { boxDiskPath } from '../../layout.js';
 import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { InjectedFault } from '../../faults.js';
 import type { KeyedLock } from '../keyed-lock.js';
 import { subOp } from './attach-children.js';
 import type { JobContext } from './context.js';
@@ -105,13 +106,30 @@ const disksOf = (ctx: JobContext, boxIds: string[]) => boxIds.map((id) => boxDis
 export async function finishCompaction(ctx: JobContext, begun: BeginCompactResult, disk: DiskInfo, candidates: string[]): Promise<WriterResults['commitCompact']> {
   return withBoxLocks(ctx.boxLock, [...candidates].sort(), async () => {
     const still = readersOf(ctx.reader, begun.sourceId).filter((id) => candidates.includes(id));
-    const reading = new Set(await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun, disks: disksOf(ctx, still), fsync: ctx.fsync }));
+    let repointed: string[];
+    try {
+      repointed = await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun, disks: disksOf(ctx, still), fsync: ctx.fsync });
+    } catch (err) {
+      // A failed re-point (not a crash: recovery runs before the next job then) must not leave disks
+      // reading the uncommitted copy once the locks go: a fork would move one into a base whose
+      // backing is that copy, and the compaction's undo or rewrite would then delete it under the
+      // base. The disks go back to the compacted base (same guest bytes), and the copy goes.
+      if (!(err instanceof InjectedFault)) {
+        await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun: reversed(begun), disks: disksOf(ctx, still), fsync: ctx.fsync });
+        await abandonCompaction(ctx, begun);
+      }
+      throw err;
+    }
+    const reading = new Set(repointed);
     const boxIds = still.filter((id) => reading.has(boxDiskPath(ctx.layout, id)));
     const committed = await ctx.writer.apply({ type: 'commitCompact', op: begun.op, disk, boxIds });
     await ctx.requestGc(committed.touchedBases);
     return committed;
   });
 }
+
+/** The same compaction seen backwards: re-pointing by it moves disks from the copy back to the compacted base. */
+const reversed = (begun: BeginCompactResult): BeginCompactResult => ({ ...begun, basePath: begun.sourcePath, sourcePath: begun.basePath });
 
 /** Undo a compaction no disk reads yet (its copy, then its row); false if a disk reads it: it must go forward. */
 export async function abandonCompaction(ctx: JobContext, begun: BeginCompactResult): Promise<boolean> {
