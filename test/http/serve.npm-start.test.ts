@@ -4,8 +4,8 @@
  * seconds, and SIGTERM shuts it down in order with exit code 0. The test
  * Redis is passed in REDIS_URL so nothing else's Redis is touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -23,7 +23,7 @@ afterEach(() => {
 describe('npm start', () => {
   it('serves the page on a fresh home, is ready within seconds, and exits 0 on SIGTERM', async () => {
     dir = mkdtempSync(join(tmpdir(), 'forkpoint-start-'));
-    const env = { ...process.env, FORKPOINT_HOME: join(dir, 'home'), REDIS_URL: inject('redisUrl'), FORKPOINT_POOL_SIZE: '1' } as NodeJS.ProcessEnv;
+    const env = { ...process.env, UV_THREADPOOL_SIZE: undefined, FORKPOINT_HOME: join(dir, 'home'), REDIS_URL: inject('redisUrl'), FORKPOINT_POOL_SIZE: '1' } as NodeJS.ProcessEnv;
     delete env.FORKPOINT_TOKEN;
     const proc = spawn('npm', ['start', '--', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
@@ -50,6 +50,9 @@ describe('npm start', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('id="total-bytes"');
     expect((await call(url, 'GET', '/api/forest')).body.totals).toMatchObject({ bases: 0, boxes: 0 });
+    // The service runs with 16 libuv threads (a batch's fsyncs go 4 at a time with the default).
+    const servePid = execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).trim().split('\n')[0]!;
+    expect(readFileSync(`/proc/${servePid}/environ`, 'utf8').split('\0')).toContain('UV_THREADPOOL_SIZE=16');
 
     proc.kill('SIGTERM');
     const { code, signal } = await exited;
