@@ -12,6 +12,7 @@ import { mintBaseId } from '../../src/ids.js';
 import { Forkpoint } from '../../src/producers/client.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/runtime/embedded-redis.js';
 import { TEST_PREFIX, useCleanup, waitFor } from '../helpers/pipeline.js';
+import { startTestCluster } from '../helpers/redis-cluster.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-client-close-');
@@ -44,5 +45,16 @@ describe('client: close() with Redis gone', () => {
     await client.clone('src', ['a']);
     await client.close();
     expect(client.lastError).toBeNull();
+  });
+
+  it('on a Redis Cluster, all nodes gone: close() resolves (the QUIT of the shared Cluster client is bounded too)', { timeout: 60_000 }, async () => {
+    const cluster = await startTestCluster();
+    defer(() => cluster.stop());
+    const client = await Forkpoint.connect({ redisUrl: cluster.url, homeId: `t${mintBaseId()}`, prefix: TEST_PREFIX });
+    await client.clone('src', ['a']);
+    await cluster.stop();
+    await waitFor('the client to see the cluster gone', () => client.lastError !== null, 20_000);
+    await client.close();
+    expect(client.lastError).toMatchObject({ code: ErrorCodes.REDIS_UNAVAILABLE });
   });
 });

@@ -135,6 +135,8 @@ const reversed = (begun: BeginCompactResult): BeginCompactResult => ({ ...begun,
 export async function abandonCompaction(ctx: JobContext, begun: BeginCompactResult): Promise<boolean> {
   if (!(await ctx.files.run({ type: 'compactUndo', begun, disks: disksOf(ctx, readersOf(ctx.reader, begun.sourceId)) }))) return false;
   await ctx.writer.apply({ type: 'abortCompact', op: begun.op });
+  // The copy's row was a reader of the base: a GC asked while it existed (its boxes removed) kept the base.
+  await ctx.requestGc([begun.sourceId]);
   return true;
 }
 

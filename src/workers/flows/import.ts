@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import type { JobPayload } from '../../contract/jobs.js';
 import { findBox } from '../../db/sql/findBox.js';
+import { findOp } from '../../db/sql/findOp.js';
 import type { BeginImportResult } from '../../db/types.js';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { MAX_CHAIN_DEPTH } from '../../qcow2/constants.js';
@@ -32,7 +33,17 @@ export async function boxImportJob(ctx: JobContext, p: JobPayload<'box-import'>)
     layers: begun.layers.map((l) => ({ digest: l.digest, baseId: l.baseId, reused: l.reused })),
   });
   const begun = await ctx.writer.apply({ type: 'beginImport', op: p.op, boxId: p.boxId, layers: bases.map((l) => ({ digest: l.digest, format: l.format })) });
-  if (findBox(ctx.reader, p.boxId)?.state === 'ready') return done(begun); // a retry of a finished import
+  if (findOp(ctx.reader, p.op, 'beginImport')?.state === 'done') {
+    // A retry of a finished import. Its box gone (removed since, its bases maybe collected), the
+    // replayed journal names rows that no longer exist: writing its files again would leave files
+    // no record owns, so it is refused, as a clone's removed target is (attach-children.ts).
+    const box = findBox(ctx.reader, p.boxId);
+    if (box?.state === 'ready' && box.opId === p.op) return done(begun);
+    throw new ForkpointError(ErrorCodes.CONFLICT, `box ${p.boxId} was imported by this operation (${p.op}) and removed since; submit a new request to import it again`, {
+      id: p.boxId,
+      op: p.op,
+    });
+  }
   ctx.workingOn?.({ bases: begun.layers.map((l) => l.baseId) });
   let disks;
   try {
