@@ -110,22 +110,35 @@ export async function finishCompaction(ctx: JobContext, begun: BeginCompactResul
     try {
       repointed = await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun, disks: disksOf(ctx, still), fsync: ctx.fsync });
     } catch (err) {
-      // A failed re-point (not a crash: recovery runs before the next job then) must not leave disks
-      // reading the uncommitted copy once the locks go: a fork would move one into a base whose
-      // backing is that copy, and the compaction's undo or rewrite would then delete it under the
-      // base. The disks go back to the compacted base (same guest bytes), and the copy goes.
-      if (!(err instanceof InjectedFault)) {
-        await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun: reversed(begun), disks: disksOf(ctx, still), fsync: ctx.fsync });
-        await abandonCompaction(ctx, begun);
-      }
+      await putBack(ctx, begun, still, err);
       throw err;
     }
     const reading = new Set(repointed);
     const boxIds = still.filter((id) => reading.has(boxDiskPath(ctx.layout, id)));
-    const committed = await ctx.writer.apply({ type: 'commitCompact', op: begun.op, disk, boxIds });
+    let committed: WriterResults['commitCompact'];
+    try {
+      committed = await ctx.writer.apply({ type: 'commitCompact', op: begun.op, disk, boxIds });
+    } catch (err) {
+      // Not committed (the entry is still pending): the disks read a copy no record knows yet.
+      if (findOp(ctx.reader, begun.op, 'beginCompact')?.state === 'pending') await putBack(ctx, begun, still, err);
+      throw err;
+    }
     await ctx.requestGc(committed.touchedBases);
     return committed;
   });
+}
+
+/**
+ * After a failure that is not a crash (recovery runs before the next job then), no disk may be
+ * left reading the uncommitted copy once the locks go: a fork would move one into a base whose
+ * backing is that copy, and the compaction's undo or rewrite would then delete it under the base.
+ * The disks go back to the compacted base (same guest bytes), and the copy goes. If that fails
+ * too (the writer is gone), the pending entry is recovery's, which keeps a copy a disk reads.
+ */
+async function putBack(ctx: JobContext, begun: BeginCompactResult, boxIds: string[], err: unknown): Promise<void> {
+  if (err instanceof InjectedFault) return;
+  await ctx.files.run({ type: 'compactRepoint', home: ctx.layout.home, begun: reversed(begun), disks: disksOf(ctx, boxIds), fsync: ctx.fsync });
+  await abandonCompaction(ctx, begun);
 }
 
 /** The same compaction seen backwards: re-pointing by it moves disks from the copy back to the compacted base. */
