@@ -92,7 +92,7 @@ describe('POST /api/jobs/:id/cancel', () => {
       const j = await call(s.url, 'GET', `/api/jobs/ops/${id}`);
       return j.body.state === 'failed' ? j.body : null;
     }, 60_000);
-    expect(ended.error).toMatchObject({ code: 'E_CANCELLED' });
+    expect(ended.error, JSON.stringify(ended.error)).toMatchObject({ code: 'E_CANCELLED' });
     const left = await boxes('n-');
     expect(left.length).toBe((ended.error.details as { made: number }).made);
     expect(left.length).toBeLessThan(count);
