@@ -21,6 +21,7 @@ import { closeSync, existsSync, fsyncSync, readFileSync, mkdirSync, mkdtempSync,
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fsyncFolder } from '../src/qcow2/durable.js';
 
 const N = Number(process.env.FORKPOINT_BENCH_BOXES ?? 2000);
 const RUNS = Number(process.env.FORKPOINT_BENCH_RUNS ?? 1);
@@ -31,14 +32,6 @@ const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const env = { ...process.env };
 for (const name of ['REDIS_URL', 'FORKPOINT_HOME', 'FORKPOINT_PREFIX']) delete env[name];
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** What a child costs at the least: a folder, a 192 KiB sparse file, 3 small writes (header, L1, refcount), as the child writer lays them out. */
 function makeChildren(dir: string, flushEach: boolean): number {
@@ -54,9 +47,9 @@ function makeChildren(dir: string, flushEach: boolean): number {
     writeSync(fd, header, 0, header.length, 3 * 65536 - header.length); // 192 KiB long
     if (flushEach) fsyncSync(fd);
     closeSync(fd);
-    if (flushEach) fsyncPath(folder);
+    if (flushEach) fsyncFolder(folder);
   }
-  if (flushEach) fsyncPath(dir);
+  if (flushEach) fsyncFolder(dir);
   else spawnSync('sync', ['-f', dir]);
   return N / seconds(t0);
 }
@@ -66,7 +59,7 @@ function removeChildren(dir: string, flushEach: boolean): number {
   for (let i = 0; i < N; i++) {
     unlinkSync(join(dir, `c${i}`, 'disk'));
     rmdirSync(join(dir, `c${i}`));
-    if (flushEach) fsyncPath(dir);
+    if (flushEach) fsyncFolder(dir);
   }
   if (!flushEach) spawnSync('sync', ['-f', dir]);
   return N / seconds(t0);

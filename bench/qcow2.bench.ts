@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planChildOfBase } from '../src/qcow2/plan-child-of-base.js';
 import { forkQcow2, writeCowChild, writeCowChildren, writeCowChildrenFlushed } from '../src/qcow2/index.js';
+import { fsyncFolder } from '../src/qcow2/durable.js';
 
 const SCALE = Number(process.env.FORKPOINT_BENCH_N ?? 1);
 
@@ -83,11 +84,6 @@ async function runRounds(): Promise<void> {
 
 const median = (b: Bench): number => [...b.samples].sort((x, y) => x - y)[Math.floor(b.samples.length / 2)]!;
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-}
 
 // qemu-img, spawned the way the runtime would
 const qemuDir = folder('qemu');
@@ -151,14 +147,14 @@ function floorOp(dir: string, fsync: boolean, move: boolean): () => void {
     if (move) {
       const dst = fresh(dir);
       renameSync(src, dst);
-      if (fsync) fsyncDir(dir);
+      if (fsync) fsyncFolder(dir);
     }
     const fd = openSync(move ? src : fresh(dir), 'wx', 0o600);
     for (const w of writes) writeSync(fd, w.bytes, 0, w.bytes.length, w.offset);
     ftruncateSync(fd, childLength);
     if (fsync) fsyncSync(fd);
     closeSync(fd);
-    if (fsync) fsyncDir(dir);
+    if (fsync) fsyncFolder(dir);
   };
 }
 const floorCreate = bench('floor: create + 3 writes + ftruncate, no fsync', 100, floorOp(folder('floor1'), false, false));
