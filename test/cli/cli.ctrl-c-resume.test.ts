@@ -10,24 +10,13 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { BIN, REPO_ROOT, cliEnv, goldenImage, redisServersOn, runCli, waitFor } from '../helpers/pipeline.js';
+import { BIN, REPO_ROOT, cliEnv, goldenImage, runCli, useRedisServerCleanup, waitFor } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-ctrlc-resume-');
-const sockets: string[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) {
-    for (const pid of redisServersOn(s)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
-});
+const killRedisOn = useRedisServerCleanup();
 
 const COUNT = 10_000;
 const env = cliEnv({ REDIS_URL: undefined });
@@ -42,7 +31,7 @@ describe('cli: Ctrl-C stops a large batch of its own pipeline between chunks; th
   it('exits 130 part-way naming the job; jobs wait completes all 10,000, check clean, qemu-img clean', { timeout: 120_000 }, async () => {
     const dir = tmp();
     const home = join(dir, 'home');
-    sockets.push(join(home, 'run', 'redis.sock'));
+    killRedisOn(join(home, 'run', 'redis.sock'));
     const fp = (args: string[]) => runCli(['--home', home, ...args], { env, timeoutMs: 90_000 });
     const golden = goldenImage(join(dir, 'golden.qcow2'), 0x5d);
     const made = await fp(['box', 'create', 'src', '--from', golden]);

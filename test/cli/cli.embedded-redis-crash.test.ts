@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
 import { Forkpoint } from '../../src/producers/client.js';
 import { embeddedDataDir } from '../../src/runtime/embedded-redis.js';
@@ -27,23 +27,13 @@ import {
   startServe,
   useCleanup,
   waitFor,
+  useRedisServerCleanup,
 } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-embedded-crash-');
 const { defer, killAtEnd } = useCleanup();
-const sockets: string[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) {
-    for (const pid of redisServersOn(s)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
-});
+const killRedisOn = useRedisServerCleanup();
 
 const COUNT = 600;
 const env = cliEnv({ REDIS_URL: undefined, FORKPOINT_POOL_SIZE: '1' });
@@ -56,7 +46,7 @@ async function homeWithServe() {
   const made = await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env });
   expect(made.status, made.stderr).toBe(0);
   const socket = join(home, 'run', 'redis.sock');
-  sockets.push(socket);
+  killRedisOn(socket);
   const first = killAtEnd(await startServe(home, null, [], { env: { FORKPOINT_POOL_SIZE: '1' } }));
   expect(first.stderr()).toMatch(/started a private redis-server/);
   return { home, golden, socket, first };

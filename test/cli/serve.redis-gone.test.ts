@@ -12,23 +12,20 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { redisServersOn, startServe, useCleanup, waitFor } from '../helpers/pipeline.js';
+import { describe, expect, it } from 'vitest';
+import { redisServersOn, startServe, useCleanup, useRedisServerCleanup, waitFor } from '../helpers/pipeline.js';
 import { errorLines } from '../helpers/serve-log.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-redis-gone-');
 const { defer, killAtEnd } = useCleanup();
-const sockets: string[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) for (const pid of redisServersOn(s)) process.kill(pid, 'SIGKILL');
-});
+const killRedisOn = useRedisServerCleanup();
 
 
 async function serveOnPrivateRedis() {
   const home = join(tmp(), 'home');
   const socket = join(home, 'run', 'redis.sock');
-  sockets.push(socket);
+  killRedisOn(socket);
   const serve = killAtEnd(await startServe(home, null, ['--grace', '1']));
   await serve.waitForStderr(/listening on/);
   const [pid] = redisServersOn(socket);

@@ -5,18 +5,15 @@
  * stop with exit 3 instead of looping (runtime/embedded-redis-keeper.ts, docs/service.md).
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { auditHome, cliEnv, goldenImage, readyBoxes, redisServersOn, runCli, startServe, useCleanup, waitFor } from '../helpers/pipeline.js';
+import { auditHome, cliEnv, goldenImage, readyBoxes, redisServersOn, runCli, startServe, useCleanup, useRedisServerCleanup, waitFor } from '../helpers/pipeline.js';
 import { errorLines, onSocket } from '../helpers/serve-log.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-redis-restart-');
 const { killAtEnd } = useCleanup();
-const sockets: string[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) for (const pid of redisServersOn(s)) process.kill(pid, 'SIGKILL');
-});
+const killRedisOn = useRedisServerCleanup();
 const env = cliEnv({ REDIS_URL: undefined });
 
 
@@ -40,7 +37,7 @@ describe('serve: its private redis-server dies', () => {
     const made = await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env });
     expect(made.status, made.stderr).toBe(0);
     const socket = join(home, 'run', 'redis.sock');
-    sockets.push(socket);
+    killRedisOn(socket);
     const serve = killAtEnd(await startServe(home, null, ['--grace', '1']));
     await serve.waitForStderr(/listening on/);
     const [before] = redisServersOn(socket);
@@ -66,7 +63,7 @@ describe('serve: its private redis-server dies', () => {
   it('a server that keeps dying: 3 restarts within a minute, then serve stops by itself with exit 3 (no loop)', { timeout: 90_000 }, async () => {
     const home = join(tmp(), 'home');
     const socket = join(home, 'run', 'redis.sock');
-    sockets.push(socket);
+    killRedisOn(socket);
     const serve = killAtEnd(await startServe(home, null, ['--grace', '1']));
     await serve.waitForStderr(/listening on/);
     for (let i = 0; i < 3; i++) expect(await killAndAwaitRestart(socket, serve, i), serve.stderr()).toBeGreaterThan(0);

@@ -320,6 +320,24 @@ export function useCleanup(): { defer(fn: () => unknown): void; killAtEnd(s: Ser
   };
 }
 
+/**
+ * After each test, kill every redis-server still serving a socket handed to the returned function: a
+ * home's private Redis outlives the CLI or serve that started it when the test kills them.
+ */
+export function useRedisServerCleanup(): (socket: string) => void {
+  const sockets: string[] = [];
+  afterEach(() => {
+    for (const pid of sockets.splice(0).flatMap(redisServersOn)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  });
+  return (socket) => void sockets.push(socket);
+}
+
 /** pids of redis-server processes whose command line names `socket` (read from /proc; no tools needed). */
 export function redisServersOn(socket: string): number[] {
   const pids: number[] = [];
