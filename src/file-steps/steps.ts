@@ -190,12 +190,12 @@ export async function cloneChildrenStep(basePath: string, targetDisks: readonly 
     group?.add(dirname(dirname(disk)));
   }
   if (!group) {
-    writeCowChildren(basePath, todo, { fsync: false, mode: DISK_MODE });
+    writeCowChildren(basePath, todo, { fsync: false, mode: DISK_MODE, plan });
     return;
   }
   const boxesDirs = new Set(targetDisks.map((disk) => dirname(dirname(dirname(disk)))));
   // The children and their disks/ folders join the group as each is written.
-  await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, group, alsoFlush: [...boxesDirs] });
+  await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, plan, group, alsoFlush: [...boxesDirs] });
 }
 
 function isRegularFile(path: string): boolean {

@@ -37,9 +37,16 @@ function writeAll(plan: ChildPlan, childPaths: readonly string[], fsync: boolean
   }
 }
 
-export function writeCowChildren(basePath: string, childPaths: readonly string[], opts: WriteChildOptions = {}): CowChildResult[] {
+export interface ChildrenOptions extends WriteChildOptions {
+  /** The plan of a child of this base, when the caller already made one (its base header is then not read again). */
+  plan?: ChildPlan;
+}
+
+const planOf = (basePath: string, opts: ChildrenOptions): ChildPlan => opts.plan ?? planChildOfBase(basePath, opts.backingFormat);
+
+export function writeCowChildren(basePath: string, childPaths: readonly string[], opts: ChildrenOptions = {}): CowChildResult[] {
   const fsync = opts.fsync ?? true;
-  const results = writeAll(planChildOfBase(basePath, opts.backingFormat), childPaths, fsync, opts.mode);
+  const results = writeAll(planOf(basePath, opts), childPaths, fsync, opts.mode);
   try {
     if (fsync) for (const dir of new Set(results.map((r) => dirname(r.path)))) fsyncFolder(dir);
   } catch (err) {
@@ -49,7 +56,7 @@ export function writeCowChildren(basePath: string, childPaths: readonly string[]
   return results;
 }
 
-export interface FlushedChildrenOptions extends Omit<WriteChildOptions, 'fsync'> {
+export interface FlushedChildrenOptions extends Omit<ChildrenOptions, 'fsync'> {
   /**
    * More paths made durable in the same group: folders the caller created to
    * hold the children (their parents' entries), children an earlier attempt wrote.
@@ -64,7 +71,7 @@ export async function writeCowChildrenFlushed(basePath: string, childPaths: read
   const group = opts.group ?? new FlushGroup();
   let results: CowChildResult[];
   try {
-    results = writeAll(planChildOfBase(basePath, opts.backingFormat), childPaths, false, opts.mode, (path) => {
+    results = writeAll(planOf(basePath, opts), childPaths, false, opts.mode, (path) => {
       group.add(path);
       group.add(dirname(path)); // its new entry exists now
     });
