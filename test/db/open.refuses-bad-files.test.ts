@@ -9,17 +9,9 @@ import { openDatabase } from '../../src/db/open.js';
 import { openReader } from '../../src/db/reader.js';
 import { openWriter } from '../../src/db/writer.js';
 import { useTmpDirs } from '../helpers/tmp.js';
+import { caught } from '../helpers/caught.js';
 
 const tmp = useTmpDirs('forkpoint-db-open-');
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('opening the database', () => {
   it('creates the schema with WAL, synchronous=FULL and foreign keys', () => {

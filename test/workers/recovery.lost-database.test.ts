@@ -17,6 +17,7 @@ import { openInProcess } from '../../src/workers/in-process.js';
 import { formatRecoveryReport, recover } from '../../src/workers/recovery/index.js';
 import { ageFiles, filesOf, recordsOf } from '../db/support/files.js';
 import { makeBox, newOp, useHomes } from '../db/support/home.js';
+import { caught } from '../helpers/caught.js';
 
 const { newHome, open } = useHomes();
 
@@ -31,15 +32,6 @@ async function homeWithLoneSnapshot(): Promise<{ home: string; snapshotPath: str
   d.close();
   ageFiles(home);
   return { home, snapshotPath };
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
 }
 
 const losses = {
