@@ -184,8 +184,13 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs
           orphanedSince = null;
           return;
         }
-        // Someone holds the home and has not said which Redis yet (a serve still recovering): wait.
-        if (!probe && recorded?.redisUrl === '') return;
+        // Someone holds the home and has not said which Redis yet (a serve still recovering, or a
+        // command in between): wait, with the clock started, so the moment it lets go and before
+        // the next owner takes the home is a wait for that owner, not a clean stop.
+        if (!probe && recorded?.redisUrl === '') {
+          orphanedSince ??= Date.now();
+          return;
+        }
         // A crash (its owner file left behind), or another owner on another Redis: give it a while.
         if (orphanedSince === null && (!probe || sameOwner(recorded, current))) orphanedSince = Date.now();
         if (orphanedSince !== null && Date.now() - orphanedSince < NEXT_OWNER_WAIT_MS) return;
