@@ -4,6 +4,7 @@
  * serve goes on; a server that keeps dying (more than 3 restarts within a minute) makes serve
  * stop with exit 3 instead of looping (runtime/embedded-redis-keeper.ts, docs/service.md).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
@@ -15,6 +16,11 @@ const tmp = useTmpDirs('fp-redis-restart-');
 const { killAtEnd } = useCleanup();
 const killRedisOn = useRedisServerCleanup();
 const env = cliEnv({ REDIS_URL: undefined });
+
+/** Whether an AOF file under `dir` (the private server's data folder) holds `text`. */
+function aofHolds(dir: string, text: string): boolean {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.aof') && readFileSync(join(dir, f), 'latin1').includes(text));
+}
 
 
 
@@ -42,6 +48,8 @@ describe('serve: its private redis-server dies', () => {
     await serve.waitForStderr(/listening on/);
     const [before] = redisServersOn(socket);
     await onSocket(socket, (c) => c.set('fp-test-marker', 'kept'));
+    // appendfsync everysec may hold a write back while a flush runs (up to 2 s): the kill comes once it is in the AOF.
+    await waitFor('the marker in the AOF', () => aofHolds(join(home, 'run', 'redis'), 'fp-test-marker'), 10_000, 50);
 
     const after = await killAndAwaitRestart(socket, serve, 0);
     expect(after, serve.stderr()).toBeGreaterThan(0);
