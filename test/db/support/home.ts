@@ -24,7 +24,12 @@ export function useHomes(): { newHome: () => string; open: (home: string, o?: In
     }
   });
   return {
-    newHome: tmp,
+    // A home one level down, so files a test puts beside it (`join(home, '..')`) go when its folder goes.
+    newHome: () => {
+      const home = join(tmp(), 'home');
+      mkdirSync(home, { mode: 0o700 });
+      return home;
+    },
     open: (home, o = {}) => {
       const d = openInProcess(home, { fsync: false, ...o });
       opened.push(d);
