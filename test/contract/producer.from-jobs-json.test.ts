@@ -55,17 +55,35 @@ describe('an outside producer, from `forkpoint jobs --json` alone', () => {
       return queues.get(name)!;
     };
     const spec = (name: string) => contract.jobs.find((j) => j.name === name)!;
-    const add = async (name: string, payload: Record<string, unknown>): Promise<{ job: Job; events: QueueEvents }> => {
+    const add = async (name: string, payload: Record<string, unknown>): Promise<{ job: Job; events: QueueEvents; queue: Queue }> => {
       const s = spec(name);
       expect(ajv.validate(s.schema, payload), `${name} ${JSON.stringify(payload)}: ${ajv.errorsText()}`).toBe(true);
       // The printed add options, with the payload's values in place of <op> / <baseId>; nothing else.
       const opts = JSON.parse(JSON.stringify(s.add).replace(/<(\w+)>/g, (_m, k: string) => String(payload[k])));
       const { queue, events } = await on(s.queue);
-      return { job: await queue.add(name, payload, opts), events };
+      return { job: await queue.add(name, payload, opts), events, queue };
+    };
+    // waitUntilFinished alone can wait for ever: QueueEvents is "ready" before its first XREAD, and
+    // an event published in between is never delivered (bullmq#2874). Each call checks the job's
+    // state once its listeners are on, so calling it again with a ttl is the whole cure. The
+    // deadline only turns a hang into a failure that says where the job stood.
+    const finished = async (job: Job, events: QueueEvents, queue: Queue): Promise<unknown> => {
+      const deadline = Date.now() + 45_000;
+      for (;;) {
+        try {
+          return await job.waitUntilFinished(events, 2_000);
+        } catch (err) {
+          if (!/timed out before finishing/.test((err as Error).message)) throw err;
+          if (Date.now() > deadline) {
+            const now = await queue.getJob(job.id!);
+            throw new Error(`job ${job.id} did not finish in 45 s: ${now ? `${await now.getState()}, runs ${now.attemptsStarted}, ${now.failedReason ?? ''}` : 'gone'}`);
+          }
+        }
+      }
     };
     const result = async (name: string, payload: Record<string, unknown>) => {
-      const { job, events } = await add(name, payload);
-      const value = await job.waitUntilFinished(events);
+      const { job, events, queue } = await add(name, payload);
+      const value = await finished(job, events, queue);
       expect(ajv.validate(spec(name).resultSchema, value), `${name} result ${JSON.stringify(value)}: ${ajv.errorsText()}`).toBe(true);
       return value as Record<string, any>;
     };
@@ -80,7 +98,7 @@ describe('an outside producer, from `forkpoint jobs --json` alone', () => {
     // The same request again collapses into the first job: same id, nothing new runs.
     const again = await add('box-create', { op: 'create-web', boxId: 'web', sizeBytes: 8 << 20 });
     expect(again.job.id).toBe(`box-create-create-web`);
-    expect(await again.job.waitUntilFinished(again.events)).toEqual(created);
+    expect(await finished(again.job, again.events, again.queue)).toEqual(created);
 
     const cloned = await result('clone', { op: 'clone-web', source: 'web', targets: ['web-1', 'web-2'] });
     expect(cloned.targets).toEqual(['web-1', 'web-2']);
@@ -98,8 +116,8 @@ describe('an outside producer, from `forkpoint jobs --json` alone', () => {
       holder.stdout.on('data', (d: Buffer) => d.toString().includes('qemu-io>') && resolve());
       holder.on('exit', () => reject(new Error('qemu-io exited early')));
     });
-    const { job, events } = await add('snapshot-restore', { op: 'restore-web', boxId: 'web', name: 'golden', checkInUse: true });
-    await expect(job.waitUntilFinished(events)).rejects.toThrow(/^E_IMAGE_IN_USE: /);
+    const { job, events, queue } = await add('snapshot-restore', { op: 'restore-web', boxId: 'web', name: 'golden', checkInUse: true });
+    await expect(finished(job, events, queue)).rejects.toThrow(/^E_IMAGE_IN_USE: /);
     const failed = (await (await on(spec('snapshot-restore').queue)).queue.getJob(job.id!))!;
     expect(failed.opts.attempts ?? 0, 'the producer gave no attempts').toBeLessThanOrEqual(1);
     expect(failed.attemptsStarted).toBe(contract.jobOptions.ops.attempts);
