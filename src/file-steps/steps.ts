@@ -20,6 +20,7 @@ import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { writeCowChildren, writeCowChildrenFlushed } from '../qcow2/write-cow-children.js';
 import { isPlannedChild } from '../qcow2/planned-child.js';
+import { dirtyPageBytes, syncFilesystem } from '../qcow2/sync-filesystem.js';
 import { planChildOfBase } from '../qcow2/plan-child-of-base.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import { homeModes } from '../runtime/home-mode.js';
@@ -196,6 +197,28 @@ export async function cloneChildrenStep(basePath: string, targetDisks: readonly 
   const boxesDirs = new Set(targetDisks.map((disk) => dirname(dirname(dirname(disk)))));
   // The children and their disks/ folders join the group as each is written.
   await writeCowChildrenFlushed(basePath, todo, { mode: DISK_MODE, plan, group, alsoFlush: [...boxesDirs] });
+}
+
+/** Up to this much dirty page cache (all filesystems), a batch's children are flushed by one syncfs per group, not an fsync each. */
+export const SYNCFS_MAX_DIRTY_BYTES = 32 * 2 ** 20;
+
+/**
+ * How a batch's children are made durable. 'syncfs': written with no flush, then one flush of
+ * their filesystem for each group of written chunks (flushChildrenStep), while little else is
+ * dirty: a syncfs also writes back other programs' data. 'fsync': each write task flushes its
+ * own children and folders (cloneChildrenStep). FORKPOINT_CHILDREN_FLUSH=syncfs|fsync fixes the
+ * choice (a host whose neighbours write all the time); measured in docs/qcow2.md.
+ */
+export function childrenFlushModeStep(env: NodeJS.ProcessEnv = process.env): 'syncfs' | 'fsync' {
+  const fixed = env.FORKPOINT_CHILDREN_FLUSH;
+  if (fixed === 'syncfs' || fixed === 'fsync') return fixed;
+  const dirty = dirtyPageBytes();
+  return dirty !== null && dirty <= SYNCFS_MAX_DIRTY_BYTES ? 'syncfs' : 'fsync';
+}
+
+/** Children written with no flush made durable: one syncfs of each filesystem holding their boxes/ folder (and so everything in it). */
+export function flushChildrenStep(disks: readonly string[]): void {
+  for (const boxes of new Set(disks.map((disk) => dirname(dirname(dirname(disk)))))) syncFilesystem(boxes);
 }
 
 function isRegularFile(path: string): boolean {

@@ -19,6 +19,10 @@ export type FileTask =
   | { type: 'undoFork'; begun: BeginForkResult }
   /** COW children of one base, one per target box (folders made as needed; all or nothing). */
   | { type: 'writeChildren'; base: string; children: string[]; fsync: boolean }
+  /** How a batch's children are made durable: one syncfs per group, or an fsync each (file-steps/steps.ts). */
+  | { type: 'childrenFlushMode' }
+  /** Children written with fsync false made durable by one flush of their filesystem. */
+  | { type: 'flushChildren'; children: string[] }
   /**
    * A new box's disk: a standalone copy of `source`'s chain (flatten) or a fresh
    * empty image. The box folder must not exist yet: a folder left without a
@@ -69,6 +73,8 @@ export interface FileTaskResults {
   fork: DiskInfo & { parentPath: string | null };
   undoFork: boolean;
   writeChildren: null;
+  childrenFlushMode: 'syncfs' | 'fsync';
+  flushChildren: null;
   flatten: { path: string; virtualSize: number };
   createImage: { path: string; virtualSize: number };
   checkImport: null;

@@ -9,7 +9,7 @@ import { ociInstallStep, ociUndoStep } from '../file-steps/oci-import.js';
 import { readLayoutImage } from '../oci/read-layout.js';
 import { compactionStarted, compactRepointStep, compactWriteStep, removeCompactionCopy } from '../file-steps/compact.js';
 import { resumeForkStep, undoIfNothingMoved } from '../file-steps/fork-progress.js';
-import { cloneChildrenStep, DISK_MODE, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
+import { childrenFlushModeStep, cloneChildrenStep, DISK_MODE, flushChildrenStep, forkModeFor, importRawStep, unlinkBaseStep } from '../file-steps/steps.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { faultPoint, InjectedFault } from '../faults.js';
@@ -53,6 +53,11 @@ function run(task: FileTask): unknown {
     case 'writeChildren':
       // Async: the group flush keeps many fsyncs in flight (file-steps/steps.ts).
       return cloneChildrenStep(task.base, task.children, { fsync: task.fsync }).then(() => null);
+    case 'childrenFlushMode':
+      return childrenFlushModeStep();
+    case 'flushChildren':
+      flushChildrenStep(task.children);
+      return null;
     case 'flatten': {
       makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
       const c = task.confine;

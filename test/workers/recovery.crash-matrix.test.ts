@@ -45,6 +45,8 @@ interface Scenario {
   filePoints?: string[];
   /** What the completed request made, checked after the retry. */
   done(d: InProcessDriver, before: Record<string, string>, dir: string): void;
+  /** Run with fsync on and the batch flush fixed to syncfs (group commit: flows/attach-children.ts); else fsync off. */
+  syncfs?: true;
 }
 
 const OP = 'crash-op';
@@ -90,6 +92,14 @@ const scenarios: Scenario[] = [
     prepare: twoBoxes,
     filePoints: ['fork:after-move', 'fork:after-child'],
     done: (d, before) => ['C1', 'C2', 'C3'].forEach((c) => readsLike(d.layout, c, before.S)),
+  },
+  {
+    flow: 'clone of 40 targets, committed in groups behind one syncfs each',
+    job: 'clone',
+    payload: () => ({ op: OP, source: 'S', targets: Array.from({ length: 40 }, (_, i) => `G${i + 1}`) }),
+    prepare: twoBoxes,
+    syncfs: true,
+    done: (d, before) => ['G1', 'G33', 'G40'].forEach((c) => readsLike(d.layout, c, before.S)),
   },
   {
     flow: 'clone that flattens (past the depth cap) and releases the old chain',
@@ -296,7 +306,7 @@ async function prepared(s: Scenario): Promise<{ dir: string; home: string; befor
 async function portCalls(s: Scenario): Promise<string[]> {
   const { dir, home } = await prepared(s);
   const calls: string[] = [];
-  const d = openInProcess(home, { fsync: false, writer, afterPortCall: (c) => void calls.push(describeCall(c)) });
+  const d = openInProcess(home, { fsync: s.syncfs ?? false, writer, afterPortCall: (c) => void calls.push(describeCall(c)) });
   try {
     await d.run(s.job, s.payload(dir));
   } finally {
@@ -325,11 +335,14 @@ async function crashRecoverRetry(s: Scenario, stop: Stop): Promise<void> {
   const { dir, home, before } = await prepared(s);
   const payload = s.payload(dir);
   if ('kill' in stop) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support', 'crash-child.ts'), home, s.job, JSON.stringify(payload), String(stop.kill)], { encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support', 'crash-child.ts'), home, s.job, JSON.stringify(payload), String(stop.kill)], {
+      encoding: 'utf8',
+      env: { ...process.env, FORKPOINT_CHILDREN_FLUSH: s.syncfs ? 'syncfs' : 'fsync' },
+    });
     expect(child.signal, `${child.status} ${child.stderr}`).toBe('SIGKILL');
   } else {
     const d = openInProcess(home, {
-      fsync: false,
+      fsync: s.syncfs ?? false,
       writer,
       afterPortCall: (c, i) => {
         if ('after' in stop && i === stop.after) throw new InjectedFault(`port call ${i} (${describeCall(c)})`);
@@ -342,12 +355,12 @@ async function crashRecoverRetry(s: Scenario, stop: Stop): Promise<void> {
   }
 
   // No job runs now, so an orphan file the stop left (a rootfs copied in, not yet recorded) goes at once.
-  const report = await recover(home, { fsync: false, orphanGraceMs: 0 });
+  const report = await recover(home, { fsync: s.syncfs ?? false, orphanGraceMs: 0 });
   expect(report.problems.filter((p) => !p.repaired)).toEqual([]);
   const layout = homeLayout(home);
   expectRecovered(layout, before);
 
-  const d = openInProcess(home, { fsync: false, writer });
+  const d = openInProcess(home, { fsync: s.syncfs ?? false, writer });
   try {
     await d.run(s.job, payload); // the same request, under the same op
     s.done(d, before, dir);
@@ -365,8 +378,12 @@ afterAll(() => {
 });
 
 describe('crash matrix: stop, recover, check, retry', () => {
+  afterEach(() => {
+    delete process.env.FORKPOINT_CHILDREN_FLUSH;
+  });
   for (const s of scenarios) {
     it(s.flow, { timeout: 240_000 }, async () => {
+      if (s.syncfs) process.env.FORKPOINT_CHILDREN_FLUSH = 'syncfs';
       const calls = await portCalls(s);
       expect(calls.length).toBeGreaterThan(0);
       const stops: Stop[] = [...calls.map((_, i) => ({ after: i + 1 })), ...(s.filePoints ?? []).map((fault) => ({ fault })), { kill: Math.ceil(calls.length / 2) }];

@@ -10,7 +10,7 @@
  * and read what the source read.
  */
 import { existsSync, rmSync, truncateSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findBaseById } from '../../src/db/sql/findBaseById.js';
 import { findBox } from '../../src/db/sql/findBox.js';
 import { diskFacts } from '../../src/file-steps/disk-facts.js';
@@ -66,7 +66,15 @@ function expectAllReady(home: string, sourceBytes: string): void {
   d.close();
 }
 
-describe('recovery: children written but not flushed when the power went', () => {
+// Both ways a batch is flushed leave the same window: written, not yet flushed, not committed.
+describe.each(['syncfs', 'fsync'] as const)('recovery (%s flush): children written but not flushed when the power went', (mode) => {
+  beforeEach(() => {
+    process.env.FORKPOINT_CHILDREN_FLUSH = mode;
+  });
+  afterEach(() => {
+    delete process.env.FORKPOINT_CHILDREN_FLUSH;
+  });
+
   it('recovery removes every damaged child, commits only the exact one, and the retry makes the rest', async () => {
     const home = newHome();
     const { request, sourceBytes, basePath } = await cloneCutBeforeCommit(home);

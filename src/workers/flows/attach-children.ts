@@ -93,15 +93,77 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   for (let i = 0; i < todo.length; i += CHILDREN_PER_TASK) chunks.push(todo.slice(i, i + CHILDREN_PER_TASK));
   let done = boxIds.length - todo.length;
   await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
-  await mapLimit(chunks, ctx.parallelism, async (chunk) => {
+  const commit = async (group: string[][]) => {
+    for (const chunk of group) await ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk });
+    done += group.reduce((n, chunk) => n + chunk.length, 0);
+    await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
+  };
+  const disks = (chunk: string[]) => chunk.map((id) => boxDiskPath(ctx.layout, id));
+  // Each chunk's children durable before its refs make them visible: flushed by its own write
+  // task (an fsync each), or, while the page cache holds little else, written unflushed and
+  // committed in groups behind one syncfs each (steps.ts childrenFlushModeStep).
+  const grouped = ctx.fsync && chunks.length > 0 && (await ctx.files.run({ type: 'childrenFlushMode' })) === 'syncfs';
+  const committer = grouped
+    ? new GroupCommitter(async (group) => {
+        await ctx.files.run({ type: 'flushChildren', children: group.flatMap(disks) });
+        await commit(group);
+      })
+    : null;
+  const written = mapLimit(chunks, ctx.parallelism, async (chunk) => {
+    committer?.throwIfFailed();
     // Only before a chunk: one begun is written and committed whole, so what a cancel leaves is made.
     await stopIfCancelled(ctx, op, `after ${done} of ${boxIds.length} boxes`);
-    await ctx.files.run({ type: 'writeChildren', base: base.basePath, children: chunk.map((id) => boxDiskPath(ctx.layout, id)), fsync: ctx.fsync });
-    await ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk });
-    done += chunk.length;
-    await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
-  }).catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
+    await ctx.files.run({ type: 'writeChildren', base: base.basePath, children: disks(chunk), fsync: ctx.fsync && !grouped });
+    if (committer) committer.add(chunk);
+    else await commit([chunk]);
+  });
+  // Every chunk written is committed (or its group failed) before anything is undone or reported.
+  await settleBoth(written, () => committer?.drain() ?? Promise.resolve()).catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
   return boxIds;
+}
+
+/**
+ * Group commit: chunks handed over while a group is being flushed and committed wait for the next
+ * group, which takes all of them, so the flushes keep pace with the writers whatever their speed.
+ * After a failure it takes no more; drain() rejects with it.
+ */
+class GroupCommitter {
+  #pending: string[][] = [];
+  #running: Promise<void> | null = null;
+  #failed: { error: unknown } | null = null;
+
+  constructor(private readonly flushAndCommit: (group: string[][]) => Promise<void>) {}
+
+  add(chunk: string[]): void {
+    if (this.#failed) return; // its group failed: left uncommitted, as every chunk after it
+    this.#pending.push(chunk);
+    // Reset only through the promise: a run that ends at once must not leave a settled one behind.
+    this.#running ??= this.#run().finally(() => (this.#running = null));
+  }
+
+  throwIfFailed(): void {
+    if (this.#failed) throw this.#failed.error;
+  }
+
+  async drain(): Promise<void> {
+    while (this.#running) await this.#running;
+    this.throwIfFailed();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#pending.length > 0 && !this.#failed) await this.flushAndCommit(this.#pending.splice(0));
+    } catch (error) {
+      this.#failed = { error };
+    }
+  }
+}
+
+/** Wait for `a`, then for what `b` starts; the first failure (the writers' before the commits') once both have settled. */
+async function settleBoth(a: Promise<unknown>, b: () => Promise<unknown>): Promise<void> {
+  const first = await Promise.allSettled([a]);
+  const second = await Promise.allSettled([b()]);
+  for (const r of [...first, ...second]) if (r.status === 'rejected') throw r.reason;
 }
 
 /** A cancelled job undoes the boxes it journalled and did not make (cancel.ts); any other failure is rethrown as it is. */
