@@ -207,11 +207,15 @@ export const SYNCFS_MAX_DIRTY_BYTES = 32 * 2 ** 20;
  * their filesystem for each group of written chunks (flushChildrenStep), while little else is
  * dirty: a syncfs also writes back other programs' data. 'fsync': each write task flushes its
  * own children and folders (cloneChildrenStep). FORKPOINT_CHILDREN_FLUSH=syncfs|fsync fixes the
- * choice (a host whose neighbours write all the time); measured in docs/qcow2.md.
+ * choice for a host whose neighbours write all the time (auto, the default, decides as above);
+ * measured in docs/qcow2.md.
  */
 export function childrenFlushModeStep(env: NodeJS.ProcessEnv = process.env): 'syncfs' | 'fsync' {
   const fixed = env.FORKPOINT_CHILDREN_FLUSH;
   if (fixed === 'syncfs' || fixed === 'fsync') return fixed;
+  if (fixed !== undefined && fixed !== '' && fixed !== 'auto') {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `FORKPOINT_CHILDREN_FLUSH must be auto, syncfs or fsync, got "${fixed}"`, { field: 'FORKPOINT_CHILDREN_FLUSH' });
+  }
   const dirty = dirtyPageBytes();
   return dirty !== null && dirty <= SYNCFS_MAX_DIRTY_BYTES ? 'syncfs' : 'fsync';
 }

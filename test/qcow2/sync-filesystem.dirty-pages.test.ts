@@ -33,6 +33,8 @@ describe('childrenFlushModeStep', () => {
   it('a fixed choice wins; otherwise the page cache decides by the threshold', () => {
     expect(childrenFlushModeStep({ FORKPOINT_CHILDREN_FLUSH: 'fsync' })).toBe('fsync');
     expect(childrenFlushModeStep({ FORKPOINT_CHILDREN_FLUSH: 'syncfs' })).toBe('syncfs');
+    expect(() => childrenFlushModeStep({ FORKPOINT_CHILDREN_FLUSH: 'sync' })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, details: { field: 'FORKPOINT_CHILDREN_FLUSH' } }));
+    expect(['syncfs', 'fsync']).toContain(childrenFlushModeStep({ FORKPOINT_CHILDREN_FLUSH: 'auto' }));
     const dirty = dirtyPageBytes()!;
     const chosen = childrenFlushModeStep({});
     // Read again: the page cache moves; only a reading on the same side both times decides the test.

@@ -13,6 +13,7 @@ import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
 import { cancelledError, stopIfCancelled, undoUnmade } from './cancel.js';
 import { mapLimit, type JobContext } from './context.js';
+import { GroupCommitter } from './group-committer.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */
 export const CHILDREN_PER_TASK = 32;
@@ -120,43 +121,6 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   // Every chunk written is committed (or its group failed) before anything is undone or reported.
   await settleBoth(written, () => committer?.drain() ?? Promise.resolve()).catch((err: unknown) => undoIfCancelled(ctx, op, boxIds, err));
   return boxIds;
-}
-
-/**
- * Group commit: chunks handed over while a group is being flushed and committed wait for the next
- * group, which takes all of them, so the flushes keep pace with the writers whatever their speed.
- * After a failure it takes no more; drain() rejects with it.
- */
-class GroupCommitter {
-  #pending: string[][] = [];
-  #running: Promise<void> | null = null;
-  #failed: { error: unknown } | null = null;
-
-  constructor(private readonly flushAndCommit: (group: string[][]) => Promise<void>) {}
-
-  add(chunk: string[]): void {
-    if (this.#failed) return; // its group failed: left uncommitted, as every chunk after it
-    this.#pending.push(chunk);
-    // Reset only through the promise: a run that ends at once must not leave a settled one behind.
-    this.#running ??= this.#run().finally(() => (this.#running = null));
-  }
-
-  throwIfFailed(): void {
-    if (this.#failed) throw this.#failed.error;
-  }
-
-  async drain(): Promise<void> {
-    while (this.#running) await this.#running;
-    this.throwIfFailed();
-  }
-
-  async #run(): Promise<void> {
-    try {
-      while (this.#pending.length > 0 && !this.#failed) await this.flushAndCommit(this.#pending.splice(0));
-    } catch (error) {
-      this.#failed = { error };
-    }
-  }
 }
 
 /** Wait for `a`, then for what `b` starts; the first failure (the writers' before the commits') once both have settled. */
