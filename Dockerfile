@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 # The service never runs as root (a home's files are private to the user that owns it):

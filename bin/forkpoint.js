@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by the install step, so a call
 // costs one Node start-up and no TypeScript transpiling.
+import { existsSync } from 'node:fs';
+import { entryFor } from './entry.js';
+
 // A reader that stops early (`forkpoint box ls | head`) closes the pipe: that ends the output, not
 // the command with a stack trace. Any other stream error is still one.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,7 +12,7 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(process.exitCode ?? 0);
   });
 }
-import('../dist/producers/cli/main.js')
+import(entryFor(process.argv.slice(2), existsSync(new URL('../dist/cli-bundle/main.js', import.meta.url))))
   .then(async (cli) => {
     await cli.main(process.argv);
     // A finished command exits now, not when the last idle client timer fires, but only once its

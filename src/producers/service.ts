@@ -97,7 +97,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
         stopping ??= (async () => {
           const outcome = await pipeline.closeOutcome();
           await k?.stop();
-          lock.release();
+          lock.release({ stopped: true }); // a command waiting on this service reads this as a clean stop
           return outcome.closed || (outcome.redisReachable && outcome.cutOff.length === 0);
         })();
         return stopping;

@@ -33,7 +33,8 @@ export interface OwnerInfo {
 export interface HomeLock {
   readonly owner: OwnerInfo;
   update(patch: Partial<OwnerInfo>): void;
-  release(): void;
+  /** Let go; `stopped`: this owner stops cleanly (serve), recorded for commands that wait on it (readCleanStop). */
+  release(o?: { stopped?: boolean }): void;
 }
 
 /** Who is taking the home now: this process, as `kind`. The Redis is filled in once known. */
@@ -43,6 +44,7 @@ export function ownerNow(kind: OwnerInfo['kind'], homeId: string, redisUrl = '')
 
 const lockPath = (runDir: string) => join(runDir, 'owner.lock');
 const ownerPath = (runDir: string) => join(runDir, 'owner.json');
+const stoppedPath = (runDir: string) => join(runDir, 'stopped.json');
 
 /**
  * Create the lock file 0600 (SQLite would make it 0644). Only when it is not
@@ -81,12 +83,26 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
       current = { ...current, ...patch };
       write();
     },
-    release() {
+    release(o = {}) {
+      // Written before the owner file goes: nobody sees the home free without it.
+      if (o.stopped) writeFileSync(stoppedPath(runDir), `${JSON.stringify({ pid: current.pid, startedAt: current.startedAt })}\n`, { mode: 0o600 });
       rmSync(ownerPath(runDir), { force: true });
       db.exec('ROLLBACK');
       db.close();
     },
   };
+}
+
+/**
+ * The last owner that stopped cleanly (release with `stopped`), or null. An owner file gone does not
+ * tell it: a command that held the home after a crash removes its own on the way out.
+ */
+export function readCleanStop(runDir: string): Pick<OwnerInfo, 'pid' | 'startedAt'> | null {
+  try {
+    return JSON.parse(readFileSync(stoppedPath(runDir), 'utf8')) as Pick<OwnerInfo, 'pid' | 'startedAt'>;
+  } catch {
+    return null;
+  }
 }
 
 /** Who holds the home, as it wrote itself down (may be stale if nobody holds the lock). */

@@ -1,16 +1,23 @@
 /**
  * Worker threads (Piscina tasks, the DB writer) must load compiled
- * JavaScript: Node cannot run our .ts sources in a thread. When this module
- * itself runs from `src/` (vitest, tsx), point at the build in `dist/`.
+ * JavaScript from `dist/`: Node cannot run our .ts sources in a thread, and
+ * the CLI's bundle (scripts/bundle-cli.mjs) has no file of its own per module.
+ * So a thread's module is found from the package root, wherever the code that
+ * starts it runs from: `src/` (vitest, tsx), `dist/`, or `dist/cli-bundle/`.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+/** `file` (a path under dist/, e.g. `workers/file-tasks.js`) as built, found from the package root above `metaUrl`. */
 export function compiledModuleUrl(metaUrl: string, file: string): URL {
-  const here = new URL(file, metaUrl);
-  if (existsSync(fileURLToPath(here))) return here;
-  const path = fileURLToPath(here);
-  const inDist = path.replace(/\/src\/(?!.*\/src\/)/, '/dist/');
-  if (inDist !== path && existsSync(inDist)) return pathToFileURL(inDist);
-  throw new Error(`${file} is not built (looked for ${path} and ${inDist}); run \`npm run build\``);
+  let dir = dirname(fileURLToPath(metaUrl));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package root above ${fileURLToPath(metaUrl)} to find dist/${file} from`);
+    dir = up;
+  }
+  const built = join(dir, 'dist', file);
+  if (!existsSync(built)) throw new Error(`${file} is not built (looked for ${built}); run \`npm run build\``);
+  return pathToFileURL(built);
 }

@@ -25,7 +25,7 @@ export interface DbWriterClient extends WriterPort {
 }
 
 export async function startDbWriter(home: string): Promise<DbWriterClient> {
-  const worker = new Worker(compiledModuleUrl(import.meta.url, './db-writer-thread.js'), { workerData: { home } });
+  const worker = new Worker(compiledModuleUrl(import.meta.url, 'workers/db-writer-thread.js'), { workerData: { home } });
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let nextId = 1;
   let applied = 0;

@@ -37,7 +37,7 @@ export async function startFilePool(threads: number): Promise<FileRunner> {
 
 function createFilePool(threads: number): FileRunner {
   const pool = new Piscina({
-    filename: compiledModuleUrl(import.meta.url, './file-tasks.js').href,
+    filename: compiledModuleUrl(import.meta.url, 'workers/file-tasks.js').href,
     minThreads: threads,
     maxThreads: threads,
     // File tasks block on fsync: a small queue per thread keeps all threads busy.

@@ -35,8 +35,8 @@ afterEach(async () => {
 });
 
 
-function serve(home: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BIN, '--home', home, 'serve', '--port', '0'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+function serve(home: string, env: NodeJS.ProcessEnv, extra: string[] = []) {
+  const child = spawn(process.execPath, [BIN, '--home', home, 'serve', '--port', '0', ...extra], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   toKill.push(child.pid!);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -84,4 +84,25 @@ describe('cli: the service dies and is restarted while a CLI command waits', () 
     expect(r.stdout).toMatch(/cloned src into 2000 boxes/);
     expect(r.stderr).not.toMatch(/kept nothing/);
   });
+
+  it('a clean stop (SIGTERM, the batch handed back) ends the wait with where the job is: it does not follow the job to a later owner', { timeout: 120_000 }, async () => {
+    const home = join(tmp(), 'home');
+    const env = cliEnv({ REDIS_URL: undefined });
+    expect((await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env })).status).toBe(0);
+    sockets.push(join(home, 'run', 'redis.sock'));
+    const a = serve(home, env, ['--grace', '0']);
+    await waitFor('serve A', () => /listening on/.test(a.stderr()), 60_000, 20);
+    const cliDone = runCli(['--home', home, 'clone', 'src', '--count', '10000'], { env, timeoutMs: 100_000 });
+    await waitFor('the clone to be running', () => readdirSync(join(home, 'boxes')).length > 50, 60_000, 5);
+    a.child.kill('SIGTERM');
+    await new Promise<void>((r) => a.child.once('exit', () => r()));
+    // A crash would be followed to this owner; a clean stop was said before it came (the CLI looks every second).
+    await new Promise((r) => setTimeout(r, 6000));
+    const b = serve(home, env);
+    await waitFor('serve B', () => /listening on/.test(b.stderr()), 60_000, 20);
+    const r = await cliDone;
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/stopped before finishing; the job stays queued \(job clone-/);
+  });
 });
+

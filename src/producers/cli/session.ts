@@ -125,12 +125,12 @@ export interface NotedJob {
  * it says which job stays queued and how to follow it, instead of waiting on.
  */
 async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs: readonly NotedJob[], work: Promise<T>): Promise<T> {
-  const { ownerNow, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
+  const { ownerNow, readCleanStop, readOwner, tryLockHome } = await import('../../runtime/home-lock.js');
   const { pingRedis } = await import('../../runtime/connect-redis.js');
   const { parseRedisUrl } = await import('../../runtime/redis-url.js');
   // An owner file of an older forkpoint says embedded without persistent: that Redis kept nothing.
   const keeps = !service.redisEmbedded || service.redisPersistent === true;
-  const sameOwner = (a: OwnerInfo | null, b: OwnerInfo) => a !== null && a.pid === b.pid && a.startedAt === b.startedAt;
+  const sameOwner = (a: Pick<OwnerInfo, 'pid' | 'startedAt'> | null, b: OwnerInfo) => a !== null && a.pid === b.pid && a.startedAt === b.startedAt;
   const why = () => {
     if (!keeps) return 'its private Redis kept nothing, so run the command again';
     const which = jobs.length > 0 ? ` (${jobs.map((j) => `job ${j.id} on queue ${j.queue}`).join(', ')})` : '';
@@ -173,6 +173,7 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs
     timer = setInterval(() => {
       // Read before probing: a probe that gets the lock writes (and on release removes) the owner file.
       const recorded = readOwner(layout.runDir);
+      const stoppedCleanly = sameOwner(readCleanStop(layout.runDir), current);
       const probe = tryLockHome(layout.runDir, ownerNow('cli', ''));
       probe?.release();
       if (!probe && sameOwner(recorded, current)) return watchRedis();
@@ -191,8 +192,9 @@ async function whileServiceLives<T>(layout: HomeLayout, service: OwnerInfo, jobs
           orphanedSince ??= Date.now();
           return;
         }
-        // A crash (its owner file left behind), or another owner on another Redis: give it a while.
-        if (orphanedSince === null && (!probe || sameOwner(recorded, current))) orphanedSince = Date.now();
+        // A crash (no clean stop recorded for it: its owner file left behind, or removed by a command
+        // that held the home since), or another owner on another Redis: give it a while.
+        if (orphanedSince === null && (!probe || !stoppedCleanly)) orphanedSince = Date.now();
         if (orphanedSince !== null && Date.now() - orphanedSince < NEXT_OWNER_WAIT_MS) return;
       }
       reject(new ForkpointError(ErrorCodes.SHUTTING_DOWN, `forkpoint serve (pid ${current.pid}) stopped before finishing; ${why()}`, { path: layout.home }));
