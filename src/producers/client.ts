@@ -54,6 +54,13 @@ export interface JobState {
   attemptsMade: number;
 }
 
+/** A progress event as QueueEvents delivers it, with its stream id (when it was published). */
+interface ProgressEvent {
+  jobId: string;
+  data: unknown;
+  eventId: string | undefined;
+}
+
 /** What happens to jobs of one queue, as QueueEvents tells it. */
 export type QueueEvent =
   | { type: 'progress'; jobId: string; data: unknown }
@@ -118,8 +125,19 @@ export class Forkpoint {
     const redis = bullConnection(o.redisUrl, o.prefix);
     const connection = redis.connection;
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
-    const listen = (role: QueueRole) => new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix });
-    const client = new Forkpoint({ ops: make('ops'), gc: make('gc') }, { ops: listen('ops'), gc: listen('gc') }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis, o.redisUrl);
+    const queues = { ops: make('ops'), gc: make('gc') };
+    // QueueEvents reads from '$' by default, and is "ready" before its first read: an event in
+    // between (a job's first progress, or its end) would never arrive (bullmq#2874). Reading from
+    // the stream's last entry as it is now, nothing after it can be missed, however late that read.
+    const listen = async (role: QueueRole) => {
+      const queue = queues[role];
+      await queue.waitUntilReady();
+      const redis = (await queue.getBackend().client) as unknown as { xrevrange(key: string, end: '+', start: '-', count: 'COUNT', n: 1): Promise<[string, string[]][]> };
+      const [last] = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+      return new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix, lastEventId: last?.[0] ?? '0-0' });
+    };
+    const [opsEvents, gcEvents] = await Promise.all([listen('ops'), listen('gc')]);
+    const client = new Forkpoint(queues, { ops: opsEvents, gc: gcEvents }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis, o.redisUrl);
     // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
     // closing under a pending command). ioredis reconnects by itself and callers see failures
     // through their jobs' results, so the event is only recorded.
@@ -201,7 +219,7 @@ export class Forkpoint {
     }
     // The poll starts when someone waits (result()), so after the retry above: a failed job joined
     // there is being run again and must not be read as failed. A handle nobody waits on reads nothing.
-    return this.handle<T>(jobId, role, name, finish.promise, finish.poll);
+    return this.handle<T>(jobId, role, name, finish);
   }
 
   /**
@@ -219,10 +237,17 @@ export class Forkpoint {
     const events = this.events[role];
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    // Progress seen before anyone asks for it (onProgress comes once enqueue has returned, and a
+    // job's first update may already have arrived): handed to the first onProgress listener.
+    const progressSoFar: ProgressEvent[] = [];
+    const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }, eventId?: string) => {
+      if (id === jobId) progressSoFar.push({ jobId: id, data, eventId });
+    };
     const dispose = () => {
       settled = true;
       events.off('completed', onCompleted);
       events.off('failed', onFailed);
+      events.off('progress', onProgress);
       if (timer) {
         clearInterval(timer);
         this.polls.delete(timer);
@@ -243,6 +268,7 @@ export class Forkpoint {
     };
     events.on('completed', onCompleted);
     events.on('failed', onFailed);
+    events.on('progress', onProgress);
 
     let reading = false;
     let missing = 0;
@@ -250,7 +276,7 @@ export class Forkpoint {
       if (reading || settled) return; // a read still pending (Redis away) is not stacked on
       reading = true;
       try {
-        const job = await this.queues[role].getJob(jobId);
+        const { job, state } = await readJob(this.queues[role], jobId);
         if (settled) return;
         if (!job) {
           // Gone: decided on the second read in a row, so an event already on its way (a job removed
@@ -275,7 +301,6 @@ export class Forkpoint {
           return;
         }
         missing = 0;
-        const state = await job.getState();
         if (state === 'completed') settle(job.returnvalue, null);
         else if (state === 'failed') settle(undefined, job.failedReason || 'unknown failure');
       } catch (err) {
@@ -290,7 +315,7 @@ export class Forkpoint {
       timer = setInterval(() => void check(), this.waitOptions.pollMs ?? 1000);
       this.polls.add(timer);
     };
-    return { promise, dispose, settle, poll };
+    return { promise, dispose, settle, poll, progressSoFar };
   }
 
   createBox(boxId: string, from: { sizeBytes: number } | { fromImage: string } | { rootfs: string }, op = newOp()) {
@@ -356,13 +381,13 @@ export class Forkpoint {
 
   /** A job's state by id, or null when the queue has no such job (never queued, or removed after completion). */
   async getJob(role: QueueRole, id: string): Promise<JobState | null> {
-    const job = await this.queues[role].getJob(id);
+    const { job, state } = await readJob(this.queues[role], id);
     if (!job) return null;
     return {
       id,
       name: job.name,
       queue: role,
-      state: await job.getState(),
+      state,
       progress: job.progress,
       data: job.data,
       result: job.returnvalue ?? null,
@@ -393,7 +418,7 @@ export class Forkpoint {
     // Read again now that we listen: a job that ended in between sent its event before we did.
     const job = await this.queues[found.role].getJob(id).catch(() => null);
     if (job?.finishedOn) finish.settle(job.returnvalue, (await job.isFailed()) ? job.failedReason || 'unknown failure' : null);
-    return this.handle<T>(id, found.role, found.job.name as JobName, finish.promise, finish.poll);
+    return this.handle<T>(id, found.role, found.job.name as JobName, finish);
   }
 
   /**
@@ -455,7 +480,8 @@ export class Forkpoint {
     };
   }
 
-  private handle<T>(id: string, role: QueueRole, name: JobName, finished: Promise<T>, poll: () => void): JobHandle<T> {
+  private handle<T>(id: string, role: QueueRole, name: JobName, finish: { promise: Promise<T>; poll: () => void; progressSoFar: ProgressEvent[] }): JobHandle<T> {
+    const { promise: finished, poll, progressSoFar } = finish;
     const events = this.events[role];
     const timeoutMs = this.waitOptions.waitTimeoutMs;
     let waited: Promise<T> | undefined;
@@ -490,9 +516,22 @@ export class Forkpoint {
           const atMs = Number(eventId?.split('-')[0]);
           if (jobId === id && data && typeof data === 'object' && 'done' in data) listener(data as JobProgress, Number.isFinite(atMs) && atMs > 0 ? atMs : Date.now());
         };
+        // What came before, then what comes (both in this tick: nothing falls in between).
+        for (const e of progressSoFar.splice(0)) onEvent(e, e.eventId);
         events.on('progress', onEvent);
         return () => events.off('progress', onEvent);
       },
     };
   }
+}
+
+/**
+ * A job and its state, read in that order: the state first, then the job's fields. Read the other
+ * way round, a job that ends in between reads as failed with no reason (or completed with no
+ * result): the fields were read before the end wrote them. BullMQ writes a job's end and its state
+ * in one script, so fields read after a final state are that end's.
+ */
+async function readJob(queue: Queue, id: string): Promise<{ job: Job | undefined; state: Awaited<ReturnType<Queue['getJobState']>> }> {
+  const state = await queue.getJobState(id);
+  return { job: await queue.getJob(id), state };
 }
