@@ -135,7 +135,7 @@ function run(task: FileTask): unknown {
   }
 }
 
-/** Folders one removeBoxDirs task keeps in flight: their unlink/rmdir wait on the journal, not the CPU (docs/qcow2.md). */
+/** Folders one removeBoxDirs task keeps in flight: their unlink/rmdir wait on the journal, not the CPU (one after another: the 2,000-box job took ~580 ms, 351–420 ms with 16; README "Performance"). */
 const REMOVALS_IN_FLIGHT = 16;
 
 async function removeBoxFolders(layout: HomeLayout, task: Extract<FileTask, { type: 'removeBoxDirs' }>): Promise<FileTaskResults['removeBoxDirs']> {
