@@ -23,6 +23,7 @@ import { isPlannedChild } from '../qcow2/planned-child.js';
 import { dirtyPageBytes, syncFilesystem } from '../qcow2/sync-filesystem.js';
 import { planChildOfBase } from '../qcow2/plan-child-of-base.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
+import { childrenFlushSetting } from '../runtime/children-flush.js';
 import { homeModes } from '../runtime/home-mode.js';
 import { assertBoxDiskSafe } from './box-disk-guard.js';
 import { copySparse, openedPath } from './raw-files.js';
@@ -211,11 +212,8 @@ export const SYNCFS_MAX_DIRTY_BYTES = 32 * 2 ** 20;
  * measured in docs/qcow2.md.
  */
 export function childrenFlushModeStep(env: NodeJS.ProcessEnv = process.env): 'syncfs' | 'fsync' {
-  const fixed = env.FORKPOINT_CHILDREN_FLUSH;
-  if (fixed === 'syncfs' || fixed === 'fsync') return fixed;
-  if (fixed !== undefined && fixed !== '' && fixed !== 'auto') {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `FORKPOINT_CHILDREN_FLUSH must be auto, syncfs or fsync, got "${fixed}"`, { field: 'FORKPOINT_CHILDREN_FLUSH' });
-  }
+  const fixed = childrenFlushSetting(env);
+  if (fixed !== 'auto') return fixed;
   const dirty = dirtyPageBytes();
   return dirty !== null && dirty <= SYNCFS_MAX_DIRTY_BYTES ? 'syncfs' : 'fsync';
 }

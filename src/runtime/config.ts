@@ -3,6 +3,7 @@
  * defaults. Resolved once per process; pure apart from reading env and the
  * home's id file.
  */
+import { childrenFlushSetting } from './children-flush.js';
 import { realpathSync, statSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { ErrorCodes, ForkpointError } from '../errors.js';
@@ -32,6 +33,7 @@ export interface Config {
 export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const home = resolve(flags.home ?? env.FORKPOINT_HOME ?? resolve(homedir(), '.forkpoint'));
   const explicitUrl = flags.redis ?? env.REDIS_URL;
+  childrenFlushSetting(env); // read where it is used (a file thread); a value nobody knows is refused here, before anything starts
   return {
     home,
     redisUrl: explicitUrl ?? DEFAULT_REDIS_URL,
