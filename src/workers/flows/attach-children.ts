@@ -95,7 +95,8 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   let done = boxIds.length - todo.length;
   await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
   const commit = async (group: string[][]) => {
-    for (const chunk of group) await ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk });
+    // Sent together, so the writer commits a group's chunks in one transaction (one fsync), each in its own savepoint.
+    await Promise.all(group.map((chunk) => ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk })));
     done += group.reduce((n, chunk) => n + chunk.length, 0);
     await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
   };
