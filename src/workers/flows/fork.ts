@@ -8,6 +8,7 @@
 import { previousBaseOf } from '../../file-steps/fork-progress.js';
 import { baseIdOfPath } from '../../file-steps/paths.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
+import { findCompactionCopy } from '../../db/sql/findCompactionCopy.js';
 import { findBox } from '../../db/sql/findBox.js';
 import { findOp } from '../../db/sql/findOp.js';
 import type { BaseDiskRecord, BeginForkResult, BoxRecord } from '../../db/types.js';
@@ -42,7 +43,7 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
     throw new ForkpointError(ErrorCodes.UNKNOWN_BOX, `box ${source.id} is not ready (state ${source.state})`, { id: source.id });
   }
   const begun = await ctx.writer.apply({ type: 'beginFork', ...req, mode: await forkMode(ctx, req.op, source) });
-  const existing = findBaseById(ctx.reader, begun.baseId);
+  const existing = findBaseById(ctx.reader, begun.baseId) ?? compactedCopyOf(ctx, begun.baseId);
   if (existing?.state === 'ready') {
     // Committed by an earlier attempt or by recovery; a flatten's clean-up may still be owed (it is idempotent).
     await releaseOldChain(ctx, begun, source?.baseId);
@@ -54,6 +55,20 @@ async function forkUnlocked(ctx: JobContext, req: ForkRequest): Promise<BaseDisk
     });
   }
   return completeFork(ctx, req.op, begun, source?.baseId);
+}
+
+/**
+ * The base that took over from `baseId` once a compaction flattened it and GC collected it (a
+ * clone cut off part-way, compacted before it ran again): the copy reads the same bytes, and the
+ * boxes the clone made were re-pointed at it, so the rest of the request goes on from there.
+ * Followed through later compactions of the copy; null if the journal no longer says.
+ */
+function compactedCopyOf(ctx: JobContext, baseId: string): BaseDiskRecord | null {
+  for (let id = findCompactionCopy(ctx.reader, baseId); id !== null; id = findCompactionCopy(ctx.reader, id)) {
+    const copy = findBaseById(ctx.reader, id);
+    if (copy) return copy;
+  }
+  return null;
 }
 
 /**
