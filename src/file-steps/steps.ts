@@ -171,25 +171,24 @@ export function forkFlattenStep(begun: BeginForkResult, o: StepOptions = {}): Di
  */
 export async function cloneChildrenStep(basePath: string, targetDisks: readonly string[], o: StepOptions = {}): Promise<void> {
   const plan = planChildOfBase(basePath);
-  const kept: string[] = [];
-  const todo: string[] = [];
-  for (const disk of targetDisks) {
-    if (isPlannedChild(disk, plan)) {
-      kept.push(disk);
-      continue;
-    }
-    // Only a regular file is ours to replace; a folder or symlink there is refused by the write below.
-    if (isRegularFile(disk)) rmSync(disk);
-    todo.push(disk);
-  }
   const fsync = o.fsync ?? true;
   // Each flush is queued as soon as what it covers exists, so it runs while the next boxes are made:
   // a kept child and its folders now; a box folder once its disks/ is made; boxes/ after the last box.
   const group = fsync ? new FlushGroup() : null;
-  for (const disk of kept) for (const p of [disk, dirname(disk), dirname(dirname(disk))]) group?.add(p);
-  for (const disk of todo) {
+  const todo: string[] = [];
+  for (const disk of targetDisks) {
+    // A box folder made just now holds nothing of an earlier attempt: nothing to judge (the usual case).
+    if (!madeFolder(dirname(dirname(disk)))) {
+      if (isPlannedChild(disk, plan)) {
+        for (const p of [disk, dirname(disk), dirname(dirname(disk))]) group?.add(p);
+        continue;
+      }
+      // Only a regular file is ours to replace; a folder or symlink there is refused by the write below.
+      if (isRegularFile(disk)) rmSync(disk);
+    }
     mkdirSync(dirname(disk), { recursive: true, mode: DIR_MODE });
     group?.add(dirname(dirname(disk)));
+    todo.push(disk);
   }
   if (!group) {
     writeCowChildren(basePath, todo, { fsync: false, mode: DISK_MODE, plan });
@@ -221,6 +220,16 @@ export function childrenFlushModeStep(env: NodeJS.ProcessEnv = process.env): 'sy
 /** Children written with no flush made durable: one syncfs of each filesystem holding their boxes/ folder (and so everything in it). */
 export function flushChildrenStep(disks: readonly string[]): void {
   for (const boxes of new Set(disks.map((disk) => dirname(dirname(dirname(disk)))))) syncFilesystem(boxes);
+}
+
+/** mkdir `path`: true if this call made it; false otherwise (something there, or no parent), for the careful path to sort out. */
+function madeFolder(path: string): boolean {
+  try {
+    mkdirSync(path, { mode: DIR_MODE });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isRegularFile(path: string): boolean {

@@ -6,7 +6,7 @@
  * made. Registering a disk that is already there is the explicit `adopt`.
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recover } from '../../src/workers/recovery/index.js';
 import { findBox } from '../../src/db/sql/findBox.js';
@@ -59,6 +59,23 @@ describe('writer: box folders', () => {
     );
     expect(listBases(w.connection, {})).toEqual([]);
     expect(findBox(w.connection, 'ok')).toBeNull();
+  });
+
+  // A batch this big lists boxes/ once instead of looking up each folder (guards.ts): the same refusals.
+  it.each([
+    ['a folder', (path: string) => void foreignFolder(path)],
+    ['a dangling symlink', (path: string) => symlinkSync(join(dirname(path), 'nowhere'), path)],
+  ])('beginFork of a batch of 100 refuses %s no record owns among its targets; no base, no target row', (_, make) => {
+    const w = newWriter();
+    readyBox(w, 'src');
+    mkdirSync(w.layout.boxesDir, { recursive: true });
+    const targets = Array.from({ length: 100 }, (_, i) => `t-${i}`);
+    make(boxDir(w.layout, 't-71'));
+    expect(() => w.apply({ type: 'beginFork', op: nextOp(), sourceBox: 'src', kind: 'clone_base', targets })).toThrow(
+      expect.objectContaining({ code: 'E_ALREADY_EXISTS', details: expect.objectContaining({ id: 't-71' }) }),
+    );
+    expect(listBases(w.connection, {})).toEqual([]);
+    expect(findBox(w.connection, 't-0')).toBeNull();
   });
 
   it('a replayed createBox (same op) does not look again: the folder it finds is the one its first run let it make', () => {

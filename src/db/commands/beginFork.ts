@@ -12,7 +12,7 @@ import { findSnapshot } from '../sql/findSnapshot.js';
 import { insertBase } from '../sql/insertBase.js';
 import { insertBox } from '../sql/insertBox.js';
 import type { CommandHandler } from './context.js';
-import { refuseForkInProgress, refuseUnownedFolder } from './guards.js';
+import { refuseForkInProgress, refuseUnownedFolders } from './guards.js';
 
 export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
   const sourceBox = parseBoxId(cmd.sourceBox);
@@ -46,9 +46,9 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
     seen.add(target);
     // All of them, not the first: a rerun of `clone --count N` under another request must hear which exist.
     if (findBox(db, target)) existing.push(target);
-    else refuseUnownedFolder(ctx.layout, target);
   }
   if (existing.length > 0) throw targetsExist(existing, targets.length);
+  refuseUnownedFolders(ctx.layout, targets);
 
   let id = ctx.mintId();
   while (findBaseById(db, id)) id = ctx.mintId(); // 62^8 ids: a repeat is rare, never fatal
