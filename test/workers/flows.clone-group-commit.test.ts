@@ -28,7 +28,7 @@ afterEach(() => {
 });
 
 /** The port calls of one clone of S into `targets` (parallelism 2, as a pool would run it). */
-async function cloneCalls(home: string, o: { failFlush?: boolean; cancelAfterWrites?: number } = {}) {
+async function cloneCalls(home: string, o: { failFlush?: boolean; failCommit?: boolean; cancelAfterWrites?: number } = {}) {
   const calls: string[] = [];
   let writes = 0;
   const d = open(home, {
@@ -36,6 +36,7 @@ async function cloneCalls(home: string, o: { failFlush?: boolean; cancelAfterWri
     parallelism: 2,
     beforePortCall: (c) => {
       if (o.failFlush && name(c) === 'flushChildren') throw new ForkpointError(ErrorCodes.IO, 'flush failed (test)');
+      if (o.failCommit && name(c) === 'addRefs') throw new ForkpointError(ErrorCodes.IO, 'commit failed (test)');
     },
     afterPortCall: (c) => {
       calls.push(name(c));
@@ -95,6 +96,19 @@ describe('flows: a clone commits its children behind their flush', () => {
     const { d, calls, op, outcome } = await cloneCalls(home, { failFlush: true });
     expect(outcome).toMatchObject({ code: ErrorCodes.IO });
     expect(calls).not.toContain('addRefs');
+    for (const id of targets) expect(findBox(d.reader, id)?.state ?? 'none', id).not.toBe('ready');
+    d.close();
+    const again = open(home, { fsync: true, parallelism: 2 });
+    await again.run('clone', { op, source: 'S', targets });
+    for (const id of targets) expect(findBox(again.reader, id)?.state, id).toBe('ready');
+    expectChildrenRead(again, ['t1', 't64', 't100']);
+  });
+
+  it('syncfs: after a failed commit no later group commits (their flushes may have run), and the same request again makes them all', async () => {
+    withFlush('syncfs');
+    const home = newHome();
+    const { d, op, outcome } = await cloneCalls(home, { failCommit: true });
+    expect(outcome).toMatchObject({ code: ErrorCodes.IO, message: expect.stringContaining('commit failed (test)') });
     for (const id of targets) expect(findBox(d.reader, id)?.state ?? 'none', id).not.toBe('ready');
     d.close();
     const again = open(home, { fsync: true, parallelism: 2 });

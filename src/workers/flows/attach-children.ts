@@ -106,10 +106,7 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
   // committed in groups behind one syncfs each (steps.ts childrenFlushModeStep).
   const grouped = ctx.fsync && chunks.length > 0 && (await ctx.files.run({ type: 'childrenFlushMode' })) === 'syncfs';
   const committer = grouped
-    ? new GroupCommitter(async (group) => {
-        await ctx.files.run({ type: 'flushChildren', children: group.flatMap(disks) });
-        await commit(group);
-      })
+    ? new GroupCommitter(async (group) => void (await ctx.files.run({ type: 'flushChildren', children: group.flatMap(disks) })), commit)
     : null;
   const written = mapLimit(chunks, ctx.parallelism, async (chunk) => {
     committer?.throwIfFailed();
