@@ -4,12 +4,15 @@
 // (bin/entry.js): bull-board tests `instanceof Queue` against its own BullMQ, and
 // fastify-type-provider-zod works on our schemas with its own zod, so there they must be the
 // node_modules copies. No other command loads those packages.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const INLINED = new Set(['bullmq', 'ioredis', 'zod']);
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((name) => !INLINED.has(name));
+
+// Chunk names carry a content hash: without this, every build would leave the last one's chunks behind.
+rmSync('dist/cli-bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: ['dist/producers/cli/main.js'],
