@@ -17,5 +17,5 @@ export function commandOf(args) {
 
 /** The module to load for `args`, relative to bin/. */
 export function entryFor(args, bundled) {
-  return commandOf(args) !== 'serve' && bundled ? '../dist/cli-bundle/main.js' : '../dist/producers/cli/main.js';
+  return commandOf(args) !== 'serve' && bundled ? '../dist/cli-bundle/main.cjs' : '../dist/producers/cli/main.js';
 }

@@ -2,7 +2,9 @@
 // Thin launcher: the CLI is compiled to dist/ by the install step, so a call
 // costs one Node start-up and no TypeScript transpiling.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { entryFor } from './entry.js';
+import { loadBundle } from './load-bundle.js';
 
 // A reader that stops early (`forkpoint box ls | head`) closes the pipe: that ends the output, not
 // the command with a stack trace. Any other stream error is still one.
@@ -12,12 +14,15 @@ for (const stream of [process.stdout, process.stderr]) {
     process.exit(process.exitCode ?? 0);
   });
 }
-import(entryFor(process.argv.slice(2), existsSync(new URL('../dist/cli-bundle/main.js', import.meta.url))))
-  .then(async (cli) => {
+const entry = entryFor(process.argv.slice(2), existsSync(new URL('../dist/cli-bundle/main.cjs', import.meta.url)));
+const bundle = entry.endsWith('.cjs') ? () => loadBundle(fileURLToPath(new URL(entry, import.meta.url))) : null;
+(bundle ? Promise.resolve().then(bundle) : import(entry).then((exports) => ({ exports, saveCache: () => undefined })))
+  .then(async ({ exports: cli, saveCache }) => {
     await cli.main(process.argv);
     // A finished command exits now, not when the last idle client timer fires, but only once its
     // output has left the process: into a slow pipe, writes past 64 KiB are still queued here.
     await cli.flushStdio();
+    saveCache();
     process.exit(process.exitCode ?? 0);
   })
   .catch((err) => {

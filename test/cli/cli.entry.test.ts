@@ -37,12 +37,12 @@ describe('bin/entry.js', () => {
 
   it('serve runs from dist/, every other command from the bundle (when it is built)', () => {
     expect(entryFor(['serve'], true)).toBe('../dist/producers/cli/main.js');
-    expect(entryFor(['box', 'ls'], true)).toBe('../dist/cli-bundle/main.js');
+    expect(entryFor(['box', 'ls'], true)).toBe('../dist/cli-bundle/main.cjs');
     expect(entryFor(['box', 'ls'], false)).toBe('../dist/producers/cli/main.js');
   });
 
   it('the build made the bundle, and a command through it runs its own pipeline', async () => {
-    expect(existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', 'main.js'))).toBe(true);
+    expect(existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', 'main.cjs'))).toBe(true);
     const home = join(tmp(), 'home');
     const made = await runCli(['--home', home, 'box', 'create', 's', '--size', '1M']);
     expect(made.status, made.stderr).toBe(0);
