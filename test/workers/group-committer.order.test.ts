@@ -20,15 +20,21 @@ function gate(log: string[], tag: string) {
 
 const ticks = () => new Promise((r) => setTimeout(r, 0));
 
+/** A committer on gated steps, with chunk a's flush under way and chunk b waiting for the next group. */
+async function started() {
+  const log: string[] = [];
+  const flush = gate(log, 'flush');
+  const commit = gate(log, 'commit');
+  const c = new GroupCommitter(flush.step, commit.step);
+  c.add(['a']);
+  await ticks();
+  c.add(['b']);
+  return { log, flush, commit, c };
+}
+
 describe('GroupCommitter', () => {
   it('flushes the next group while the last commits; commits in order, each after its flush', async () => {
-    const log: string[] = [];
-    const flush = gate(log, 'flush');
-    const commit = gate(log, 'commit');
-    const c = new GroupCommitter(flush.step, commit.step);
-    c.add(['a']);
-    await ticks();
-    c.add(['b']);
+    const { log, flush, commit, c } = await started();
     c.add(['c']);
     expect(log).toEqual(['flush:a']); // b and c wait for the next group
     flush.release();
@@ -54,13 +60,7 @@ describe('GroupCommitter', () => {
     ['a failed commit', 'commit'],
     ['a failed flush', 'flush'],
   ] as const)('after %s nothing later commits, and drain() rejects with it', async (_, failing) => {
-    const log: string[] = [];
-    const flush = gate(log, 'flush');
-    const commit = gate(log, 'commit');
-    const c = new GroupCommitter(flush.step, commit.step);
-    c.add(['a']);
-    await ticks();
-    c.add(['b']);
+    const { log, flush, commit, c } = await started();
     if (failing === 'flush') flush.fail('no flush');
     else {
       flush.release();
