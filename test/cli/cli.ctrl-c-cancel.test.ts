@@ -6,11 +6,10 @@
  * rest was never made, `check` is clean; `jobs wait` reports the job's end
  * (E_CANCELLED, exit 4); serve still stops cleanly.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { BIN, REPO_ROOT, auditHome, cliEnv, runCli, startServe, useCleanup, waitFor } from '../helpers/pipeline.js';
+import { auditHome, runCli, spawnCli, startServe, useCleanup, waitFor } from '../helpers/pipeline.js';
 import { qemuCheck } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -26,20 +25,12 @@ describe('cli: Ctrl-C on a waiting command, then jobs cancel', () => {
     // One file thread: a 10,000-clone batch then runs for seconds, long past the cancel below.
     const serve = killAtEnd(await startServe(home, redis, [], { env: { FORKPOINT_POOL_SIZE: '1' } }));
 
-    const child = spawn(process.execPath, [BIN, '--home', home, '--redis', redis, '--progress', 'json', 'clone', 'src', '--count', '10000', '--prefix', 'c-'], {
-      cwd: REPO_ROOT,
-      env: cliEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const someMade = () => stderr.split('\n').some((l) => l.startsWith('{') && (JSON.parse(l) as { done: number }).done > 0);
-    await waitFor('the clone to report children made', () => someMade() || child.exitCode !== null, 60_000, 5);
-    expect(child.exitCode, stderr).toBeNull();
-    child.kill('SIGINT');
-    await exited;
-    expect(child.signalCode, stderr).toBe('SIGINT');
+    const cli = spawnCli(['--home', home, '--redis', redis, '--progress', 'json', 'clone', 'src', '--count', '10000', '--prefix', 'c-']);
+    await waitFor('the clone to report children made', () => cli.progress().some((p) => p.done > 0) || cli.child.exitCode !== null, 60_000, 5);
+    expect(cli.child.exitCode, cli.stderr()).toBeNull();
+    await cli.interrupt();
+    const stderr = cli.stderr();
+    expect(cli.child.signalCode, stderr).toBe('SIGINT');
     const job = /job (clone-\S+) \(queue \S+\) goes on in forkpoint serve \(pid (\d+)\); it was not cancelled/.exec(stderr);
     expect(job, stderr).not.toBeNull();
     expect(Number(job![2])).toBe(serve.pid);

@@ -6,11 +6,10 @@
  * result; `jobs cancel` says there is nothing left to cancel.
  * (The 10,000-clone case on the private Redis: cli.ctrl-c-resume.test.ts.)
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { BIN, REPO_ROOT, cliEnv, runCli, waitFor } from '../helpers/pipeline.js';
+import { cliEnv, runCli, spawnCli, waitFor } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-ctrlc-embedded-');
@@ -23,20 +22,12 @@ describe('cli: Ctrl-C on a command running its own pipeline', () => {
     const fp = (args: string[]) => runCli(['--home', home, '--redis', redis, ...args], { env, timeoutMs: 60_000 });
     expect((await fp(['box', 'create', 'src', '--size', '1M'])).status).toBe(0);
 
-    const child = spawn(process.execPath, [BIN, '--home', home, '--redis', redis, '--progress', 'json', 'clone', 'src', '--count', '2000', '--prefix', 'e-'], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const running = () => stderr.split('\n').some((l) => l.startsWith('{') && (JSON.parse(l) as { phase: string }).phase === 'writing children');
-    await waitFor('the clone to write children', () => running() || child.exitCode !== null, 60_000, 5);
-    expect(child.exitCode, stderr).toBeNull();
-    child.kill('SIGINT');
-    await exited;
-    expect(child.signalCode, stderr).toBe('SIGINT');
+    const cli = spawnCli(['--home', home, '--redis', redis, '--progress', 'json', 'clone', 'src', '--count', '2000', '--prefix', 'e-'], env);
+    await waitFor('the clone to write children', () => cli.progress().some((p) => p.phase === 'writing children') || cli.child.exitCode !== null, 60_000, 5);
+    expect(cli.child.exitCode, cli.stderr()).toBeNull();
+    await cli.interrupt();
+    const stderr = cli.stderr();
+    expect(cli.child.signalCode, stderr).toBe('SIGINT');
     expect(stderr).toMatch(/interrupted by SIGINT; stopped the pipeline\n/);
     const job = /job (clone-\S+) \(queue \S+\) stays queued and resumes with the next command or `forkpoint serve` on this home.*\n.*follow it: forkpoint --home (\S+) jobs wait clone-/.exec(stderr);
     expect(job, stderr).not.toBeNull();

@@ -8,11 +8,11 @@
  * job) are made, every box is ready, `check` is clean, and qemu-img passes the base and a sample
  * of children from both sides of the stop.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { BIN, REPO_ROOT, cliEnv, goldenImage, runCli, useRedisServerCleanup, waitFor } from '../helpers/pipeline.js';
+import { cliEnv, goldenImage, runCli, spawnCli, useRedisServerCleanup, waitFor } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-ctrlc-resume-');
@@ -38,21 +38,13 @@ describe('cli: Ctrl-C stops a large batch of its own pipeline between chunks; th
     expect(made.status, made.stderr).toBe(0);
     expect(made.stderr).toMatch(/started a private redis-server/);
 
-    const child = spawn(process.execPath, [BIN, '--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', 'r-'], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const progress = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { phase?: string; done: number });
-    const doneSoFar = () => Math.max(0, ...progress().map((p) => (p.phase === 'writing children' ? p.done : 0)));
-    await waitFor('the clone to have written some children', () => doneSoFar() >= 64 || child.exitCode !== null, 60_000, 5);
-    expect(child.exitCode, stderr).toBeNull();
-    child.kill('SIGINT');
-    await exited;
-    expect(child.signalCode, stderr).toBe('SIGINT');
+    const cli = spawnCli(['--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', 'r-'], env);
+    const doneSoFar = () => Math.max(0, ...cli.progress().map((p) => (p.phase === 'writing children' ? p.done : 0)));
+    await waitFor('the clone to have written some children', () => doneSoFar() >= 64 || cli.child.exitCode !== null, 60_000, 5);
+    expect(cli.child.exitCode, cli.stderr()).toBeNull();
+    await cli.interrupt();
+    const stderr = cli.stderr();
+    expect(cli.child.signalCode, stderr).toBe('SIGINT');
     expect(stderr).toMatch(/interrupted by SIGINT; stopped the pipeline and its private redis-server\n/);
     const canonical = homeLayout(home).home;
     const named = /job (clone-\S+) \(queue \S+\) stays queued and resumes with the next command or `forkpoint serve` on this home/.exec(stderr);

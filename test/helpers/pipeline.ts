@@ -224,6 +224,41 @@ export function runCli(args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?:
   });
 }
 
+/** A CLI command left running, to be signalled mid-way (cli.ctrl-c-*.test.ts). */
+export interface BackgroundCli {
+  child: ChildProcess;
+  /** Its stderr so far. */
+  stderr(): string;
+  /** The `--progress json` lines on its stderr so far. */
+  progress(): { phase?: string; done: number }[];
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  /** Send SIGINT (Ctrl-C) and wait for it to exit. */
+  interrupt(): Promise<void>;
+}
+
+/** Start `node bin/forkpoint.js …args` in the background (pass `--progress json` to read progress()). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): BackgroundCli {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    stderr: () => stderr,
+    progress: () =>
+      stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { phase?: string; done: number }),
+    exited,
+    async interrupt() {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   pid: number;
