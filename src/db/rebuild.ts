@@ -8,9 +8,10 @@
  * database (refused again at the next open) or the whole rebuilt one, never a
  * half-filled one that recovery would trust.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
+import { fsyncFile, fsyncFolder } from '../qcow2/durable.js';
 import { openDatabase } from './open.js';
 import { addRef } from './sql/addRef.js';
 import { insertBase } from './sql/insertBase.js';
@@ -39,15 +40,6 @@ export function refuseExistingDatabase(layout: HomeLayout): void {
   }
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Write `records` as the home's database (see the file comment); the caller holds the home lock. */
 export function writeRebuiltDatabase(layout: HomeLayout, records: RebuiltRecords): void {
   refuseExistingDatabase(layout);
@@ -68,8 +60,8 @@ export function writeRebuiltDatabase(layout: HomeLayout, records: RebuiltRecords
   } finally {
     db.close();
   }
-  fsyncPath(staged);
+  fsyncFile(staged);
   refuseExistingDatabase(layout); // nobody else may have made one meanwhile (the home lock says so; check anyway)
   renameSync(staged, layout.dbPath);
-  fsyncPath(layout.dbDir);
+  fsyncFolder(layout.dbDir);
 }

@@ -3,11 +3,12 @@
  * queues are named after it, and a dashboard shows whose queue it is. The id
  * is minted once (`<hostname>-<8 Base62>`) and kept in `<home>/home-id`.
  */
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { mintBaseId } from '../ids.js';
+import { fsyncFile } from '../qcow2/durable.js';
 import { homeModes } from './home-mode.js';
 
 const HOME_ID_RE = /^[A-Za-z0-9_.-]{1,80}$/;
@@ -41,12 +42,7 @@ export function readOrMintHomeId(home: string): string {
   const temp = `${file}.${process.pid}.${mintBaseId()}.tmp`;
   writeFileSync(temp, `${id}\n`, { flag: 'wx', mode: homeModes().file });
   try {
-    const fd = openSync(temp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncFile(temp);
     linkSync(temp, file);
     return id;
   } catch (err) {
