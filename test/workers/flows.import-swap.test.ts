@@ -48,6 +48,23 @@ function swapAsNobody(victim: string, target: string): void {
   expect(r.status, r.stderr).toBe(0);
 }
 
+/** As the hostile user: move `folder` aside and put a link to `target` in its place. */
+function swapFolderAsNobody(folder: string, target: string): void {
+  const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'sh', '-c', 'mv "$1" "$1.old" && ln -s "$2" "$1"', 'sh', folder, target], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+}
+
+/** The user's chain in `mine`: top.qcow2 → layers/base.raw (1 MiB). */
+function userChain(mine: string): { layers: string; base: string; top: string } {
+  const layers = join(mine, 'layers');
+  mkdirSync(layers);
+  const base = join(layers, 'base.raw');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
+  const top = join(mine, 'top.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, top]);
+  return { layers, base, top };
+}
+
 /** An import folder with a subfolder the hostile user owns, and a root-only folder outside. */
 function setting(home: string): { imports: string; mine: string; secretDir: string } {
   const imports = join(home, '..', `imports-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
@@ -98,13 +115,8 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
   it('box create --from: a backing file swapped by renaming the folder it is in', async () => {
     const home = newHome();
     const { mine, secretDir } = setting(home);
-    // The hostile user's chain: top.qcow2 → layers/base.raw, all inside.
-    const layers = join(mine, 'layers');
-    mkdirSync(layers);
-    const base = join(layers, 'base.raw');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
-    const top = join(mine, 'top.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, top]);
+    // The hostile user's chain, all inside.
+    const { layers, base, top } = userChain(mine);
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, mine]);
     // What root alone can read, under the same file name.
     const secret = join(secretDir, 'base.raw');
@@ -113,10 +125,7 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
     chmodSync(secret, 0o600);
 
     const d = open(home, { importDirs: [join(mine, '..')] });
-    armHook('import:after-check', () => {
-      const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'sh', '-c', 'mv "$1" "$1.old" && ln -s "$2" "$1"', 'sh', layers, secretDir]);
-      expect(r.status).toBe(0);
-    });
+    armHook('import:after-check', () => swapFolderAsNobody(layers, secretDir));
     const err = refusal(await d.run('box-create', { op: newOp('pwn'), boxId: 'pwn', fromImage: top }).catch((e: unknown) => e));
     expect(err.code).toBe('E_FORBIDDEN');
     expect(err.details.path).toBe(base);
@@ -148,8 +157,7 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
     let swaps = 0;
     armHook('import:before-open', (path) => {
       if (path !== mid || swaps++ > 0) return; // checked by name already; its header is read next
-      const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'sh', '-c', 'mv "$1" "$1.old" && ln -s "$2" "$1"', 'sh', layers, secretDir]);
-      expect(r.status).toBe(0);
+      swapFolderAsNobody(layers, secretDir);
     });
     const err = refusal(await d.run('box-create', { op: newOp('pwn'), boxId: 'pwn', fromImage: top }).catch((e: unknown) => e));
     expect(swaps).toBe(1);
@@ -182,13 +190,8 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
   it('no swap: the same chain is taken (the check is not what refuses)', async () => {
     const home = newHome();
     const { mine } = setting(home);
-    const layers = join(mine, 'layers');
-    mkdirSync(layers);
-    const base = join(layers, 'base.raw');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
+    const { base, top } = userChain(mine);
     plantMarker(base, 4096); // the user's own bytes: these must arrive
-    const top = join(mine, 'top.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, top]);
     const d = open(home, { importDirs: [join(mine, '..')] });
     let passed = false;
     armHook('import:after-check', () => (passed = true));
