@@ -54,15 +54,17 @@ function swapFolderAsNobody(folder: string, target: string): void {
   expect(r.status, r.stderr).toBe(0);
 }
 
-/** The user's chain in `mine`: top.qcow2 → layers/base.raw (1 MiB). */
-function userChain(mine: string): { layers: string; base: string; top: string } {
+/** The user's chain in `mine`: top.qcow2 → layers/base.raw (1 MiB), or with `mid` top.qcow2 → layers/mid.qcow2 → layers/base.raw. */
+function userChain(mine: string, o: { mid?: boolean } = {}): { layers: string; base: string; mid: string; top: string } {
   const layers = join(mine, 'layers');
   mkdirSync(layers);
   const base = join(layers, 'base.raw');
   execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
+  const mid = join(layers, 'mid.qcow2');
+  if (o.mid) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, mid]);
   const top = join(mine, 'top.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, top]);
-  return { layers, base, top };
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', ...(o.mid ? ['-F', 'qcow2', '-b', mid] : ['-F', 'raw', '-b', base]), top]);
+  return { layers, base, mid, top };
 }
 
 /** An import folder with a subfolder the hostile user owns, and a root-only folder outside. */
@@ -138,14 +140,7 @@ describe.skipIf(!isRoot)('imports: a name swapped between the check and the read
   it("the check itself: a backing file swapped before its header is read; the root-only file's backing name is never told", async () => {
     const home = newHome();
     const { mine, secretDir } = setting(home);
-    const layers = join(mine, 'layers');
-    mkdirSync(layers);
-    const base = join(layers, 'base.raw');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '1M']);
-    const mid = join(layers, 'mid.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base, mid]);
-    const top = join(mine, 'top.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', mid, top]);
+    const { layers, mid, top } = userChain(mine, { mid: true });
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, mine]);
     // Root's own image under the same name: its header names a file whose name is a secret too.
     const hidden = join(secretDir, 'hidden-backing-name.raw');
