@@ -13,12 +13,14 @@ export type MoveKind = 'rename' | 'copy';
 
 /** Refuse when something (even a dangling symlink) already has the name. */
 export function assertAbsent(path: string, what: string): void {
+  let st;
   try {
-    lstatSync(path);
+    // No exception for the usual answer: building one (a stack trace) cost more than the lstat.
+    st = lstatSync(path, { throwIfNoEntry: false });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw fromFsError(err, path, `cannot check ${what}`);
   }
+  if (st === undefined) return;
   throw new ForkpointError(ErrorCodes.ALREADY_EXISTS, `${path}: ${what} already exists; refusing to overwrite it`, { path });
 }
 
