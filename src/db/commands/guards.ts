@@ -79,8 +79,7 @@ export function refuseUnownedFolders(layout: HomeLayout, boxIds: readonly string
 /** Anything at `path`, a dangling symlink included (existsSync follows links and says no). */
 function pathTaken(path: string): boolean {
   try {
-    lstatSync(path);
-    return true;
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined; // no exception built for the usual answer
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code !== 'ENOENT' && code !== 'ENOTDIR'; // cannot tell (e.g. EACCES): not free to write into
