@@ -50,7 +50,9 @@ async function batchStoppedPartWay(dir: string, first: TestPipeline, count: numb
 describe('pipeline: close(0) mid-batch hands the job back whole', () => {
   it('stops between chunks, the job waits with no attempt spent; the next pipeline finishes it', { timeout: 120_000 }, async () => {
     const dir = tmp();
-    const first = await startPipeline(dir);
+    // One file thread: the batch is still writing when close(0) lands (progress shows done > 0
+    // only at the first group commit, by when two threads may have written most of the batch).
+    const first = await startPipeline(dir, { poolSize: 1 });
     const count = 2000;
     const { golden, handle } = await batchStoppedPartWay(dir, first, count);
 
@@ -80,7 +82,7 @@ describe('pipeline: close(0) mid-batch hands the job back whole', () => {
 
   it('a handed-back job cancelled as it resumes reports what it really made (recovery undid the rest first)', { timeout: 120_000 }, async () => {
     const dir = tmp();
-    const first = await startPipeline(dir);
+    const first = await startPipeline(dir, { poolSize: 1 }); // one file thread, as above
     const count = 2000;
     const { handle } = await batchStoppedPartWay(dir, first, count);
     const made = readyCount(first.layout.home) - 1;
