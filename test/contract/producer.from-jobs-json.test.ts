@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { runCli, startServe, useCleanup } from '../helpers/pipeline.js';
+import { runCli, startServe, useCleanup, useRedisServerCleanup } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-producer-');
+// Before useCleanup: after-each hooks run last-registered first, and the Redis must go after serve.
+const killRedisOn = useRedisServerCleanup();
 const { defer, killAtEnd } = useCleanup();
 
 interface Contract {
@@ -31,6 +33,7 @@ interface Contract {
 describe('an outside producer, from `forkpoint jobs --json` alone', () => {
   it('finds the private Redis, enqueues valid payloads and gets results that fit the printed schemas', { timeout: 90_000 }, async () => {
     const home = join(tmp(), 'home');
+    killRedisOn(join(home, 'run', 'redis.sock')); // serve killed at the end leaves its private redis-server running
     killAtEnd(await startServe(home, null)); // no --redis: the service starts the home's private redis-server
     const printed = await runCli(['--home', home, 'jobs', '--json']);
     expect(printed.status, printed.stderr).toBe(0);

@@ -9,10 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT, cliEnv, runCli, startServe, useCleanup } from '../helpers/pipeline.js';
+import { BIN, REPO_ROOT, cliEnv, runCli, startServe, useCleanup, useRedisServerCleanup } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-readme-producer-');
+// Before useCleanup: after-each hooks run last-registered first, and the Redis must go after serve.
+const killRedisOn = useRedisServerCleanup();
 const { killAtEnd } = useCleanup();
 
 /** The fenced js block that starts with `// producer.mjs`. */
@@ -27,6 +29,7 @@ describe('the README producer', () => {
   it('runs as printed: clones web into w1 and w2 through the service and prints the result', { timeout: 90_000 }, async () => {
     const dir = tmp();
     const home = join(dir, 'home');
+    killRedisOn(join(home, 'run', 'redis.sock')); // serve killed at the end leaves its private redis-server running
     killAtEnd(await startServe(home, null));
     const made = await runCli(['--home', home, 'box', 'create', 'web', '--size', '8M']);
     expect(made.status, made.stderr).toBe(0);
