@@ -23,6 +23,7 @@ import { admitOpenedImport, confineImport } from '../file-steps/import-path.js';
 import { refuseForeignHardLink } from '../qcow2/hard-links.js';
 import { sameBytes } from '../file-steps/raw-files.js';
 import type { FileTask, FileTaskReply, FileTaskResults, ImportConfinement } from './file-task-types.js';
+import { mapLimit } from './map-limit.js';
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
 function makeFreshBoxDir(boxDir: string, disk: string): void {
@@ -152,12 +153,7 @@ async function removeBoxFolders(layout: HomeLayout, task: Extract<FileTask, { ty
     await removeOne(first);
     faultPoint('remove-boxes:after-first'); // a crash with some folders gone, none flushed
   }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(REMOVALS_IN_FLIGHT, rest.length) }, async () => {
-      while (next < rest.length) await removeOne(rest[next++]!);
-    }),
-  );
+  await mapLimit(rest, REMOVALS_IN_FLIGHT, removeOne); // removeOne records its failure: every folder is tried
   // One flush for every folder this task removed: a row is deleted only once its folder's removal is durable.
   fsyncFolder(layout.boxesDir);
   return { failed };

@@ -12,7 +12,8 @@ import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
 import { boxDiskPath } from '../../layout.js';
 import { cancelledError, stopIfCancelled, undoUnmade } from './cancel.js';
-import { mapLimit, type JobContext } from './context.js';
+import { mapLimit } from '../map-limit.js';
+import type { JobContext } from './context.js';
 import { GroupCommitter } from './group-committer.js';
 
 /** Children per file task: big enough to amortise a thread hop and a folder fsync, small enough for steady progress. */

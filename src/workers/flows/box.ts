@@ -4,7 +4,8 @@ import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { attachChildren } from './attach-children.js';
-import { checkImport, confinement, mapLimit, type JobContext } from './context.js';
+import { mapLimit } from '../map-limit.js';
+import { checkImport, confinement, type JobContext } from './context.js';
 import { requireRootfs } from '../../db/lookups.js';
 
 export async function boxCreateJob(ctx: JobContext, p: JobPayload<'box-create'>) {
