@@ -7,9 +7,11 @@
  * Per-operation time of our child writer, fork and batch writer, next to
  * spawning `qemu-img create -f qcow2 -F qcow2 -b BASE CHILD`, and next to the
  * physical floor measured in the same rounds: the same syscalls done by hand
- * with no qcow2 logic at all (fork: rename + fsync folder + create + the
- * child's 3 writes + ftruncate + fsync file + fsync folder; overlay: create +
- * 3 writes + ftruncate). Batches of 200 children, one folder each as in a
+ * with no qcow2 logic at all, in the same folders (fork: rename into the bases
+ * folder + fsync it + create + the child's 3 writes + ftruncate + fsync file +
+ * fsync folder; overlay: create + 3 writes + ftruncate). On ext4 without a
+ * journal, creates within a minute of many removals are slower (see floorOp),
+ * this bench's own clean-up included: a run right after another measures that. Batches of 200 children, one folder each as in a
  * home, are made durable three ways: an fsync per child (and folder) as it is
  * written, group flush (writeCowChildrenFlushed: all fsyncs in flight
  * together), and one syncfs of the filesystem (`sync -f`, spawned: Node has
@@ -124,32 +126,33 @@ const syncfsAlone = bench('sync -f of the filesystem alone (spawned)', 1, () => 
 // fork: a box disk that is a COW child of one base (what a box looks like after its first
 // clone) forked into bases/. Each call forks its own disk, made before the rounds start:
 // forking one disk again and again would nest it past the depth cap, which fork refuses.
-function forkOp(fsync: boolean, calls: number): () => void {
-  const box = folder(`box-${fsync}`);
-  const bases = folder(`bases-${fsync}`);
+function forkOp(fsync: boolean, calls: number, box: string, bases: string): () => void {
   const total = 1 + ROUNDS * Math.max(1, Math.round(calls * SCALE)); // the warm-up call, then every round
   const disks = Array.from({ length: total }, () => writeCowChild(base, fresh(box), { fsync: false }).path);
   let next = 0;
   return () => void forkQcow2(disks[next++]!, fresh(bases), { fsync });
 }
-const forkFsync = bench('forkQcow2 of a child of one base, fsync on', 10, forkOp(true, 10));
-const forkNoFsync = bench('forkQcow2 of a child of one base, fsync off', 50, forkOp(false, 50));
+const [forkBox, forkBases] = [folder('box-fsync'), folder('bases-fsync')];
+const forkFsync = bench('forkQcow2 of a child of one base, fsync on', 10, forkOp(true, 10, forkBox, forkBases));
+const forkNoFsync = bench('forkQcow2 of a child of one base, fsync off', 50, forkOp(false, 50, folder('box-nofsync'), folder('bases-nofsync')));
 
 // physical floor: the syscalls a fork or overlay cannot avoid, no qcow2 logic. The child's
 // three writes at the offsets and sizes a real child has (header, refcount table, refcount block).
 const childPlan = planChildOfBase(base);
 const writes = childPlan.writes.map((w) => ({ offset: w.offset, bytes: Buffer.alloc(w.bytes.length, 1) }));
 const childLength = childPlan.fileLength;
-function floorOp(dir: string, fsync: boolean, move: boolean): () => void {
-  const src = join(dir, 'src');
+// Each floor works in the same folders as the operation it is the floor of: on ext4 without a
+// journal (these VMs) a create skips every inode of its folder's block group freed in the last
+// minute, so a floor in a folder of its own would measure another group's history, not the disk.
+function floorOp(dir: string, fsync: boolean, moveTo?: string): () => void {
+  const src = join(dir, 'floor-src');
   closeSync(openSync(src, 'w'));
   return () => {
-    if (move) {
-      const dst = fresh(dir);
-      renameSync(src, dst);
-      if (fsync) fsyncFolder(dir);
+    if (moveTo !== undefined) {
+      renameSync(src, fresh(moveTo));
+      if (fsync) fsyncFolder(moveTo);
     }
-    const fd = openSync(move ? src : fresh(dir), 'wx', 0o600);
+    const fd = openSync(moveTo !== undefined ? src : fresh(dir), 'wx', 0o600);
     for (const w of writes) writeSync(fd, w.bytes, 0, w.bytes.length, w.offset);
     ftruncateSync(fd, childLength);
     if (fsync) fsyncSync(fd);
@@ -157,8 +160,8 @@ function floorOp(dir: string, fsync: boolean, move: boolean): () => void {
     if (fsync) fsyncFolder(dir);
   };
 }
-const floorCreate = bench('floor: create + 3 writes + ftruncate, no fsync', 100, floorOp(folder('floor1'), false, false));
-const floorDurable = bench('floor: rename + fsync folder + create + 3 writes + ftruncate + fsync file + fsync folder', 10, floorOp(folder('floor2'), true, true));
+const floorCreate = bench('floor: create + 3 writes + ftruncate, no fsync', 100, floorOp(ovNo, false));
+const floorDurable = bench('floor: rename to another folder + fsync it + create + 3 writes + ftruncate + fsync file + fsync folder', 10, floorOp(forkBox, true, forkBases));
 
 // A neighbour that keeps dirtying this filesystem's page cache, never flushing (a running VM's writes).
 const neighbour = process.env.FORKPOINT_BENCH_NEIGHBOUR === '1' ? spawn(process.execPath, ['-e', NEIGHBOUR_SCRIPT, join(root, 'neighbour.bin')], { stdio: 'ignore' }) : null;

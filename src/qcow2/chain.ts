@@ -6,7 +6,7 @@
  * A backing file with no recorded format is probed as qemu would probe it;
  * one qemu takes for another format (vmdk, vdi, …) is refused (probeImage).
  */
-import { closeSync, fstatSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from './constants.js';
@@ -85,11 +85,12 @@ export interface ChainLayer {
 /**
  * The image itself followed by every backing file (nearest first). The
  * first layer must be qcow2; the returned list has at most MAX_CHAIN_DEPTH + 1 layers.
- * `topHeader`: the image's header when the caller has already read it (saves a read).
+ * `topHeader`: the image's header when the caller has already read it (saves a read), and
+ * `topStat` the stat of the file it read it from (saves a stat).
  */
-export function readChainLayers(path: string, topHeader?: ImageHeaderInfo): ChainLayer[] {
+export function readChainLayers(path: string, topHeader?: ImageHeaderInfo, topStat?: BigIntStats): ChainLayer[] {
   return walkChain(path, (file, referrer, stored) => {
-    const st = fileStat(file, referrer ?? file, stored);
+    const st = referrer === null && topStat !== undefined ? topStat : fileStat(file, referrer ?? file, stored);
     return {
       st,
       probe: (expect) => (referrer === null ? { format: 'qcow2', ...(topHeader ?? readHeader(file)) } : probeLayer(file, st, expect)),
@@ -119,10 +120,9 @@ export function openChainLayers(path: string, admit?: AdmitLayer): OpenedLayer[]
   const fds: number[] = [];
   try {
     const layers = walkChain(path, (file, referrer, stored, depth) => {
-      const { fd, fileSize } = openLayerFile(file, referrer, stored);
+      const { fd, fileSize, st } = openLayerFile(file, referrer, stored);
       fds.push(fd);
       admit?.(fd, file, depth);
-      const st = fstatSync(fd, { bigint: true });
       return {
         st,
         probe: (expect) => (referrer === null ? { format: 'qcow2', path: file, fileSize, header: readHeaderFromFd(fd, file, fileSize) } : probeOpenImage(fd, file, fileSize, expect)),
@@ -135,7 +135,7 @@ export function openChainLayers(path: string, admit?: AdmitLayer): OpenedLayer[]
   }
 }
 
-function openLayerFile(file: string, referrer: string | null, stored: string | null): { fd: number; fileSize: number } {
+function openLayerFile(file: string, referrer: string | null, stored: string | null): ReturnType<typeof openImageForRead> {
   try {
     return openImageForRead(file);
   } catch (err) {
@@ -194,12 +194,13 @@ function walkChain(path: string, open: LayerOpen): ChainLayer[] {
  * unreadable format, deeper than MAX_CHAIN_DEPTH) would make a disk that
  * cannot be opened; the child adds one level, so an image already reading
  * MAX_CHAIN_DEPTH backing files is refused too (the pipeline flattens
- * instead). `action` names what was refused ("fork"). Returns the layers.
+ * instead). `action` names what was refused ("fork"); `imageStat`, the image's
+ * stat when the caller has it. Returns the layers.
  */
-export function assertChildChainReadable(image: ImageHeaderInfo, action: string): ChainLayer[] {
+export function assertChildChainReadable(image: ImageHeaderInfo, action: string, imageStat?: BigIntStats): ChainLayer[] {
   let layers: ChainLayer[];
   try {
-    layers = readChainLayers(image.path, image);
+    layers = readChainLayers(image.path, image, imageStat);
   } catch (err) {
     // The walker names the layer it stopped at; when that is not the image, say whose chain it is.
     if (!isForkpointError(err) || err.details.path === image.path) throw err;

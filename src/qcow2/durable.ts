@@ -2,7 +2,7 @@
  * Small durability helpers. A new or renamed file is only crash-safe once the
  * folder entry naming it is on disk too, hence fsyncFolder after create/rename.
  */
-import { closeSync, fsync, fsyncSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fsync, fsyncSync, openSync, readlinkSync, realpathSync, unlinkSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
 /** open read-only, fsync, close: enough on Linux for files (even a 0444 base) and folders alike. */
@@ -23,6 +23,44 @@ function fsyncPath(path: string, what: string): void {
 }
 
 export const fsyncFolder = (dir: string): void => fsyncPath(dir, 'folder');
+
+/**
+ * Open a folder (to fsync it later through `fd`) and learn its canonical path: the kernel's
+ * name for the open folder, one readlink of /proc/self/fd/N where realpath(3) reads every
+ * component. Without /proc, or for a folder already removed, realpath(3) answers.
+ */
+export function openFolder(dir: string): { fd: number; realPath: string } {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    throw fromFsError(err, dir, 'cannot open folder');
+  }
+  try {
+    return { fd, realPath: kernelName(fd) ?? realpathSync.native(dir) };
+  } catch (err) {
+    closeSync(fd);
+    throw fromFsError(err, dir, 'cannot resolve folder');
+  }
+}
+
+function kernelName(fd: number): string | null {
+  try {
+    const name = readlinkSync(`/proc/self/fd/${fd}`);
+    return name.startsWith('/') && !name.endsWith(' (deleted)') ? name : null;
+  } catch {
+    return null;
+  }
+}
+
+/** fsync an open folder or file; `path` names it in the error. */
+export function fsyncOpen(fd: number, path: string): void {
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    throw fromFsError(err, path, 'cannot fsync');
+  }
+}
 
 export const fsyncFile = (path: string): void => fsyncPath(path, 'file');
 

@@ -12,18 +12,18 @@
  * A crash (fault action 'kill') is recovery's business: the state is then
  * "dest exists, source missing" or "dest exists, source is its child".
  */
-import { chmodSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { chmodSync, closeSync, statSync, type BigIntStats } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { faultPoint, InjectedFault } from '../faults.js';
-import { fsyncFolder, removeQuietly } from './durable.js';
+import { fsyncFolder, fsyncOpen, openFolder, removeQuietly } from './durable.js';
 import { assertAbsent, moveFile } from './move-file.js';
 import { resolveBackingPath } from './backing-path.js';
-import { assertChildChainReadable } from './chain.js';
+import { assertChildChainReadable, type ChainLayer } from './chain.js';
 import { childClusterBits, planChild } from './child-layout.js';
-import { readHeader } from './read-header.js';
+import { openImageForRead, readHeaderFromFd } from './read-header.js';
 import { writePlannedChild } from './write-cow-child.js';
-import type { ForkResult } from './types.js';
+import type { ForkResult, Qcow2Header } from './types.js';
 
 /** Read-only for its owner alone (invariant 6; a home with an operator group passes 0440). */
 export const BASE_FILE_MODE = 0o400;
@@ -42,28 +42,38 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   const dst = resolve(dest);
 
   // 1. Everything that can be checked is checked before anything moves.
-  let st;
+  // O_NOFOLLOW: a symlink or folder cannot be forked, and the open itself refuses it (no lstat to race).
+  const { fd, fileSize, st } = openImageForRead(src, { noFollow: true });
+  let header;
   try {
-    st = lstatSync(src);
-  } catch (err) {
-    throw fromFsError(err, src, 'cannot fork');
+    header = readHeaderFromFd(fd, src, fileSize);
+  } finally {
+    closeSync(fd);
   }
-  if (!st.isFile()) {
-    throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${src}: not a regular file (a symlink or folder cannot be forked)`, { path: src });
-  }
-  const image = readHeader(src);
-  const { header } = image;
+  const image = { path: src, fileSize, header };
   // The base keeps the source's chain: one that cannot be read would be found only after the move.
-  // One header read per level (the source's header is not read again).
-  const layers = assertChildChainReadable(image, 'fork');
+  // One header read per level (the source's header and stat are not read again).
+  const layers = assertChildChainReadable(image, 'fork', st);
   assertAbsent(dst, 'fork destination');
-  let destDir: string;
+  // Opened now: its kernel name is the base's canonical folder, and the fsync after the move goes through it.
+  const destFolder = openFolder(dirname(dst));
   try {
-    destDir = realpathSync.native(dirname(dst));
-  } catch (err) {
-    throw fromFsError(err, dirname(dst), 'fork destination folder');
+    return forkInto(src, resolve(destFolder.realPath, basename(dst)), destFolder.fd, { header, layers, st, fsync, opts });
+  } finally {
+    closeSync(destFolder.fd);
   }
-  const basePath = resolve(destDir, dst.slice(dirname(dst).length + 1));
+}
+
+interface CheckedSource {
+  header: Qcow2Header;
+  layers: ChainLayer[];
+  st: BigIntStats;
+  fsync: boolean;
+  opts: ForkOptions;
+}
+
+function forkInto(src: string, basePath: string, destFolderFd: number, { header, layers, st, fsync, opts }: CheckedSource): ForkResult {
+  const destDir = dirname(basePath);
   // A relative backing name is resolved from the image's own folder, which the move changes:
   // the moved base would read a different file, or none. Refuse unless both resolve alike.
   if (header.backingFile !== null && !isAbsolute(header.backingFile)) {
@@ -81,7 +91,7 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
   const plan = planChild({ backingPath: basePath, backingFormat: 'qcow2', virtualSize: header.size, clusterBits: childClusterBits(header.clusterBits, basePath, 'qcow2') });
 
   // 2. Move, then build the child; undo on any failure.
-  const originalMode = st.mode & 0o7777;
+  const originalMode = Number(st.mode & 0o7777n);
   const moveKind = moveFile(src, basePath);
   let childCreated = false;
   try {
@@ -92,7 +102,7 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
     // mode change rides in the same journal commit on ext4/xfs (not a POSIX
     // promise: recovery re-asserts the mode on bases/); a fourth fsync would cost
     // ~25% of a durable fork for that.
-    if (fsync) fsyncFolder(destDir);
+    if (fsync) fsyncOpen(destFolderFd, destDir);
     writePlannedChild(plan, src, fsync, opts.childMode);
     childCreated = true;
     if (fsync) fsyncFolder(dirname(src));
@@ -103,7 +113,7 @@ export function forkQcow2(source: string, dest: string, opts: ForkOptions = {}):
     throw fromFsError(err, src, 'fork failed');
   }
   // A rename keeps the file's blocks (the lstat above saw them); a copy may not keep its holes.
-  const blocks = moveKind === 'rename' ? st.blocks : statSync(basePath).blocks;
+  const blocks = moveKind === 'rename' ? Number(st.blocks) : statSync(basePath).blocks;
   return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: blocks * 512, backingChain: layers.slice(1).map((l) => l.path) };
 }
 

@@ -3,7 +3,7 @@
  * bounded by the file size and by the cluster size (at most 2 MiB), so a
  * hostile header cannot make us read more than that.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import { hasQcow2Magic, headerBytesToRead, parseHeader } from './header.js';
 import { unsupported } from './image-errors.js';
@@ -18,24 +18,29 @@ const FIRST_READ_BYTES = 4096;
  * Open a regular file read-only; folders, devices, FIFOs and missing files
  * become typed errors. O_NONBLOCK: opening a FIFO would otherwise wait for a
  * writer forever (and hold a pool thread); on a regular file it changes nothing.
+ * `noFollow`: a symlink is refused too (O_NOFOLLOW), by the open itself, so no
+ * lstat before it can be raced. `st` is the open file's own fstat.
  */
-export function openImageForRead(path: string): { fd: number; fileSize: number } {
+export function openImageForRead(path: string, opts: { noFollow?: boolean } = {}): { fd: number; fileSize: number; st: BigIntStats } {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
+    if (opts.noFollow && (err as NodeJS.ErrnoException).code === 'ELOOP') throw notAFile(path, ' (a symlink)');
     throw fromFsError(err, path, 'cannot open image');
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${path}: not a regular file, cannot be an image`, { path });
-    }
-    return { fd, fileSize: st.size };
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw notAFile(path, '');
+    return { fd, fileSize: Number(st.size), st };
   } catch (err) {
     closeSync(fd);
     throw fromFsError(err, path, 'cannot stat image');
   }
+}
+
+function notAFile(path: string, what: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.NOT_A_FILE, `${path}: not a regular file${what}, cannot be an image`, { path });
 }
 
 /** pread that loops until `length` bytes or EOF; returns the filled part. */

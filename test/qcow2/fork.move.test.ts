@@ -1,5 +1,6 @@
 /** forkQcow2: move + child + 0400 (0600 child), or nothing at all. */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
@@ -85,6 +86,42 @@ describe('forkQcow2', () => {
     expectImageError(() => forkQcow2(src, dest), ErrorCodes.NOT_QCOW2, src);
     expect(existsSync(dest)).toBe(false);
     expect(existsSync(src)).toBe(true);
+  });
+
+  it.each([
+    ['a symlink to a disk', (dir: string, disk: string) => symlinkSync(disk, join(dir, 'link.qcow2'))],
+    ['a folder', (dir: string) => mkdirSync(join(dir, 'link.qcow2'))],
+    ['a FIFO', (dir: string) => execFileSync('mkfifo', [join(dir, 'link.qcow2')])],
+  ])('refuses %s as the source without moving anything (and without waiting on a FIFO)', (_what, make) => {
+    const dir = tmp();
+    const disk = boxDisk(dir);
+    const before = sha256(disk);
+    const src = join(dir, 'link.qcow2');
+    make(dir, disk);
+    const dest = join(dir, 'bases', 'x.qcow2');
+    expectImageError(() => forkQcow2(src, dest), ErrorCodes.NOT_A_FILE, src);
+    expect(existsSync(dest)).toBe(false);
+    expect(lstatSync(src).isFile()).toBe(false);
+    expect(sha256(disk)).toBe(before);
+  });
+
+  it('names the base by its canonical path when the destination folder is reached through a symlink', () => {
+    const dir = tmp();
+    const disk = boxDisk(dir);
+    symlinkSync(join(dir, 'bases'), join(dir, 'bases-link'));
+    const r = forkQcow2(disk, join(dir, 'bases-link', 'b.qcow2'));
+    expect(r.basePath).toBe(join(realpathSync(dir), 'bases', 'b.qcow2'));
+    expect(qemuInfo(disk)['backing-filename']).toBe(r.basePath);
+    expect(qemuCompare(disk, r.basePath).status).toBe(0);
+  });
+
+  it('refuses a missing destination folder without moving anything', () => {
+    const dir = tmp();
+    const disk = boxDisk(dir);
+    const before = sha256(disk);
+    const missing = join(dir, 'no-such-folder');
+    expectImageError(() => forkQcow2(disk, join(missing, 'b.qcow2')), ErrorCodes.NOT_FOUND, missing);
+    expect(sha256(disk)).toBe(before);
   });
 
   it('refuses a missing source', () => {
