@@ -6,7 +6,7 @@ export { Forkpoint, type ConnectOptions, type JobHandle, type JobProgress } from
 export { jobSchemas, jobJsonSchemas, parseJobPayload, type JobName, type JobPayload, type JobInput } from './contract/jobs.js';
 export { queueName, gcJobId, opJobId } from './contract/queues.js';
 export { buildForest, type Forest, type ForestBase } from './producers/forest.js';
-export { planGc } from './db/rules/gcPlan.js';
+export { countBoxReaders, planGc } from './db/rules/gcPlan.js';
 export { openWriter, openReader, type DbWriter, type DbReader } from './db/index.js';
 export { recover, formatRecoveryReport, type RecoveryReport } from './workers/recovery/index.js';
 export type { BaseDiskRecord, BoxRecord, BaseKind, WriterCommand } from './db/types.js';

@@ -3,7 +3,7 @@
  * records alone. Pure: the CLI (`tree`, `gc --dry-run`) and the HTTP API feed
  * it what a DbReader returns.
  */
-import { planGc } from '../db/rules/gcPlan.js';
+import { countBoxReaders, planGc } from '../db/rules/gcPlan.js';
 import type { BaseDiskRecord, BoxRecord } from '../db/types.js';
 
 export interface ForestBase {
@@ -59,7 +59,7 @@ export function buildForest(bases: BaseDiskRecord[], boxes: BoxRecord[], refCoun
     if (base) base.boxes.push(x.id);
     else standaloneBoxes.push(x.id);
   }
-  const reclaimable = planGc(bases, boxes, refCounts);
+  const reclaimable = planGc(bases, countBoxReaders(boxes), refCounts);
   const reclaimableSet = new Set(reclaimable);
   return {
     roots,

@@ -20,12 +20,12 @@ export interface PipelineParts {
   files: FileRunner;
 }
 
-/** `checkBoxDisks`: recovery's report-only pass over every box disk (recovery/index.ts), default true. */
-export async function startPipelineParts(o: { layout: HomeLayout; poolSize: number; checkBoxDisks?: boolean }): Promise<PipelineParts> {
+/** `recoveryReports`: recovery's report-only passes (RecoverOptions.reports), default true. */
+export async function startPipelineParts(o: { layout: HomeLayout; poolSize: number; recoveryReports?: boolean }): Promise<PipelineParts> {
   const modes = homeModes();
   for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true, mode: dir === o.layout.runDir ? modes.run : modes.dir });
   const opened = (async () => {
-    const recovery = await recover(o.layout.home, { repair: true, checkBoxDisks: o.checkBoxDisks });
+    const recovery = await recover(o.layout.home, { repair: true, reports: o.recoveryReports });
     return { recovery, writer: await startDbWriter(o.layout.home) };
   })();
   const [files, db] = await Promise.allSettled([startFilePool(o.poolSize), opened]);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BaseDiskRecord, BoxRecord } from '../../src/db/types.js';
 import { buildForest, renderForest } from '../../src/producers/forest.js';
-import { planGc } from '../../src/db/rules/gcPlan.js';
+import { countBoxReaders, planGc } from '../../src/db/rules/gcPlan.js';
 
 let t = 0;
 function base(id: string, o: Partial<BaseDiskRecord> = {}): BaseDiskRecord {
@@ -16,17 +16,17 @@ const box = (id: string, baseId: string | null): BoxRecord => ({ id, state: 'rea
 describe('planGc', () => {
   it('collects an unread chain of clone bases, nearest first (the cascade)', () => {
     const bases = [base('B1aaaaaa'), base('B2aaaaaa', { parentId: 'B1aaaaaa' })];
-    expect(planGc(bases, [], new Map())).toEqual(['B2aaaaaa', 'B1aaaaaa']);
+    expect(planGc(bases, new Map(), new Map())).toEqual(['B2aaaaaa', 'B1aaaaaa']);
   });
 
   it('keeps a clone base that a ref, a box disk or a snapshot on top of it reads', () => {
     const b = [base('Refdaaaa'), base('Boxdaaaa'), base('Parentaa'), base('Snapaaaa', { kind: 'snapshot', name: 's', parentId: 'Parentaa' })];
-    expect(planGc(b, [box('x', 'Boxdaaaa')], new Map([['Refdaaaa', 1]]))).toEqual([]);
+    expect(planGc(b, countBoxReaders([box('x', 'Boxdaaaa')]), new Map([['Refdaaaa', 1]]))).toEqual([]);
   });
 
   it('collects a removed (tombstoned) snapshot nothing reads, and the clone base under it', () => {
     const b = [base('Parentaa'), base('Snapaaaa', { kind: 'snapshot', name: 's', parentId: 'Parentaa', tombstoned: true })];
-    expect(planGc(b, [], new Map())).toEqual(['Snapaaaa', 'Parentaa']);
+    expect(planGc(b, new Map(), new Map())).toEqual(['Snapaaaa', 'Parentaa']);
   });
 
   it('never plans a live snapshot, a rootfs, or a base that is creating or deleting', () => {
@@ -36,7 +36,7 @@ describe('planGc', () => {
       base('Creating', { state: 'creating' }),
       base('Deleting', { state: 'deleting' }),
     ];
-    expect(planGc(b, [], new Map())).toEqual([]);
+    expect(planGc(b, new Map(), new Map())).toEqual([]);
   });
 });
 

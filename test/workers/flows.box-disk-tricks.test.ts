@@ -140,7 +140,7 @@ describe('forks refuse box disks that would reach outside the home', () => {
     expect(report.problems).toContainEqual(expect.objectContaining({ subject: 'box', id: 'b', path: t.path, action: 'none', repaired: false, problem: expect.stringContaining(`[${t.rule}]`) }));
     expect(report.summary.needsAttention).toBeGreaterThan(0);
     // A CLI command's own start-up skips this report-only pass (nobody reads it; the fork refuses anyway).
-    expect((await recover(home, { repair: false, checkBoxDisks: false })).problems.filter((p) => p.subject === 'box')).toEqual([]);
+    expect((await recover(home, { repair: false, reports: false })).problems.filter((p) => p.subject === 'box')).toEqual([]);
     // Report only: a repairing run leaves the box and the outside file alone too.
     await recover(home, { repair: true, fsync: false });
     expect(lstatSync(t.victim).mode).toBe(victimBefore.mode);

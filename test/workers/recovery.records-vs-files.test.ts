@@ -4,10 +4,11 @@
  * file is gone is reported. (Ported from test/db/recovery.crash-points.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBaseById } from '../../src/db/sql/findBaseById.js';
+import { findBox } from '../../src/db/sql/findBox.js';
 import { recover } from '../../src/workers/recovery/index.js';
 import { bytesOf, expectBoxesIntact, makeBox, newOp, useHomes } from '../db/support/home.js';
 
@@ -71,5 +72,37 @@ describe('recovery: records against files', () => {
     spawnSync('rm', ['-f', snap.basePath]);
     const report = await recover(home);
     expect(report.problems.map((p) => [p.id, p.action])).toContainEqual([snap.id, 'none']);
+  });
+
+  it('without its report-only passes (a CLI command start-up) still repairs, and reports only what it repaired', async () => {
+    const home = newHome();
+    const d = open(home);
+    makeBox(d, 'S');
+    makeBox(d, 'G');
+    const { baseId } = (await d.run('snapshot-create', { op: newOp('snap'), boxId: 'S', name: 'v' })).result;
+    const snap = findBaseById(d.reader, baseId)!;
+    const gone = findBox(d.reader, 'G')!.diskPath;
+    d.close();
+    mkdirSync(join(home, 'boxes', 'stray')); // a folder with no record
+    rmSync(gone); // a ready box without its disk
+    const orphan = join(home, 'bases', 'Oldfile1.qcow2');
+    writeFileSync(orphan, 'x');
+    const dayAgo = (Date.now() - 2 * 24 * 3600 * 1000) / 1000;
+    utimesSync(orphan, dayAgo, dayAgo);
+
+    const full = await recover(home, { repair: false });
+    const reportOnly = [join(home, 'boxes', 'stray'), gone];
+    expect(full.problems.map((p) => p.path)).toEqual(expect.arrayContaining(reportOnly));
+
+    chmodSync(snap.basePath, 0o644); // a base that lost its read-only mode
+    const quick = await recover(home, { reports: false });
+    expect(quick.problems.map((p) => [p.path, p.repaired])).toEqual([
+      [snap.basePath, true],
+      [orphan, true],
+    ]);
+    expect(statSync(snap.basePath).mode & 0o777).toBe(0o400);
+    expect(existsSync(orphan)).toBe(false);
+    // What it skipped is still there for `check` to report.
+    expect((await recover(home, { repair: false })).problems.map((p) => p.path)).toEqual(reportOnly);
   });
 });

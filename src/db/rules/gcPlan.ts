@@ -9,19 +9,28 @@
  */
 import type { Database } from 'better-sqlite3';
 import { listBases } from '../sql/listBases.js';
-import { listBoxes } from '../sql/listBoxes.js';
+import { boxCountsByBase } from '../sql/boxCountsByBase.js';
 import { refCountsByBase } from '../sql/refCountsByBase.js';
 import type { ReaderKind } from '../sql/firstReader.js';
 import type { BaseDiskRecord, BoxRecord } from '../types.js';
 import { decideGcClaim } from './gcClaim.js';
 
-/** Bases nothing reads, as GC would find them: nearest first, each base before the parent it frees. */
-export function planGc(bases: readonly BaseDiskRecord[], boxes: readonly Pick<BoxRecord, 'baseId'>[], refCounts: ReadonlyMap<string, number>): string[] {
+const bump = (m: Map<string, number>, id: string | null, by = 1) => id !== null && m.set(id, (m.get(id) ?? 0) + by);
+
+/** How many of `boxes` read each base: planGc's box readers for a caller holding the records. */
+export function countBoxReaders(boxes: Iterable<Pick<BoxRecord, 'baseId'>>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const x of boxes) bump(counts, x.baseId);
+  return counts;
+}
+
+/**
+ * Bases nothing reads, as GC would find them: nearest first, each base before the parent it frees.
+ * `boxReaders` and `refCounts`: how many box rows and refs read each base (absent: none).
+ */
+export function planGc(bases: readonly BaseDiskRecord[], boxReaders: ReadonlyMap<string, number>, refCounts: ReadonlyMap<string, number>): string[] {
   const children = new Map<string, number>();
-  const boxReaders = new Map<string, number>();
-  const bump = (m: Map<string, number>, id: string | null, by = 1) => id !== null && m.set(id, (m.get(id) ?? 0) + by);
   for (const b of bases) bump(children, b.parentId);
-  for (const x of boxes) bump(boxReaders, x.baseId);
   // The same order of questions as firstReader: refs, then box rows, then child bases.
   const firstReader = (id: string): ReaderKind | null =>
     (refCounts.get(id) ?? 0) > 0 ? 'ref' : (boxReaders.get(id) ?? 0) > 0 ? 'box' : (children.get(id) ?? 0) > 0 ? 'child' : null;
@@ -43,7 +52,7 @@ export function planGc(bases: readonly BaseDiskRecord[], boxes: readonly Pick<Bo
   return planned;
 }
 
-/** The plan for a home's database as it is now. */
+/** The plan for a home's database as it is now (counted in SQL: no box record is read). */
 export function planGcOf(db: Database): string[] {
-  return planGc(listBases(db, { includeTombstoned: true }), listBoxes(db), refCountsByBase(db));
+  return planGc(listBases(db, { includeTombstoned: true }), boxCountsByBase(db), refCountsByBase(db));
 }

@@ -13,7 +13,7 @@ import { listRefs } from '../sql/listRefs.js';
 import type { ReaderKind } from '../sql/firstReader.js';
 import type { BaseDiskRecord, BoxRecord } from '../types.js';
 import { decideGcClaim, type GcClaimDecision } from './gcClaim.js';
-import { planGc } from './gcPlan.js';
+import { countBoxReaders, planGc } from './gcPlan.js';
 
 export interface WhyGraph {
   /** Every base, tombstoned snapshots included. */
@@ -113,7 +113,7 @@ export function explainBase(g: WhyGraph, baseId: string): BaseWhy | null {
     frontier = next;
   }
   const decision = decideGcClaim(base, () => ix.firstReader(base.id));
-  const plan = planGc(g.bases, g.boxes, refCounts(g.refs));
+  const plan = planGc(g.bases, countBoxReaders(g.boxes), refCounts(g.refs));
   const kindRule = base.kind === 'rootfs' ? 'rootfs' : base.kind === 'snapshot' && !base.tombstoned ? 'snapshot' : null;
   const settled = base.state === 'ready';
   return {
@@ -144,7 +144,7 @@ function freeingPlan(g: WhyGraph, base: BaseDiskRecord, readingBoxes: string[], 
   const verified =
     base.kind === 'rootfs'
       ? decideGcClaim(base, () => index(after).firstReader(base.id), { explicit: true }).action === 'claim'
-      : planGc(after.bases, after.boxes, refCounts(after.refs)).includes(base.id);
+      : planGc(after.bases, countBoxReaders(after.boxes), refCounts(after.refs)).includes(base.id);
   return {
     removeBoxes: readingBoxes,
     removeSnapshots: snapshots.map((s) => ({ id: s.id, sourceBoxId: s.sourceBoxId, name: s.name })),

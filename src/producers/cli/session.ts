@@ -262,7 +262,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   // Node 20 fails at random ("request for 'node:fs' is not in cache", nodejs/node#52187) when
   // dynamic imports of overlapping module graphs are in flight together.
   const partsModule = import('../../workers/pipeline-parts.js');
-  const parts = partsModule.then(({ startPipelineParts }) => startPipelineParts({ layout, poolSize: config.poolSize, checkBoxDisks: false }));
+  const parts = partsModule.then(({ startPipelineParts }) => startPipelineParts({ layout, poolSize: config.poolSize, recoveryReports: false }));
   parts.catch(() => undefined);
   let partsOwned = false;
   const redisModule = partsModule.then(() => import('../../runtime/connect-redis.js'));

@@ -1,7 +1,7 @@
 /**
- * Records against files: every ready base has its file and the parent its
- * header names; every ready box has its disk; every file in bases/ has a
- * record. Orphan files are moved to trash/ (never unlinked: a wrong record
+ * Records against files: every ready base has its file, its read-only mode and
+ * the parent its header names; every ready box has its disk; every file in
+ * bases/ has a record. Orphan files are moved to trash/ (never unlinked: a wrong record
  * must not cost a file; the trash is purged after its retention), and only
  * once older than the grace period (a rootfs being copied in, or a fork's file
  * in flight, is young) and read by no image.
@@ -17,7 +17,7 @@ import { backingFilesOf, everyBaseFile, everyBoxDisk } from './backing-readers.j
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
 import { moveToTrash } from './trash.js';
 
-export async function checkRecords(ctx: RecoveryContext): Promise<RecoveryItem[]> {
+export async function checkBaseRecords(ctx: RecoveryContext): Promise<RecoveryItem[]> {
   const out: RecoveryItem[] = [];
   for (const base of listBases(ctx.db, { state: 'ready', includeTombstoned: true })) {
     const at = { subject: 'base' as const, id: base.id, path: base.basePath };
@@ -49,6 +49,12 @@ export async function checkRecords(ctx: RecoveryContext): Promise<RecoveryItem[]
       out.push(item({ ...at, problem: `base ${base.id}: record says parent ${base.parentId}, header says ${headerParentId}`, action: 'none' }, false));
     }
   }
+  return out;
+}
+
+/** Report only: ready boxes whose disk is gone. */
+export async function reportBoxesWithoutDisks(ctx: RecoveryContext): Promise<RecoveryItem[]> {
+  const out: RecoveryItem[] = [];
   for (const box of listBoxes(ctx.db, { state: 'ready' })) {
     if (!existsSync(box.diskPath)) {
       out.push(item({ subject: 'box', id: box.id, path: box.diskPath, problem: `box ${box.id} has no disk`, action: 'none' }, false));

@@ -27,6 +27,12 @@ export async function finishBoxRemovals(ctx: RecoveryContext): Promise<RecoveryI
     const problem = `box ${box.id} was being removed`;
     out.push(await act(ctx, { subject: 'box', id: box.id, path, problem, action: `delete its folder and its record${then}` }, (flows) => finishBoxRemoval(flows, box.id, box.baseId ? [box.baseId] : [])));
   }
+  return out;
+}
+
+/** Report only: folders in boxes/ with no row (never ours to remove, see above). */
+export async function reportUnrecordedBoxFolders(ctx: RecoveryContext): Promise<RecoveryItem[]> {
+  const out: RecoveryItem[] = [];
   if (!existsSync(ctx.layout.boxesDir)) return out;
   for (const name of readdirSync(ctx.layout.boxesDir).sort()) {
     if (findBox(ctx.db, name)) continue;
