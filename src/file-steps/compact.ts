@@ -13,13 +13,15 @@ import { chmodSync, rmSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import type { HomeLayout } from '../layout.js';
+import { FlushGroup } from '../qcow2/durable.js';
 import { flatten } from '../qcow2/flatten.js';
-import { setBackingPath } from '../qcow2/set-backing.js';
+import { syncFilesystem } from '../qcow2/sync-filesystem.js';
+import { backingTarget, setBackingPath, type BackingTarget } from '../qcow2/set-backing.js';
 import type { BeginCompactResult, DiskInfo } from '../db/types.js';
 import { boxDiskTrick } from './box-disk-guard.js';
 import { diskFacts } from './disk-facts.js';
 import { isBaseFile } from './paths.js';
-import { BASE_MODE, diskInfoOf, type StepOptions } from './steps.js';
+import { BASE_MODE, childrenFlushModeStep, diskInfoOf, type StepOptions } from './steps.js';
 
 /** Whether any of `disks` reads the copy already: then the copy was finished (and fsynced) by an earlier attempt. */
 export function compactionStarted(begun: BeginCompactResult, disks: readonly string[]): boolean {
@@ -40,7 +42,7 @@ export function compactWriteStep(layout: HomeLayout, begun: BeginCompactResult, 
   }
   if (!compactionStarted(begun, disks)) {
     // A copy no disk could be re-pointed at is a full copy for nothing: null, and the flow gives up.
-    if (!disks.some((d) => repointable(layout, begun, d))) return null;
+    if (!disks.some((d) => repointableDisk(layout, begun, d))) return null;
     rmSync(begun.basePath, { force: true });
     flatten(begun.sourcePath, begun.basePath, { fsync: o.fsync ?? true, mode: BASE_MODE });
     faultPoint('compact:after-copy');
@@ -49,9 +51,8 @@ export function compactWriteStep(layout: HomeLayout, begun: BeginCompactResult, 
   return diskInfoOf(begun.basePath);
 }
 
-/** A disk that reads the compacted base and that no rule forbids us to rewrite. */
-function repointable(layout: HomeLayout, begun: BeginCompactResult, disk: string): boolean {
-  const facts = diskFacts(disk);
+/** A disk that reads the compacted base and that no rule forbids us to rewrite (`facts`: its diskFacts, when read already). */
+function repointableDisk(layout: HomeLayout, begun: BeginCompactResult, disk: string, facts = diskFacts(disk)): boolean {
   return facts.state === 'valid' && facts.backing === begun.sourcePath && !boxDiskTrick(layout, disk);
 }
 
@@ -60,21 +61,37 @@ function repointable(layout: HomeLayout, begun: BeginCompactResult, disk: string
  * copy now (those re-pointed by an earlier attempt included). A disk that reads something else (it
  * was forked or removed meanwhile) or that no fork may take (box-disk-guard.ts: rewriting a hard
  * link's header would write outside the home) is left as it is.
+ *
+ * With fsync the rewritten headers are made durable together, as a batch's children are (one
+ * syncfs, or all the fsyncs in flight at once: childrenFlushModeStep), and the promise resolves
+ * only then: the commit that records them comes after. An fsync each (and a 64 KiB header read)
+ * took ~1 ms a disk under the boxes' locks: compacting the base of a 2,000-box clone held the next
+ * clone of its source for 2.5 s. A power cut before the flush leaves each disk reading its old
+ * chain or the copy, the same guest bytes either way.
  */
-export function compactRepointStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): string[] {
+export async function compactRepointStep(layout: HomeLayout, begun: BeginCompactResult, disks: readonly string[], o: StepOptions = {}): Promise<string[]> {
+  // As a batch's children: one syncfs of the home's filesystem while little else is dirty, else the fsyncs in flight together.
+  const mode = (o.fsync ?? true) ? childrenFlushModeStep() : null;
+  const group = mode === 'fsync' ? new FlushGroup() : null;
+  let target: BackingTarget | undefined; // the copy, checked once for every disk (on the first that needs it)
   const done: string[] = [];
   for (const disk of disks) {
     const facts = diskFacts(disk);
     if (facts.state !== 'valid') continue;
     if (facts.backing === begun.basePath) {
+      group?.add(disk); // an earlier attempt's rewrite may never have been flushed
       done.push(disk);
       continue;
     }
-    if (!repointable(layout, begun, disk)) continue;
-    setBackingPath(disk, begun.basePath, { backingFormat: 'qcow2', fsync: o.fsync ?? true });
+    if (!repointableDisk(layout, begun, disk, facts)) continue;
+    target ??= backingTarget(begun.basePath, 'qcow2');
+    setBackingPath(disk, begun.basePath, { backingFormat: 'qcow2', fsync: false, target });
+    group?.add(disk);
     done.push(disk);
     faultPoint('compact:after-repoint');
   }
+  await group?.done();
+  if (mode === 'syncfs' && done.length > 0) syncFilesystem(layout.boxesDir);
   return done;
 }
 

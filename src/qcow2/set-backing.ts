@@ -26,6 +26,36 @@ export interface SetBackingOptions {
   /** Recorded in the backing-format extension; probed from the file when absent. */
   backingFormat?: ImageFormat;
   fsync?: boolean;
+  /** The new backing file as backingTarget() checked it: many images re-pointed at one file check it once. */
+  target?: BackingTarget;
+}
+
+/** A new backing file, probed and its chain walked: what every image re-pointed at it is checked against. */
+export interface BackingTarget {
+  path: string;
+  format: ImageFormat;
+  /** dev:ino of every file its chain reads, itself first: an image among them would make a loop. */
+  chainIds: ReadonlySet<string>;
+}
+
+export function backingTarget(path: string, format?: ImageFormat): BackingTarget {
+  const target = resolve(path);
+  const backing = probeImage(target, format);
+  const chain = backing.format === 'qcow2' ? readChainLayers(target).map((l) => l.path) : [target];
+  if (chain.length > MAX_CHAIN_DEPTH) {
+    throw new ForkpointError(ErrorCodes.CHAIN_TOO_DEEP, `${target}: as a backing file it would make a chain ${chain.length} deep (max ${MAX_CHAIN_DEPTH})`, { path: target });
+  }
+  const chainIds = new Set(
+    chain.map((p) => {
+      try {
+        const st = statSync(p);
+        return `${st.dev}:${st.ino}`;
+      } catch (err) {
+        throw fromFsError(err, p, 'cannot check the new backing chain at');
+      }
+    }),
+  );
+  return { path: target, format: backing.format, chainIds };
 }
 
 export function setBackingPath(image: string, newBacking: string, opts: SetBackingOptions = {}): { backingFile: string; backingFormat: ImageFormat } {
@@ -34,9 +64,9 @@ export function setBackingPath(image: string, newBacking: string, opts: SetBacki
   if (nameBytes === 0 || nameBytes > MAX_BACKING_FILE_NAME || newBacking.includes('\0')) {
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${path}: new backing name must be 1..${MAX_BACKING_FILE_NAME} bytes without NUL`, { path, field: 'backing_file' });
   }
-  const target = resolveBackingPath(path, newBacking);
-  const backing = probeImage(target, opts.backingFormat);
-  assertNoLoop(path, target, backing.format);
+  const resolved = resolveBackingPath(path, newBacking);
+  const given = opts.target;
+  const target = given && given.path === resolved && (opts.backingFormat === undefined || opts.backingFormat === given.format) ? given : backingTarget(resolved, opts.backingFormat);
 
   let fd: number;
   try {
@@ -49,9 +79,14 @@ export function setBackingPath(image: string, newBacking: string, opts: SetBacki
     if ((st.mode & 0o222) === 0) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${path}: image is read-only (an immutable base?); refusing to rewrite its header`, { path });
     }
+    // The open file itself, not its name: the new chain must not pass through it.
+    if (target.chainIds.has(`${st.dev}:${st.ino}`)) {
+      throw new ForkpointError(ErrorCodes.BACKING_LOOP, `${path}: new backing file ${target.path} would make a loop (its chain reaches ${path})`, { path, backingFile: target.path });
+    }
     const header = readHeaderFromFd(fd, path, st.size);
-    const area = readAt(fd, path, 0, Math.min(header.clusterSize, st.size));
-    const out = headerWithBacking(area, header, path, newBacking, backing.format);
+    // What the rebuild copies: the fixed header and the extensions (not the whole cluster: 64 KiB read per image).
+    const area = readAt(fd, path, 0, Math.min(Math.max(header.headerLength, header.extensionsEnd), header.clusterSize, st.size));
+    const out = headerWithBacking(area, header, path, newBacking, target.format);
     let done = 0;
     while (done < out.length) done += writeSync(fd, out, done, out.length - done, done);
     if (opts.fsync ?? true) fsyncSync(fd);
@@ -60,27 +95,5 @@ export function setBackingPath(image: string, newBacking: string, opts: SetBacki
   } finally {
     closeSync(fd);
   }
-  return { backingFile: newBacking, backingFormat: backing.format };
-}
-
-/** The new backing chain must not pass through the image itself, nor get too deep. */
-function assertNoLoop(path: string, target: string, format: ImageFormat): void {
-  const stat = (p: string) => {
-    try {
-      return statSync(p);
-    } catch (err) {
-      throw fromFsError(err, p, 'cannot check the new backing chain at');
-    }
-  };
-  const self = stat(path);
-  const chain = format === 'qcow2' ? readChainLayers(target).map((l) => l.path) : [target];
-  for (const p of chain) {
-    const st = stat(p);
-    if (st.dev === self.dev && st.ino === self.ino) {
-      throw new ForkpointError(ErrorCodes.BACKING_LOOP, `${path}: new backing file ${target} would make a loop (its chain reaches ${path})`, { path, backingFile: target });
-    }
-  }
-  if (chain.length > MAX_CHAIN_DEPTH) {
-    throw new ForkpointError(ErrorCodes.CHAIN_TOO_DEEP, `${path}: new backing file ${target} would make the chain ${chain.length + 0} deep (max ${MAX_CHAIN_DEPTH})`, { path });
-  }
+  return { backingFile: newBacking, backingFormat: target.format };
 }

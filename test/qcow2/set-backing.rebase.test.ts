@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { readBackingChain, readHeader, setBackingPath, writeCowChild } from '../../src/qcow2/index.js';
+import { backingTarget } from '../../src/qcow2/set-backing.js';
 import { qemuCheck, qemuCompare, qemuCreate, qemuInfo, qemuWrite, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 import { expectImageError } from './helpers.js';
@@ -69,6 +70,40 @@ describe('setBackingPath', () => {
     const before = sha256(base);
     expectImageError(() => setBackingPath(base, child), ErrorCodes.BACKING_LOOP, base);
     expect(sha256(base)).toBe(before);
+  });
+
+  it('re-points many images at one target checked once, and refuses a loop with it too', () => {
+    const dir = tmp();
+    const { base, child } = baseWithChild(dir);
+    const copy = join(dir, 'copy.qcow2');
+    copyFileSync(base, copy);
+    const children = ['c1', 'c2', 'c3'].map((n) => writeCowChild(base, join(dir, `${n}.qcow2`)).path);
+    const target = backingTarget(copy, 'qcow2');
+    for (const c of [child, ...children]) setBackingPath(c, copy, { backingFormat: 'qcow2', target });
+    for (const c of [child, ...children]) {
+      expect(qemuInfo(c)['backing-filename']).toBe(copy);
+      expect(qemuCheck(c).status).toBe(0);
+    }
+    for (const c of children) expect(qemuCompare(c, base).status).toBe(0);
+    // The copy itself is in its target's chain: re-pointing it there is a loop, found through the open file.
+    chmodSync(copy, 0o644);
+    const before = sha256(copy);
+    expectImageError(() => setBackingPath(copy, copy, { target }), ErrorCodes.BACKING_LOOP, copy);
+    expect(sha256(copy)).toBe(before);
+  });
+
+  it('does not trust a target prepared for another file', () => {
+    const dir = tmp();
+    const { base, child } = baseWithChild(dir);
+    const other = join(dir, 'other.qcow2');
+    copyFileSync(base, other);
+    setBackingPath(child, base, { target: backingTarget(other) });
+    expect(qemuInfo(child)['backing-filename']).toBe(base);
+    // nor one whose format differs from the one asked for
+    const raw = join(dir, 'disk.raw');
+    writeFileSync(raw, Buffer.alloc(8 * 1024 * 1024));
+    setBackingPath(child, raw, { backingFormat: 'raw', target: { ...backingTarget(raw, 'raw'), format: 'qcow2' } });
+    expect(qemuInfo(child)['backing-filename-format']).toBe('raw');
   });
 
   it('refuses a missing new backing file', () => {
