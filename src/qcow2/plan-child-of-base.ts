@@ -49,7 +49,7 @@ export function planChildOfBase(basePath: string, backingFormat?: ImageFormat): 
   let canonical: string;
   let key: string | null = null;
   try {
-    // realpath(3) in one syscall; the JS realpathSync lstats every path component.
+    // realpath(3): one readlink per path component (the JS realpathSync adds an lstat for each).
     canonical = realpathSync.native(basePath);
     const st = statSync(canonical, { bigint: true });
     if (readOnly(st)) key = `${canonical}\0${identity(st)}:${backingFormat ?? ''}`;
