@@ -295,6 +295,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
           graceMs: grace,
           boundMs: REDIS_CLOSE_BOUND_MS,
           reachable: async () => (await pingRedis(target, 1000)) === null,
+          confirmClosed: true,
         });
         clearTimeout(stopJobs);
         if (!outcome.closed) {

@@ -26,6 +26,12 @@ export interface RedisCloseWait {
   boundMs: number;
   /** One quick, bounded look: does Redis answer? */
   reachable: () => Promise<boolean>;
+  /**
+   * Ask `reachable` after a close that ended too: ioredis ends a connection at once when it is
+   * between reconnect attempts, so BullMQ's close can finish with Redis gone and nothing quit.
+   * That close is not a clean one (serve exits 3 for it, as when the close hangs).
+   */
+  confirmClosed?: boolean;
   everyMs?: number;
 }
 
@@ -47,6 +53,9 @@ export async function waitForRedisClose(o: RedisCloseWait): Promise<RedisCloseOu
     if (Date.now() >= graceEnds && !(await o.reachable())) break;
   }
   if (!closed) await Promise.race([closing, sleep(o.boundMs)]);
-  if (closed) return { closed: true, cutOff: [], redisReachable: true };
+  if (closed) {
+    const reachable = !o.confirmClosed || (await o.reachable());
+    return { closed: reachable, cutOff: [], redisReachable: reachable };
+  }
   return { closed: false, cutOff: [...o.running().keys()], redisReachable: await o.reachable() };
 }
