@@ -14,9 +14,7 @@ function fsyncPath(path: string, what: string): void {
     throw fromFsError(err, path, `cannot open ${what} to fsync`);
   }
   try {
-    fsyncSync(fd);
-  } catch (err) {
-    throw fromFsError(err, path, `cannot fsync ${what}`);
+    fsyncOpen(fd, path, what);
   } finally {
     closeSync(fd);
   }
@@ -53,12 +51,12 @@ function kernelName(fd: number): string | null {
   }
 }
 
-/** fsync an open folder or file; `path` names it in the error. */
-export function fsyncOpen(fd: number, path: string): void {
+/** fsync an open folder or file; `path` (a `what`) names it in the error. */
+export function fsyncOpen(fd: number, path: string, what = 'folder'): void {
   try {
     fsyncSync(fd);
   } catch (err) {
-    throw fromFsError(err, path, 'cannot fsync');
+    throw fromFsError(err, path, `cannot fsync ${what}`);
   }
 }
 

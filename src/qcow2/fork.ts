@@ -112,7 +112,7 @@ function forkInto(src: string, basePath: string, destFolderFd: number, { header,
     undoFork({ src, basePath, childCreated, moveKind, originalMode, fsync });
     throw fromFsError(err, src, 'fork failed');
   }
-  // A rename keeps the file's blocks (the lstat above saw them); a copy may not keep its holes.
+  // A rename keeps the file's blocks (the source's fstat saw them); a copy may not keep its holes.
   const blocks = moveKind === 'rename' ? Number(st.blocks) : statSync(basePath).blocks;
   return { basePath, childPath: src, containerDiskBytes: header.size, sizeBytes: blocks * 512, backingChain: layers.slice(1).map((l) => l.path) };
 }
