@@ -27,9 +27,10 @@ export interface RedisCloseWait {
   /** One quick, bounded look: does Redis answer? */
   reachable: () => Promise<boolean>;
   /**
-   * Ask `reachable` after a close that ended too: ioredis ends a connection at once when it is
-   * between reconnect attempts, so BullMQ's close can finish with Redis gone and nothing quit.
-   * That close is not a clean one (serve exits 3 for it, as when the close hangs).
+   * Ask `reachable` after a close that ended too, every 50 ms for up to `boundMs`: ioredis ends a
+   * connection at once when it is between reconnect attempts, so BullMQ's close can finish with
+   * Redis gone and nothing quit. Clean only if Redis answers within the bound (a private server
+   * being restarted does), as a close that hangs gets the same bound (serve exits 3 otherwise).
    */
   confirmClosed?: boolean;
   everyMs?: number;
@@ -54,8 +55,17 @@ export async function waitForRedisClose(o: RedisCloseWait): Promise<RedisCloseOu
   }
   if (!closed) await Promise.race([closing, sleep(o.boundMs)]);
   if (closed) {
-    const reachable = !o.confirmClosed || (await o.reachable());
+    const reachable = !o.confirmClosed || (await answersWithin(o.reachable, o.boundMs));
     return { closed: reachable, cutOff: [], redisReachable: reachable };
   }
   return { closed: false, cutOff: [...o.running().keys()], redisReachable: await o.reachable() };
+}
+
+async function answersWithin(reachable: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await reachable()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
 }
