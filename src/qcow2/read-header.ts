@@ -26,12 +26,12 @@ export function openImageForRead(path: string, opts: { noFollow?: boolean } = {}
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
-    if (opts.noFollow && (err as NodeJS.ErrnoException).code === 'ELOOP') throw notAFile(path, ' (a symlink)');
+    if (opts.noFollow && (err as NodeJS.ErrnoException).code === 'ELOOP') throw notAFile(path, 'a symlink');
     throw fromFsError(err, path, 'cannot open image');
   }
   try {
     const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) throw notAFile(path, '');
+    if (!st.isFile()) throw notAFile(path);
     return { fd, fileSize: Number(st.size), st };
   } catch (err) {
     closeSync(fd);
@@ -39,8 +39,9 @@ export function openImageForRead(path: string, opts: { noFollow?: boolean } = {}
   }
 }
 
-function notAFile(path: string, what: string): ForkpointError {
-  return new ForkpointError(ErrorCodes.NOT_A_FILE, `${path}: not a regular file${what}, cannot be an image`, { path });
+/** `what` it is instead, when the open already says (a symlink refused by O_NOFOLLOW). */
+function notAFile(path: string, what?: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.NOT_A_FILE, `${path}: not a regular file${what ? ` (${what})` : ''}, cannot be an image`, { path });
 }
 
 /** pread that loops until `length` bytes or EOF; returns the filled part. */

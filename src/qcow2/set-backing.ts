@@ -41,7 +41,8 @@ export interface BackingTarget {
 export function backingTarget(path: string, format?: ImageFormat): BackingTarget {
   const target = resolve(path);
   const backing = probeImage(target, format);
-  const chain = backing.format === 'qcow2' ? readChainLayers(target).map((l) => l.path) : [target];
+  // The probe's header is the walk's first layer: not read twice.
+  const chain = backing.format === 'qcow2' ? readChainLayers(target, backing).map((l) => l.path) : [target];
   if (chain.length > MAX_CHAIN_DEPTH) {
     throw new ForkpointError(ErrorCodes.CHAIN_TOO_DEEP, `${target}: as a backing file it would make a chain ${chain.length} deep (max ${MAX_CHAIN_DEPTH})`, { path: target });
   }
