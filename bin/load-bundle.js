@@ -1,5 +1,5 @@
 // Runs the CLI bundle (dist/cli-bundle/main.cjs, scripts/bundle-cli.mjs) from V8's code cache:
-// without one, compiling its 3.5 MB and then each function a command calls cost a one-box clone
+// without one, compiling its 2.7 MB and then each function a command calls cost a one-box clone
 // through serve ~55 ms of its ~225 (README "CLI start-up"). Node 20 has no cache of its own
 // (module.enableCompileCache came in 22). The first command that finds no cache, or finds it
 // refused, writes one beside the bundle when it may write there; the next build removes it.
@@ -21,7 +21,9 @@ export function loadBundle(file) {
     cachedData = undefined;
   }
   // On the source's first line, so stack traces keep the bundle's line numbers.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`, {
+  // latin1: the build keeps the bundle ASCII (scripts/bundle-cli.mjs), so this is the same text, read
+  // into a one-byte string without decoding UTF-8.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER, // the bundle's import() of cli-progress
