@@ -10,6 +10,7 @@ import { claimGc } from '../../src/db/commands/claimGc.js';
 import { finishRemoveBox } from '../../src/db/commands/finishRemoveBox.js';
 import { removeBox } from '../../src/db/commands/removeBox.js';
 import { beginFork } from '../../src/db/commands/beginFork.js';
+import { boxesOfOp } from '../../src/db/sql/boxesOfOp.js';
 import { mintBaseId } from '../../src/ids.js';
 import { homeLayout } from '../../src/layout.js';
 import type { Database } from 'better-sqlite3';
@@ -47,7 +48,7 @@ function explain(db: Database, sql: string): unknown[] {
 }
 
 describe('store: the hot queries are indexed', () => {
-  it('claimGc, addRefs, removeBox, finishRemoveBox and beginFork never scan a table', () => {
+  it('claimGc, addRefs, removeBox, finishRemoveBox, beginFork and a batch\'s boxesOfOp never scan a table', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const ctx = { layout: homeLayout(w.layout.home), now: Date.now, mintId: mintBaseId };
@@ -61,6 +62,7 @@ describe('store: the hot queries are indexed', () => {
         removeBox(db, { type: 'removeBox', op: nextOp(), boxId: 'x' }, ctx);
         finishRemoveBox(db, { type: 'finishRemoveBox', boxId: 'x' }, ctx);
         claimGc(db, { type: 'claimGc', baseId: b.baseId }, ctx);
+        boxesOfOp(db, 'some-op');
       })();
     });
     db.close();

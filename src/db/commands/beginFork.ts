@@ -10,7 +10,7 @@ import { findBaseById } from '../sql/findBaseById.js';
 import { findBox } from '../sql/findBox.js';
 import { findSnapshot } from '../sql/findSnapshot.js';
 import { insertBase } from '../sql/insertBase.js';
-import { insertBox } from '../sql/insertBox.js';
+import { insertBoxes } from '../sql/insertBoxes.js';
 import type { CommandHandler } from './context.js';
 import { refuseForkInProgress, refuseUnownedFolders } from './guards.js';
 
@@ -69,9 +69,7 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
     createdAt: now,
   });
   const targetDisks = targets.map((boxId) => ({ boxId, diskPath: boxDiskPath(ctx.layout, boxId) }));
-  for (const t of targetDisks) {
-    insertBox(db, { id: t.boxId, state: 'creating', diskPath: t.diskPath, baseId: id, opId: cmd.op, createdAt: now });
-  }
+  insertBoxes(db, targetDisks, { state: 'creating', baseId: id, opId: cmd.op, createdAt: now });
   return { baseId: id, basePath: path, sourceDiskPath: source.diskPath, targets: targetDisks, mode: cmd.mode ?? 'move', previousBaseId: source.baseId };
 };
 

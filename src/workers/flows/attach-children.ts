@@ -5,6 +5,7 @@
  * so a retried job only finishes what is left.
  */
 import { createHash } from 'node:crypto';
+import { boxesOfOp } from '../../db/sql/boxesOfOp.js';
 import { findBox } from '../../db/sql/findBox.js';
 import { findOp } from '../../db/sql/findOp.js';
 import { removalsSince } from '../../db/sql/removalsSince.js';
@@ -38,8 +39,10 @@ export const subOp = (op: string, tag: string, parts: string[]): string =>
 function boxesToDo(ctx: JobContext, op: string, base: BaseDiskRecord, boxIds: string[]): { todo: string[]; missing: string[] } {
   const todo: string[] = [];
   const missing: string[] = [];
+  // A clone's targets are all its beginFork's rows: read together; any other is looked up alone.
+  const made = boxesOfOp(ctx.reader, op);
   for (const id of boxIds) {
-    const row = findBox(ctx.reader, id);
+    const row = made.get(id) ?? findBox(ctx.reader, id);
     if (!row) {
       missing.push(id);
       todo.push(id);
