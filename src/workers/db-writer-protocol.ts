@@ -2,7 +2,8 @@
 import type { ErrorCode, ErrorDetails } from '../errors.js';
 import type { WriterCommand } from '../db/types.js';
 
-export type WriterRequest = { id: number; command: WriterCommand } | { close: true };
+/** `open`: open the database now (the thread loads its modules first and waits for it). */
+export type WriterRequest = { open: true } | { id: number; command: WriterCommand } | { close: true };
 
 export type WriterReply =
   | { id: number; ok: true; value: unknown }

@@ -7,14 +7,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { faultPoint } from '../faults.js';
-import { fromSqliteError, openWriter } from '../db/writer.js';
+import { fromSqliteError, openWriter, type DbWriter } from '../db/writer.js';
 import type { WriterCommand } from '../db/types.js';
 import type { WriterReply, WriterRequest } from './db-writer-protocol.js';
 
 const MAX_BATCH = 512;
 const port = parentPort!;
-// Start-up recovery checked the database's pages moments before this thread starts (quick_check: ~0.3 s at 100k bases).
-const writer = openWriter((workerData as { home: string }).home, { verify: false });
+/** Opened on the `open` message: the thread boots (loads its modules) while start-up recovery runs, and recovery writes. */
+let writer!: DbWriter;
 
 let pending: Array<{ id: number; command: WriterCommand }> = [];
 let scheduled = false;
@@ -43,13 +43,19 @@ function flush(): void {
     for (const reply of replies) port.postMessage(reply);
   }
   if (closing) {
-    writer.close();
+    writer?.close(); // a close before any open (a start-up given up on) has nothing to close
     port.postMessage({ closed: true });
     port.close();
   }
 }
 
 port.on('message', (msg: WriterRequest) => {
+  if ('open' in msg) {
+    // Start-up recovery checked the database's pages moments before (quick_check: ~0.3 s at 100k bases).
+    writer = openWriter((workerData as { home: string }).home, { verify: false });
+    port.postMessage({ ready: true });
+    return;
+  }
   if ('close' in msg) {
     closing = true;
   } else {
@@ -61,4 +67,3 @@ port.on('message', (msg: WriterRequest) => {
   }
 });
 
-port.postMessage({ ready: true });

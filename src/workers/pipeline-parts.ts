@@ -3,9 +3,9 @@
  * writer thread and the file pool. Start-up is every CLI command's fixed cost, so they start
  * together, and a caller may start them before it loads BullMQ (the largest module graph a
  * command loads), so the threads boot on another core while the main thread parses it: see
- * `startPipeline({ parts })` and the CLI's session. The pool's threads load while recovery runs
- * and then the writer starts (the pool touches no record; the writer must come after recovery,
- * which writes). If one fails, what the others started is closed again.
+ * `startPipeline({ parts })` and the CLI's session. The pool's threads and the writer's load while
+ * recovery runs; the writer opens the database after it (the pool touches no record; recovery
+ * writes). If one fails, what the others started is closed again.
  */
 import { mkdirSync } from 'node:fs';
 import type { HomeLayout } from '../layout.js';
@@ -24,9 +24,12 @@ export interface PipelineParts {
 export async function startPipelineParts(o: { layout: HomeLayout; poolSize: number; recoveryReports?: boolean }): Promise<PipelineParts> {
   const modes = homeModes();
   for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true, mode: dir === o.layout.runDir ? modes.run : modes.dir });
+  // Recovery's database work is synchronous: it starts once the threads below have been spawned.
+  const recovering = Promise.resolve().then(() => recover(o.layout.home, { repair: true, reports: o.recoveryReports }));
   const opened = (async () => {
-    const recovery = await recover(o.layout.home, { repair: true, reports: o.recoveryReports });
-    return { recovery, writer: await startDbWriter(o.layout.home) };
+    // The writer's thread boots during recovery and opens the database after it.
+    const writer = await startDbWriter(o.layout.home, { openAfter: recovering });
+    return { recovery: await recovering, writer };
   })();
   const [files, db] = await Promise.allSettled([startFilePool(o.poolSize), opened]);
   if (files.status === 'fulfilled' && db.status === 'fulfilled') return { ...db.value, files: files.value };
