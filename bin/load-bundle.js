@@ -6,6 +6,7 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import vm from 'node:vm';
 
 /** Named for the Node that made it: V8 refuses another version's cache anyway, and two Nodes can share one install. */
@@ -37,7 +38,7 @@ export function loadBundle(file) {
     saveCache() {
       if (used) return;
       // Made now, after the command: it then holds the functions the command ran, not only the top level.
-      const tmp = `${cachePath}.${process.pid}.tmp`;
+      const tmp = `${cachePath}.${process.pid}-${threadId}.tmp`; // a process's threads may write it at once
       try {
         writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
         renameSync(tmp, cachePath); // whole or not at all, for a command starting meanwhile

@@ -8,11 +8,13 @@
  * keeps it ASCII (scripts/bundle-cli.mjs).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/pipeline.js';
+import { compiledModuleUrl } from '../../src/workers/compiled-url.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-code-cache-');
@@ -86,5 +88,56 @@ describe('bin/load-bundle.js', () => {
     const before = readdirSync(join(file, '..')).sort();
     expect(runVersion(file)).toEqual({ version, cacheUsed: false });
     expect(readdirSync(join(file, '..')).sort()).toEqual(before);
+  });
+});
+
+/** The writer thread's bundle and its entry, laid out as in a package (bin/, dist/cli-bundle/) in a temp folder. */
+function threadCopy(): string {
+  const root = tmp();
+  mkdirSync(join(root, 'bin'));
+  mkdirSync(join(root, 'dist', 'cli-bundle'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, 'bin', 'load-bundle.js'), join(root, 'bin', 'load-bundle.js'));
+  writeFileSync(join(root, 'package.json'), '{"type":"module"}');
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  for (const f of ['db-writer-thread.cjs', 'db-writer-thread.mjs']) copyFileSync(join(REPO_ROOT, 'dist', 'cli-bundle', f), join(root, 'dist', 'cli-bundle', f));
+  return join(root, 'dist', 'cli-bundle', 'db-writer-thread.mjs');
+}
+
+/** Start the writer thread from `entry` on a fresh home, apply one command, close it: the command's reply. */
+async function runWriterThread(entry: string): Promise<unknown> {
+  const worker = new Worker(entry, { workerData: { home: tmp() } });
+  const replies: unknown[] = [];
+  const next = () => new Promise<Record<string, unknown>>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  try {
+    worker.postMessage({ open: true });
+    expect(await next()).toEqual({ ready: true });
+    worker.postMessage({ id: 1, command: { type: 'createBox', op: 'o1', boxId: 'a', baseId: null } });
+    replies.push(await next());
+    worker.postMessage({ close: true });
+    expect(await next()).toEqual({ closed: true });
+  } finally {
+    await worker.terminate();
+  }
+  return replies[0];
+}
+
+describe('the worker threads run from bundles of their own', () => {
+  it('a pipeline starts its threads from dist/cli-bundle/ once built', () => {
+    for (const name of ['file-tasks', 'db-writer-thread']) {
+      expect(compiledModuleUrl(import.meta.url, `workers/${name}.js`).pathname).toBe(join(REPO_ROOT, 'dist', 'cli-bundle', `${name}.mjs`));
+    }
+  });
+
+  it('the writer thread from its bundle applies commands; its first start writes the code cache, the next runs from it', async () => {
+    const entry = threadCopy();
+    const cache = cacheOf(entry.replace(/\.mjs$/, '.cjs'));
+    expect(await runWriterThread(entry)).toMatchObject({ id: 1, ok: true, value: { id: 'a', state: 'creating' } });
+    expect(existsSync(cache)).toBe(true);
+    const written = statSync(cache).mtimeMs;
+    expect(await runWriterThread(entry)).toMatchObject({ id: 1, ok: true });
+    expect(statSync(cache).mtimeMs, 'a cache that was used is not written again').toBe(written);
   });
 });
