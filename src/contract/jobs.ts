@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MAX_CLONE_TARGETS } from './clone-targets.js';
-import { baseIdField as baseId, boxIdField as boxId, fieldError, opField as op, rootfsKeyField, serverPathField as absolutePath, snapshotNameField as snapshotName } from './fields.js';
+import { baseIdField as baseId, boxIdField as boxId, boxIdListField, fieldError, opField as op, rootfsKeyField, serverPathField as absolutePath, snapshotNameField as snapshotName } from './fields.js';
 
 /** Where a new box's disk comes from: exactly one of these (the HTTP API takes the same body). */
 /** 64 TiB: far past any sandbox disk, well inside what qemu-img and our flatten handle. */
@@ -35,7 +35,7 @@ export const MAX_REMOVE_BOXES = 10_000;
 export const jobSchemas = {
   'box-create': z.object({ op, boxId, ...boxSourceFields }).strict().refine(oneBoxSource, { message: ONE_BOX_SOURCE, path: ['sizeBytes'] }).meta(ONE_BOX_SOURCE_SCHEMA),
   clone: z
-    .object({ op, source: boxId, targets: z.array(boxId).min(1).max(MAX_CLONE_TARGETS).meta({ uniqueItems: true }) })
+    .object({ op, source: boxId, targets: boxIdListField(1, MAX_CLONE_TARGETS).meta({ uniqueItems: true }) })
     .strict()
     .refine((p) => new Set(p.targets).size === p.targets.length, 'targets must be unique')
     .refine((p) => !p.targets.includes(p.source), 'a target cannot be the source box'),
@@ -46,7 +46,7 @@ export const jobSchemas = {
   'snapshot-restore': z.object({ op, boxId, name: snapshotName, checkInUse: z.boolean().default(false) }).strict(),
   // One box (`boxId`) or many in one job (`boxIds`: one transaction, folders in parallel, one GC request per base).
   'remove-box': z
-    .object({ op, boxId: boxId.optional(), boxIds: z.array(boxId).min(1).max(MAX_REMOVE_BOXES).optional() })
+    .object({ op, boxId: boxId.optional(), boxIds: boxIdListField(1, MAX_REMOVE_BOXES).optional() })
     .strict()
     .refine((p) => (p.boxId === undefined) !== (p.boxIds === undefined), { message: 'give exactly one of boxId or boxIds', path: ['boxId'] })
     .refine((p) => p.boxIds === undefined || new Set(p.boxIds).size === p.boxIds.length, { message: 'boxIds must be unique', path: ['boxIds'] }),

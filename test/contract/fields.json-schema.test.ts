@@ -8,7 +8,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseIdField, boxIdField, snapshotNameField } from '../../src/contract/fields.js';
+import { baseIdField, boxIdField, boxIdListField, snapshotNameField } from '../../src/contract/fields.js';
 
 const names = ['web', 'a.b', 'é-ü', 'x'.repeat(255), 'x'.repeat(256), '', '.', '..', '.hidden', 'a/b', 'a\\b', 'a\0b', 'tab\there', 'del\x7f', '__global__', ' space', 'ok_-1'];
 const baseIds = ['P2JBVPs5', 'P2JBVPs', 'P2JBVPs56', 'P2JBVP-5', '12345678', ''];
@@ -30,5 +30,15 @@ describe('field schemas as JSON Schema', () => {
 
   it('base ids', () => {
     expect(agree(baseIdField, baseIds)).toEqual([]);
+  });
+
+  it('a list of box ids checked in one pass says and decides what z.array(boxIdField) does', () => {
+    const perItem = z.array(boxIdField).min(1).max(4);
+    const onePass = boxIdListField(1, 4);
+    expect(z.toJSONSchema(onePass, { io: 'input' })).toEqual(z.toJSONSchema(perItem, { io: 'input' }));
+    const lists: unknown[] = [['web', 'ok_-1'], ['web', '.hidden', '__global__', 'a/b'], [], ['a', 'b', 'c', 'd', 'e'], [1, 'web'], ['x'.repeat(256)], 'web'];
+    const issues = (field: z.ZodType, v: unknown) => field.safeParse(v).error?.issues.map((i) => ({ path: i.path, message: i.message, params: (i as { params?: unknown }).params }));
+    for (const v of lists) expect(issues(onePass, v), JSON.stringify(v)).toEqual(issues(perItem, v));
+    expect(lists.filter((v) => onePass.safeParse(v).success)).toHaveLength(1); // not vacuous: one passes, the rest fail
   });
 });

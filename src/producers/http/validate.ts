@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import { fieldError } from '../../contract/fields.js';
 
-export { baseIdField, boxIdField, nameField, opField, snapshotNameField } from '../../contract/fields.js';
+export { baseIdField, boxIdField, boxIdListField, nameField, opField, snapshotNameField } from '../../contract/fields.js';
 
 /** Query flags: `?wait=1`, `?force=true`. */
 export const flagField = z

@@ -11,10 +11,10 @@ import { z } from 'zod';
 import { MAX_REMOVE_BOXES } from '../../../contract/jobs.js';
 import type { HttpContext } from '../context.js';
 import { jobAnswers, replyWithJob, waitQuery } from '../job-reply.js';
-import { boxIdField, opField } from '../validate.js';
+import { boxIdListField, opField } from '../validate.js';
 
 const removalsBody = z
-  .object({ boxIds: z.array(boxIdField).min(1).max(MAX_REMOVE_BOXES), op: opField.optional() })
+  .object({ boxIds: boxIdListField(1, MAX_REMOVE_BOXES), op: opField.optional() })
   .strict()
   .refine((b) => new Set(b.boxIds).size === b.boxIds.length, { message: 'boxIds must be unique', path: ['boxIds'] });
 

@@ -18,7 +18,7 @@ import { ONE_BOX_SOURCE, ONE_BOX_SOURCE_SCHEMA, boxSourceFields, oneBoxSource } 
 import { jobAnswers, replyWithJob, waitQuery } from '../job-reply.js';
 import { refuseExistingBox, requireBox, requireRootfs } from '../../../db/lookups.js';
 import { isRetryOfQueuedOp, withBodyFile } from '../lookups.js';
-import { boxIdField, nameField, opField } from '../validate.js';
+import { boxIdField, boxIdListField, nameField, opField } from '../validate.js';
 
 const boxParams = z.object({ id: boxIdField });
 
@@ -30,7 +30,7 @@ const createBody = z
 
 const cloneBody = z
   .object({
-    targets: z.array(boxIdField).min(1).max(MAX_CLONE_TARGETS).meta({ uniqueItems: true }).optional(),
+    targets: boxIdListField(1, MAX_CLONE_TARGETS).meta({ uniqueItems: true }).optional(),
     count: z.number().int().min(1).max(MAX_CLONE_TARGETS).optional(),
     // A prefix becomes part of box ids: the same rule, checked on the ids it makes too.
     prefix: nameField('name prefix').optional(),
