@@ -64,6 +64,7 @@ export const boxIdListField = (min: number, max: number) =>
       });
     })
     .meta({ items: { type: 'string', ...nameJsonSchema('box id') } });
+
 export const snapshotNameField = nameField('snapshot name');
 export const rootfsKeyField = nameField('rootfs key');
 export const uploadNameField = nameField('upload name');
