@@ -15,12 +15,19 @@
  *   - their floors, measured in the same run on the same filesystem right before and right after
  *     each figure (the disk swings from minute to minute; a figure is judged against the mean): N × (mkdir + a 192 KiB sparse file with 3 small writes),
  *     then one `sync -f` (one flush); the same with an fsync per file and folder (a flush per
- *     child); N × (unlink + rmdir), then one `sync -f`, or an fsync of the parent folder after each.
- * Every figure is printed next to both floors as a ratio (rate ÷ floor rate: 1.0× is the floor).
+ *     child); N × (unlink + rmdir), then one `sync -f`, or an fsync of the parent folder after each;
+ *     and the layout floor, the one-flush floor with the second folder a box's disk sits in
+ *     (`boxes/<id>/disks/<disk>`: 3 inodes a box where the others make 2; for creates, the
+ *     faster of one thread and two, as the file pool has);
+ *   - a bare `node -e ''`, start to exit: the least any command costs before its job.
+ * Every figure is printed next to each floor as a ratio (rate ÷ floor rate: 1.0× is the floor),
+ * then the best a job (the layout floor) and a command (node's start, then the layout floor) could
+ * reach, as ratios to the one-flush floor.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, readFileSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Forkpoint } from '../src/producers/client.js';
@@ -36,14 +43,19 @@ const env = { ...process.env };
 for (const name of ['REDIS_URL', 'FORKPOINT_HOME', 'FORKPOINT_PREFIX']) delete env[name];
 
 
-/** What a child costs at the least: a folder, a 192 KiB sparse file, 3 small writes (header, L1, refcount), as the child writer lays them out. */
-function makeChildren(dir: string, flushEach: boolean): number {
+/**
+ * What a child costs at the least: a folder, a 192 KiB sparse file, 3 small writes (header, L1,
+ * refcount), as the child writer lays them out. `layout`: with the second folder a box's disk
+ * sits in (`boxes/<id>/disks/<disk>`, DESIGN.md): the floor of our layout, 3 inodes a box.
+ */
+function makeChildren(dir: string, flushEach: boolean, layout = false): number {
   mkdirSync(dir);
   const header = Buffer.alloc(512, 1);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    const folder = join(dir, `c${i}`);
+    let folder = join(dir, `c${i}`);
     mkdirSync(folder);
+    if (layout) mkdirSync((folder = join(folder, 'disks')));
     const fd = openSync(join(folder, 'disk'), 'wx');
     writeSync(fd, header, 0, header.length, 0);
     writeSync(fd, header, 0, header.length, 65536);
@@ -57,10 +69,47 @@ function makeChildren(dir: string, flushEach: boolean): number {
   return N / seconds(t0);
 }
 
-function removeChildren(dir: string, flushEach: boolean): number {
+/**
+ * The layout floor on two threads, each making half the boxes in the same folder (as the file
+ * pool's two threads do), timed from both starting to the one `sync -f` after both: where the
+ * kernel lets two creators overlap, the floor of our layout is this one.
+ */
+async function makeLayoutOnTwoThreads(dir: string): Promise<number> {
+  mkdirSync(dir);
+  const code = `const { workerData: w, parentPort } = require('node:worker_threads');
+const fs = require('node:fs'); const path = require('node:path'); const header = Buffer.alloc(512, 1);
+parentPort.once('message', () => {
+  for (let i = w.from; i < w.to; i++) {
+    const folder = path.join(w.dir, 'c' + i, 'disks');
+    fs.mkdirSync(path.dirname(folder)); fs.mkdirSync(folder);
+    const fd = fs.openSync(path.join(folder, 'disk'), 'wx');
+    for (const at of [0, 65536, 3 * 65536 - 512]) fs.writeSync(fd, header, 0, header.length, at);
+    fs.closeSync(fd);
+  }
+  parentPort.postMessage('done');
+});
+parentPort.postMessage('ready');`;
+  const half = Math.ceil(N / 2);
+  const workers = [0, 1].map((k) => new Worker(code, { eval: true, workerData: { dir, from: k * half, to: Math.min(N, (k + 1) * half) } }));
+  const next = () => Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  try {
+    await next(); // both threads up: their start is not the disk's
+    const t0 = process.hrtime.bigint();
+    const done = next();
+    for (const w of workers) w.postMessage('go');
+    await done;
+    spawnSync('sync', ['-f', dir]);
+    return N / seconds(t0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function removeChildren(dir: string, flushEach: boolean, layout = false): number {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i++) {
-    unlinkSync(join(dir, `c${i}`, 'disk'));
+    unlinkSync(join(dir, `c${i}`, ...(layout ? ['disks'] : []), 'disk'));
+    if (layout) rmdirSync(join(dir, `c${i}`, 'disks'));
     rmdirSync(join(dir, `c${i}`));
     if (flushEach) fsyncFolder(dir);
   }
@@ -76,10 +125,14 @@ function cli(home: string, args: string[]): { seconds: number; stdout: string } 
   return { seconds: s, stdout: r.stdout };
 }
 
-/** A floor pair: the one-flush floor and the fsync-per-file floor, boxes/s. */
+/**
+ * The floors, boxes/s: one flush, an fsync per file and folder, and one flush with our layout's
+ * second folder per box (for creates, the faster of one thread and two).
+ */
 interface Floors {
   oneFlush: number;
   fsyncEach: number;
+  layout: number;
 }
 
 interface Measured extends Floors {
@@ -120,13 +173,17 @@ let floorRound = 0;
  * tree just emptied ran 5–20× slower here, for a minute or more, 2026-12-01), which the floor
  * measured before the removal did not.
  */
-function floorsFor(kind: 'make' | 'rm', dir: string): Floors {
-  const a = join(dir, `f${++floorRound}a`);
-  const b = join(dir, `f${floorRound}b`);
-  if (kind === 'make') return { oneFlush: makeChildren(a, false), fsyncEach: makeChildren(b, true) };
+async function floorsFor(kind: 'make' | 'rm', dir: string): Promise<Floors> {
+  const round = ++floorRound;
+  const [a, b, c] = ['a', 'b', 'c'].map((x) => join(dir, `f${round}${x}`)) as [string, string, string];
+  if (kind === 'make') {
+    const [oneFlush, fsyncEach, layout] = [makeChildren(a, false), makeChildren(b, true), makeChildren(c, false, true)];
+    return { oneFlush, fsyncEach, layout: Math.max(layout, await makeLayoutOnTwoThreads(join(dir, `f${round}d`))) };
+  }
   makeChildren(a, false);
   makeChildren(b, true);
-  return { oneFlush: removeChildren(a, false), fsyncEach: removeChildren(b, true) };
+  makeChildren(c, false, true);
+  return { oneFlush: removeChildren(a, false), fsyncEach: removeChildren(b, true), layout: removeChildren(c, false, true) };
 }
 
 /**
@@ -141,12 +198,12 @@ async function bracketed(kind: 'make' | 'rm', floorDir: string, figure: () => Pr
     // after, so a floor measured cold would flatter the figure that follows it warm.
     makeChildren(join(floorDir, `warm${++floorRound}`), false);
   }
-  const before = floorsFor(kind, floorDir);
+  const before = await floorsFor(kind, floorDir);
   const rate = await figure();
-  const after = floorsFor(kind, floorDir);
+  const after = await floorsFor(kind, floorDir);
   if (kind === 'rm') removed(floorDir);
   const mean = (k: keyof Floors) => (before[k] + after[k]) / 2;
-  return { rate, before, after, oneFlush: mean('oneFlush'), fsyncEach: mean('fsyncEach') };
+  return { rate, before, after, oneFlush: mean('oneFlush'), fsyncEach: mean('fsyncEach'), layout: mean('layout') };
 }
 
 interface Pair {
@@ -230,17 +287,29 @@ interface Run {
   serve: Pair;
   jobs: Pair;
   cli: Pair;
+  /** Seconds a bare `node -e ''` takes, start to exit (median of 5): the least any command costs. */
+  nodeStart: number;
+}
+
+function nodeStart(): number {
+  const times = Array.from({ length: 5 }, () => {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', ''], { env });
+    return seconds(t0);
+  });
+  return median(times);
 }
 
 async function oneRun(i: number): Promise<Run> {
   const dir = join(root, `run-${i}`);
   const floorDir = join(dir, 'floor');
   mkdirSync(floorDir, { recursive: true });
+  const node = nodeStart();
   const { commands, jobs } = await throughServe(dir, floorDir);
   const fresh = await throughFreshCli(dir, floorDir);
   rmSync(dir, { recursive: true, force: true });
   removed(root);
-  return { serve: commands, jobs, cli: fresh };
+  return { serve: commands, jobs, cli: fresh, nodeStart: node };
 }
 
 const rate = (n: number) => n.toFixed(0);
@@ -257,8 +326,8 @@ try {
   console.log(`\nforkpoint pipeline benchmark — ${new Date().toISOString()} — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}) — ${root}`);
   console.log(SETTLE_S > 0 ? `settled: nothing created until ${SETTLE_S} s after the last removal (see SETTLE_S)` : 'not settled: creating right after removing (FORKPOINT_BENCH_SETTLE_S=0)');
   console.log(`${N} boxes; rates in boxes/s; each floor is the mean of the one measured right before the figure and the one right after (both in brackets); ratios are rate ÷ that mean\n`);
-  console.log('| run | what | boxes/s | one-flush floor (before, after) | ratio | fsync-per-file floor (before, after) | ratio |');
-  console.log('|---:|---|---:|---:|---:|---:|---:|');
+  console.log('| run | what | boxes/s | one-flush floor (before, after) | ratio | fsync-per-file floor (before, after) | ratio | layout floor (before, after) | ratio |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   const rowsOf = (r: Run): [string, Measured][] => [
     ['clone job, producer connected to serve', r.jobs.clone],
     ['rm job, producer connected to serve', r.jobs.rm],
@@ -268,14 +337,24 @@ try {
     ['box rm, fresh CLI process', r.cli.rm],
   ];
   runs.forEach((r, i) => {
-    for (const [what, m] of rowsOf(r)) console.log(`| ${i + 1} | ${what} | ${rate(m.rate)} | ${floorCell(m, 'oneFlush')} | ${ratio(m.rate, m.oneFlush)} | ${floorCell(m, 'fsyncEach')} | ${ratio(m.rate, m.fsyncEach)} |`);
+    for (const [what, m] of rowsOf(r)) {
+      console.log(`| ${i + 1} | ${what} | ${rate(m.rate)} | ${floorCell(m, 'oneFlush')} | ${ratio(m.rate, m.oneFlush)} | ${floorCell(m, 'fsyncEach')} | ${ratio(m.rate, m.fsyncEach)} | ${floorCell(m, 'layout')} | ${ratio(m.rate, m.layout)} |`);
+    }
+  });
+  // What the floors allow at all: nothing of ours can beat the layout floor, and a command cannot beat
+  // a bare node's start plus it (its job's files, written as fast as the disk takes them).
+  // Removal is left out: its folders go in parallel, which its floors (one thread) do not.
+  console.log('\nthe best a clone could reach, as a ratio to its one-flush floor: the layout floor (a job), and the layout floor after a bare `node -e \'\'` start (a command)');
+  runs.forEach((r, i) => {
+    const bound = (m: Measured) => `${ratio(m.layout, m.oneFlush)} a job, ${ratio(N / (r.nodeStart + N / m.layout), m.oneFlush)} a command`;
+    console.log(`  run ${i + 1}: node starts in ${(r.nodeStart * 1000).toFixed(0)} ms; clone through serve ${bound(r.serve.clone)}, as a fresh CLI ${bound(r.cli.clone)}`);
   });
   if (runs.length > 1) {
-    console.log(`\nover ${runs.length} runs, range (median): boxes/s; ratio to the one-flush floor; ratio to the fsync-per-file floor`);
+    console.log(`\nover ${runs.length} runs, range (median): boxes/s; ratio to the one-flush floor; to the fsync-per-file floor; to the layout floor`);
     rowsOf(runs[0]!).forEach(([what], k) => {
       const ms = runs.map((r) => rowsOf(r)[k]![1]);
       const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)} (${median(xs).toFixed(digits)})`;
-      console.log(`  ${what}: ${range(ms.map((m) => m.rate), 0)}/s; ${range(ms.map((m) => m.rate / m.oneFlush), 2)}×; ${range(ms.map((m) => m.rate / m.fsyncEach), 2)}×`);
+      console.log(`  ${what}: ${range(ms.map((m) => m.rate), 0)}/s; ${range(ms.map((m) => m.rate / m.oneFlush), 2)}×; ${range(ms.map((m) => m.rate / m.fsyncEach), 2)}×; ${range(ms.map((m) => m.rate / m.layout), 2)}×`);
     });
   }
 } finally {

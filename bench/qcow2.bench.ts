@@ -20,7 +20,7 @@
  * must flush too.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, fsyncSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planChildOfBase } from '../src/qcow2/plan-child-of-base.js';
@@ -144,12 +144,28 @@ const childLength = childPlan.fileLength;
 // Each floor works in the same folders as the operation it is the floor of: on ext4 without a
 // journal (these VMs) a create skips every inode of its folder's block group freed in the last
 // minute, so a floor in a folder of its own would measure another group's history, not the disk.
-function floorOp(dir: string, fsync: boolean, moveTo?: string): () => void {
+// `checked`: also the checks a fork cannot skip before it moves a disk, as bare syscalls: the
+// source opened (no symlink) and its header read, its backing file's stat (the chain is there),
+// the destination looked up (free), and the moved file made read-only (invariant 6).
+function floorOp(dir: string, fsync: boolean, moveTo?: string, checked = false): () => void {
   const src = join(dir, 'floor-src');
-  closeSync(openSync(src, 'w'));
+  const header = Buffer.alloc(512);
+  const fd0 = openSync(src, 'w');
+  writeSync(fd0, writes[0]!.bytes, 0, writes[0]!.bytes.length, 0);
+  closeSync(fd0);
   return () => {
     if (moveTo !== undefined) {
-      renameSync(src, fresh(moveTo));
+      const dest = fresh(moveTo);
+      if (checked) {
+        const fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+        fstatSync(fd);
+        readSync(fd, header, 0, header.length, 0);
+        closeSync(fd);
+        statSync(base);
+        if (lstatSync(dest, { throwIfNoEntry: false })) throw new Error(`${dest} exists`);
+      }
+      renameSync(src, dest);
+      if (checked) chmodSync(dest, 0o400);
       if (fsync) fsyncFolder(moveTo);
     }
     const fd = openSync(moveTo !== undefined ? src : fresh(dir), 'wx', 0o600);
@@ -162,6 +178,7 @@ function floorOp(dir: string, fsync: boolean, moveTo?: string): () => void {
 }
 const floorCreate = bench('floor: create + 3 writes + ftruncate, no fsync', 100, floorOp(ovNo, false));
 const floorDurable = bench('floor: rename to another folder + fsync it + create + 3 writes + ftruncate + fsync file + fsync folder', 10, floorOp(forkBox, true, forkBases));
+const floorChecked = bench('floor + a fork\'s checks: the durable floor, with the source opened, its header read, its backing stat-ed, the destination looked up, chmod 0400', 10, floorOp(forkBox, true, forkBases, true));
 
 // A neighbour that keeps dirtying this filesystem's page cache, never flushing (a running VM's writes).
 const neighbour = process.env.FORKPOINT_BENCH_NEIGHBOUR === '1' ? spawn(process.execPath, ['-e', NEIGHBOUR_SCRIPT, join(root, 'neighbour.bin')], { stdio: 'ignore' }) : null;
@@ -177,12 +194,13 @@ console.log('| operation | per op | vs qemu-img create |');
 console.log('|---|---:|---:|');
 const q = median(qemu);
 for (const b of benches) console.log(`| ${b.name} | ${fmt(median(b))} | ${(q / median(b)).toFixed(1)}× |`);
-const [fork, overlay, fd, fc] = [median(forkFsync), median(overlayNoFsync), median(floorDurable), median(floorCreate)];
+const [fork, overlay, fd, fc, fk] = [median(forkFsync), median(overlayNoFsync), median(floorDurable), median(floorCreate), median(floorChecked)];
 const ratio = (x: number, of: number): string => `${(x / of).toFixed(2)}×`;
 const verdict = (x: number, target: number): string => (x <= target ? 'met' : 'NOT met');
 console.log(`
 Against the floors of this run (targets: durable fork ≤ 1.3×, overlay ≤ 1.5×):
   durable fork ${fmt(fork)} = ${ratio(fork, fd)} its floor (${fmt(fd)}): ${verdict(fork / fd, 1.3)}
+    the same floor with a fork's checks ${fmt(fk)} = ${ratio(fk, fd)} the floor; the fork is ${ratio(fork, fk)} of it (the rest is our code and the canonical-name readlink)
   overlay (no fsync) ${fmt(overlay)} = ${ratio(overlay, fc)} its floor (${fmt(fc)}): ${verdict(overlay / fc, 1.5)}
 Batch x${BATCH}, per child: fsync each ${fmt(median(batchYes))}, group flush ${fmt(median(batchGroup))} (${ratio(median(batchGroup), median(batchYes))} of fsync each), one sync -f ${fmt(median(batchSyncfs))} (${ratio(median(batchSyncfs), median(batchYes))}), no flush ${fmt(median(batchNo))}; a sync -f alone ${fmt(median(syncfsAlone))}.
 Fork without fsync: ${fmt(median(forkNoFsync))}; overlay with fsync: ${fmt(median(overlayFsync))}.`);
