@@ -13,8 +13,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // commander too: every command parses its arguments with it, and a package left outside is compiled
-// afresh by each command (6 ms here), never from the cache.
-const INLINED = new Set(['bullmq', 'ioredis', 'zod', 'commander']);
+// afresh by each command (6 ms here), never from the cache. cli-progress because it is imported
+// lazily: an import() left in the bundle fails when the bundle runs from its cache (below).
+const INLINED = new Set(['bullmq', 'ioredis', 'zod', 'commander', 'cli-progress']);
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((name) => !INLINED.has(name));
 
@@ -53,6 +54,17 @@ async function bundle(entry, outfile) {
   if (offset !== -1) {
     const line = bytes.subarray(0, offset).toString('latin1').split('\n').length;
     throw new Error(`${outfile} is not ASCII (byte ${offset}, line ${line}): bin/load-bundle.js reads it as latin1; escape it (esbuild charset 'ascii') or drop what carries it`);
+  }
+  // A script compiled from V8's code cache has no dynamic-import callback in Node 20 (the
+  // importModuleDynamically option is dropped with cachedData): an import() esbuild left for an
+  // external module (a node: builtin, a package not inlined) throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING
+  // from the second command on. Such imports are static or inlined instead. (BullMQ's
+  // `import(processorFile)`, for sandboxed processors, takes a variable: the CLI never runs one.)
+  const text = bytes.toString('latin1');
+  const dynamic = /\bimport\(\s*["'`][^"'`]*["'`]\s*\)/.exec(text);
+  if (dynamic) {
+    const line = text.slice(0, dynamic.index).split('\n').length;
+    throw new Error(`${outfile} keeps ${dynamic[0]} (line ${line}): it fails once the bundle runs from its code cache (bin/load-bundle.js); import it statically or inline its package`);
   }
 }
 

@@ -5,10 +5,11 @@
  * silences it; into a pipe with no flag there is none. The meter is tested with given
  * timestamps (no clocks), the CLI through a real clone.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ProgressMeter, formatEta, formatRate, progressMode } from '../../src/producers/cli/progress.js';
-import { runCli } from '../helpers/pipeline.js';
+import { REPO_ROOT, runCli } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-progress-');
@@ -57,5 +58,22 @@ describe('cli progress: through a clone', () => {
     expect(quiet.stderr).toBe('');
     const piped = await fp(['clone', 'src', '--count', '3', '--prefix', 'c-']);
     expect(piped.stderr).toBe('');
+  });
+
+  it('--progress bar (a terminal\'s default) loads the bar and the command succeeds, also from the bundle\'s code cache', { timeout: 60_000 }, async () => {
+    // The bar's package was an import() the cached bundle could not make: every command waiting on
+    // a job at a terminal failed after its job succeeded (bin/load-bundle.js, scripts/bundle-cli.mjs).
+    const home = join(tmp(), 'home');
+    const fp = (args: string[]) => runCli(['--home', home, '--redis', inject('redisUrl'), ...args]);
+    expect((await fp(['box', 'create', 'src', '--size', '1M'])).status).toBe(0);
+    for (const prefix of ['a-', 'b-']) {
+      // The first command writes the cache if no test has yet; the second runs from it.
+      const r = await fp(['--progress', 'bar', 'clone', 'src', '--count', '5', '--prefix', prefix]);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`: ${[1, 2, 3, 4, 5].map((n) => `${prefix}${n}`).join(' ')}`);
+      expect(r.stdout).toMatch(/^cloned src into 5 boxes /);
+      expect(existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', `main.cjs.${process.version}-${process.arch}.v8cache`))).toBe(true);
+    }
   });
 });

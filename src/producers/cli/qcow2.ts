@@ -3,6 +3,7 @@
  * files (no queue, no database). The engine is imported inside each action so
  * `forkpoint --help` does not pay for it.
  */
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { OutputOptions } from './output.js';
 import { action, printResult } from './output.js';
@@ -47,7 +48,6 @@ Examples:
         const opts = cmd.optsWithGlobals<OutputOptions>();
         const q = await engine();
         const { header, fileSize } = q.readHeader(file);
-        const { statSync } = await import('node:fs');
         const chain = q.readBackingChain(file);
         const info = { ...q.qemuStyleInfo(file, header, { actualSize: statSync(file).blocks * 512, chain }), 'file-length': fileSize, header: plain(header) };
         printResult(info, opts, (i) =>
