@@ -244,6 +244,10 @@ function validateTables(h: Qcow2Header, src: HeaderSource, storedSize: number): 
 /** The backing name lives in the header cluster; QEMU refuses more than 1023 bytes. */
 function readBackingName(h: Qcow2Header, buf: Buffer, src: HeaderSource): void {
   const { path } = src;
+  // Whatever the size: qemu refuses the offset first ("Invalid backing file offset"), so an empty name there is no excuse.
+  if (h.backingFileOffset > h.clusterSize) {
+    throw corrupt(path, `header field backing_file_offset = ${h.backingFileOffset} lies past the header cluster (${h.clusterSize} bytes)`, 'backing_file_offset');
+  }
   if (h.backingFileOffset === 0 || h.backingFileSize === 0) return;
   const { backingFileOffset: offset, backingFileSize: size } = h;
   if (size > MAX_BACKING_FILE_NAME) {

@@ -470,6 +470,13 @@ const endMarker = (file: string): number => readHeader(file).header.extensionsEn
 
 const HEADER_CASES: Case[] = [
   {
+    // qemu checks the offset before it looks at the size: a name of 0 bytes does not excuse it.
+    name: 'backing_file_offset past the header cluster, with a backing_file_size of 0',
+    make: poked(8, 0x10008n),
+    qemu: { open: 'fails', says: 'Invalid backing file offset' },
+    ours: { open: field('E_QCOW2_CORRUPT', 'backing_file_offset', 'backing_file_offset = 65544 lies past the header cluster (65536 bytes)'), overlay: field('E_QCOW2_CORRUPT', 'backing_file_offset', 'backing_file_offset = 65544') },
+  },
+  {
     name: 'header_length 108: not a multiple of 8',
     make: (d) => {
       const file = reference(d);
