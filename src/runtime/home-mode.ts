@@ -13,7 +13,7 @@
  * id when a writer first secures a home (an unknown group is refused there).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 
@@ -36,6 +36,21 @@ export function modesFor(group: string | undefined): HomeModes {
   return g === null
     ? { group: null, dir: 0o700, file: 0o600, base: 0o400, run: 0o700 }
     : { group: g, dir: 0o2750, file: 0o640, base: 0o440, run: 0o700 };
+}
+
+/**
+ * Make a home, or a folder a home keeps (bases/, boxes/, run/), with its parents. Something else
+ * in its place, or a file among its parents (a mistyped --home), is refused by name: an fs error
+ * there was a stack trace.
+ */
+export function makeHomeFolder(dir: string, mode: number): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw fromFsError(err, dir, 'cannot make the folder');
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${dir} cannot be a forkpoint home's folder: it, or a folder above it, is not a folder`, { path: dir, field: 'home' });
+  }
 }
 
 let modes: HomeModes | undefined;

@@ -13,7 +13,6 @@
  * flow after each of its steps this way).
  */
 import type { Database } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import type { JobName } from '../contract/jobs.js';
 import { openDatabase } from '../db/open.js';
 import { InjectedFault } from '../faults.js';
@@ -28,7 +27,7 @@ import { runFlow, type JobResult } from './flows/index.js';
 import { compactJob } from './flows/compact.js';
 import { gcJob } from './flows/gc.js';
 import { KeyedLock } from './keyed-lock.js';
-import { homeModes } from '../runtime/home-mode.js';
+import { homeModes, makeHomeFolder } from '../runtime/home-mode.js';
 
 /** One completed call a flow made through its ports. */
 export type PortCall = { port: 'writer'; command: WriterCommand['type'] } | { port: 'files'; task: FileTask['type'] } | { port: 'requestGc'; baseIds: string[] } | { port: 'requestCompact'; baseIds: string[] };
@@ -80,7 +79,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
   const writer = openWriter(home, o.writer);
   let reader: Database;
   try {
-    for (const dir of [writer.layout.basesDir, writer.layout.boxesDir]) mkdirSync(dir, { recursive: true, mode: homeModes().dir });
+    for (const dir of [writer.layout.basesDir, writer.layout.boxesDir]) makeHomeFolder(dir, homeModes().dir);
     reader = openDatabase(writer.layout.dbPath, { readonly: true });
   } catch (err) {
     writer.close();

@@ -7,9 +7,8 @@
  * recovery runs; the writer opens the database after it (the pool touches no record; recovery
  * writes). If one fails, what the others started is closed again.
  */
-import { mkdirSync } from 'node:fs';
 import type { HomeLayout } from '../layout.js';
-import { homeModes } from '../runtime/home-mode.js';
+import { homeModes, makeHomeFolder } from '../runtime/home-mode.js';
 import { startDbWriter, type DbWriterClient } from './db-writer-client.js';
 import { startFilePool, type FileRunner } from './file-pool.js';
 import { recover, type RecoveryReport } from './recovery/index.js';
@@ -23,7 +22,7 @@ export interface PipelineParts {
 /** `recoveryReports`: recovery's report-only passes (RecoverOptions.reports), default true. */
 export async function startPipelineParts(o: { layout: HomeLayout; poolSize: number; recoveryReports?: boolean }): Promise<PipelineParts> {
   const modes = homeModes();
-  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) mkdirSync(dir, { recursive: true, mode: dir === o.layout.runDir ? modes.run : modes.dir });
+  for (const dir of [o.layout.basesDir, o.layout.boxesDir, o.layout.runDir]) makeHomeFolder(dir, dir === o.layout.runDir ? modes.run : modes.dir);
   // Recovery's database work is synchronous: it starts once the threads below have been spawned.
   const recovering = Promise.resolve().then(() => recover(o.layout.home, { repair: true, reports: o.recoveryReports }));
   const opened = (async () => {

@@ -4,7 +4,7 @@
  * (exit 2) for every other command, which writes nothing there (no folder, no
  * home-id) and starts no redis-server.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { cliEnv, redisServersOn, runCli } from '../helpers/pipeline.js';
@@ -63,6 +63,27 @@ describe('cli: a missing home', () => {
     for (const args of [['box', 'ls'], ['jobs'], ['box', 'rm', 'x'], ['gc']]) expectNotFound(await runCli(args, { env }), dotHome, args.join(' '));
     expect(existsSync(dotHome)).toBe(false);
     expect(redisServersOn(join(dotHome, 'run'))).toEqual([]);
+  });
+
+  it('a home that is a file, under a file, or whose bases/ is a file: one line naming it, exit 2, the file untouched', async () => {
+    const dir = tmp();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a home\n');
+    const damaged = join(dir, 'damaged');
+    mkdirSync(damaged);
+    writeFileSync(join(damaged, 'bases'), 'not a folder\n');
+    const cases: [home: string, named: string][] = [
+      [file, file],
+      [join(file, 'sub'), join(file, 'sub')],
+      [damaged, join(damaged, 'bases')],
+    ];
+    for (const [home, named] of cases) {
+      const r = await runCli(['--home', home, '--redis', inject('redisUrl'), 'box', 'create', 'web', '--size', '1M']);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`forkpoint: ${named} cannot be a forkpoint home's folder: it, or a folder above it, is not a folder [E_INVALID_ARGUMENT]`]);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a home\n');
+    expect(readFileSync(join(damaged, 'bases'), 'utf8')).toBe('not a folder\n');
   });
 
   it('commands that create things still make a new home; read commands then work on it', async () => {

@@ -5,13 +5,13 @@
  * (never two writers on one home). A home held by another CLI command is
  * waited for, briefly.
  */
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
 import { resolveConfig, type Config, type ConfigFlags } from '../../runtime/config.js';
 import { readHomeId, readOrMintHomeId } from '../../runtime/home-id.js';
-import { homeModes } from '../../runtime/home-mode.js';
+import { homeModes, makeHomeFolder } from '../../runtime/home-mode.js';
 import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
 import type { ResolvedRedis } from '../../runtime/connect-redis.js';
 import type { Pipeline } from '../../workers/pipeline.js';
@@ -66,7 +66,7 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
   // `serve` running the job went to a queue nobody consumes and the command hung.
   const config = resolveConfig({ home: flags.home, redis: flags.redis });
   if (use === 'create') {
-    mkdirSync(config.home, { recursive: true, mode: homeModes().dir }); // a new home is private; its writer tightens an old one
+    makeHomeFolder(config.home, homeModes().dir); // a new home is private; its writer tightens an old one
   } else if (!isHome(config.home)) {
     throw new ForkpointError(
       ErrorCodes.NOT_FOUND,
