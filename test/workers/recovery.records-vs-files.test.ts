@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBaseById } from '../../src/db/sql/findBaseById.js';
 import { findBox } from '../../src/db/sql/findBox.js';
-import { recover } from '../../src/workers/recovery/index.js';
+import { formatRecoveryReport, recover } from '../../src/workers/recovery/index.js';
 import { bytesOf, expectBoxesIntact, makeBox, newOp, useHomes } from '../db/support/home.js';
 
 const { newHome, open } = useHomes();
@@ -32,6 +32,7 @@ describe('recovery: records against files', () => {
       [young, false],
     ]);
     expect(existsSync(old)).toBe(true);
+    expect(formatRecoveryReport(dry)).toContain(`${young}: Young001.qcow2 in bases/ has no record (age 0 s) — left alone: younger than the grace period`);
     const report = await recover(home);
     expect(report.problems.map((p) => [p.path, p.repaired])).toEqual([
       [old, true],

@@ -116,6 +116,7 @@ describe('recovery: the trash', () => {
     utimesSync(base.basePath, old, old);
     const report = await recover(home, { fsync: false });
     expect(report.problems.map((p) => [p.path, p.action])).toContainEqual([base.basePath, 'none: kept while read']);
+    expect(formatRecoveryReport(report)).toMatch(/an image reads it as its backing file — left alone: kept while read$/m);
     expect(existsSync(base.basePath)).toBe(true);
     expect(existsSync(trashDir(homeLayout(home)))).toBe(false);
   });

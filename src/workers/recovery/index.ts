@@ -169,7 +169,17 @@ export function formatRecoveryReport(report: RecoveryReport): string {
   if (report.problems.length === 0) return [`${report.home}: consistent, nothing to recover`, ...trash].join('\n');
   const inFlight = report.summary.inFlight ? `, ${report.summary.inFlight} of them in flight` : '';
   const lines = report.problems.map((p) => {
-    const what = p.inFlight ? 'in flight: a running job is on it' : p.action === 'none' ? 'needs attention' : p.repaired ? `repaired: ${p.action}` : `would ${p.action}`;
+    // 'none', 'none: why' and 'none yet: why' are actions nobody takes: not "would none: …".
+    const leftAlone = /^none(?: yet)?(?:: (.*))?$/.exec(p.action);
+    const what = p.inFlight
+      ? 'in flight: a running job is on it'
+      : leftAlone
+        ? leftAlone[1] === undefined
+          ? 'needs attention'
+          : `left alone: ${leftAlone[1]}`
+        : p.repaired
+          ? `repaired: ${p.action}`
+          : `would ${p.action}`;
     return `  ${p.subject} ${p.id ?? p.path ?? ''}: ${p.problem} — ${what}${p.trashedTo ? ` (now ${p.trashedTo})` : ''}`;
   });
   const collected = report.collected.length ? [`  collected ${report.collected.length} bases: ${report.collected.join(', ')}`] : [];
