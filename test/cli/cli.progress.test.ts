@@ -9,10 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ProgressMeter, formatEta, formatRate, progressMode } from '../../src/producers/cli/progress.js';
-import { REPO_ROOT, runCli } from '../helpers/pipeline.js';
+import { REPO_ROOT, cliEnv, redisServersOn, runCli, useRedisServerCleanup } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-progress-');
+const stopRedisOn = useRedisServerCleanup();
 
 describe('cli progress: the meter', () => {
   it('measures rate and ETA over the current phase only', () => {
@@ -58,6 +59,23 @@ describe('cli progress: through a clone', () => {
     expect(quiet.stderr).toBe('');
     const piped = await fp(['clone', 'src', '--count', '3', '--prefix', 'c-']);
     expect(piped.stderr).toBe('');
+  });
+
+  it('--quiet also silences the notices of what the command started or resumed; errors still print', { timeout: 60_000 }, async () => {
+    const home = join(tmp(), 'home');
+    stopRedisOn(join(home, 'run', 'redis.sock'));
+    const env = cliEnv({ REDIS_URL: undefined }); // no Redis given: each command starts the home's private one
+    const loud = await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env });
+    expect(loud.status, loud.stderr).toBe(0);
+    expect(loud.stderr, 'needs nothing on 127.0.0.1:6379').toMatch(/^forkpoint: no Redis at \S+; started a private redis-server for this home/);
+    const quiet = await runCli(['--home', home, '-q', 'clone', 'src', '--count', '3', '--prefix', 'q-'], { env });
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^cloned src into 3 boxes /);
+    const refused = await runCli(['--home', home, '-q', 'clone', 'nope', 'x'], { env });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toEqual(['forkpoint: unknown box nope [E_UNKNOWN_BOX]']);
+    expect(redisServersOn(join(home, 'run', 'redis.sock'))).toEqual([]);
   });
 
   it('--progress bar (a terminal\'s default) loads the bar and the command succeeds, also from the bundle\'s code cache', { timeout: 60_000 }, async () => {

@@ -31,7 +31,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
     .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path, redis-cluster://host:port,…)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
     .option('--json', 'print results as JSON (for scripts)')
-    .option('-q, --quiet', 'no progress on stderr (errors are still printed)')
+    .option('-q, --quiet', 'no progress or notices on stderr (warnings and errors are still printed)')
     .addOption(
       new Option('--progress <mode>', 'progress of a job being waited for, on stderr: auto (a bar on a terminal, none with --json), bar, json (one JSON line per update), none').choices(['auto', 'bar', 'json', 'none']),
     )

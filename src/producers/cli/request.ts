@@ -40,7 +40,7 @@ export interface Request {
 export function beginRequest(s: Session, command: string, args: unknown, opFlag: string | undefined): Request {
   if (opFlag !== undefined) return { op: opFlag, done: () => undefined };
   const request = requestOp(s.layout.runDir, command, args);
-  if (request.resumed) process.stderr.write(`forkpoint: resuming the unfinished request of an earlier run of this command (op ${request.op})\n`);
+  if (request.resumed && !s.quiet) process.stderr.write(`forkpoint: resuming the unfinished request of an earlier run of this command (op ${request.op})\n`);
   return { op: request.op, done: () => forgetRequest(s.layout.runDir, request.key) };
 }
 

@@ -16,6 +16,7 @@ import type { HomeLock, OwnerInfo } from '../../runtime/home-lock.js';
 import type { ResolvedRedis } from '../../runtime/connect-redis.js';
 import type { Pipeline } from '../../workers/pipeline.js';
 import type { Forkpoint } from '../client.js';
+import type { LogLine } from '../../runtime/log-line.js';
 import { flushStdio } from './output.js';
 import { endedJobs, interruptedLines, shellWord } from './interrupted.js';
 
@@ -34,6 +35,8 @@ export interface Session {
   homeId: string;
   client: Forkpoint;
   mode: 'service' | 'embedded';
+  /** `--quiet`: notices of what the command started or resumed are not printed (warnings and errors are). */
+  quiet: boolean;
   /** Tell the session which job the command waits for (named if its service goes before the end). */
   noteJob(job: NotedJob): void;
   /** Through a service: the folders it reads request files from (hand files over with hand-over.ts). */
@@ -242,7 +245,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     process.once('SIGINT', onInterrupt);
     process.once('SIGTERM', onInterrupt);
     try {
-      return await whileServiceLives(layout, owner, jobs, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', noteJob, ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
+      return await whileServiceLives(layout, owner, jobs, run({ config: { ...config, prefix }, layout, homeId, client, mode: 'service', quiet: flags.quiet === true, noteJob, ...(owner.importDirs ? { importDirs: owner.importDirs } : {}) }));
     } finally {
       process.off('SIGINT', onInterrupt);
       process.off('SIGTERM', onInterrupt);
@@ -266,7 +269,11 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   parts.catch(() => undefined);
   let partsOwned = false;
   const redisModule = partsModule.then(() => import('../../runtime/connect-redis.js'));
-  const resolving = redisModule.then(({ resolveRedis }) => resolveRedis(config, layout.runDir, say));
+  // --quiet keeps a warning an operator must act on (a Redis that may evict jobs), not the notice of a private redis-server.
+  const notice: LogLine = (line, level) => {
+    if (level === 'warn' || !flags.quiet) say(line);
+  };
+  const resolving = redisModule.then(({ resolveRedis }) => resolveRedis(config, layout.runDir, notice));
   resolving.catch(() => undefined);
   const clientLoading = redisModule.then(() => import('../client.js'));
   clientLoading.catch(() => undefined);
@@ -310,7 +317,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
       fatal,
       interrupted,
       (async () => {
-        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', noteJob: (job) => void jobs.push(job) });
+        const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', quiet: flags.quiet === true, noteJob: (job) => void jobs.push(job) });
         // Let the GC cascade this command started finish before the pipeline goes away.
         while ((await connected.pending('gc')) > 0) {
           if (Date.now() > deadline) {
