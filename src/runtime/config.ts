@@ -30,9 +30,16 @@ export interface Config {
   poolSize: number;
 }
 
+/** An environment variable set to nothing (`FORKPOINT_HOME= cmd`, an unset shell variable expanded) counts as unset. */
+const setting = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);
+
 export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const home = resolve(flags.home ?? env.FORKPOINT_HOME ?? resolve(homedir(), '.forkpoint'));
-  const explicitUrl = flags.redis ?? env.REDIS_URL;
+  // An empty --home is refused: resolved, it named the current folder, which `box create` then made a home (and private).
+  if (flags.home !== undefined && flags.home.trim() === '') {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, '--home is empty: name the home folder (or leave it out for FORKPOINT_HOME, else ~/.forkpoint)', { field: 'home' });
+  }
+  const home = resolve(flags.home ?? setting(env.FORKPOINT_HOME) ?? resolve(homedir(), '.forkpoint'));
+  const explicitUrl = flags.redis ?? setting(env.REDIS_URL);
   childrenFlushSetting(env); // read where it is used (a file thread); a value nobody knows is refused here, before anything starts
   return {
     home,
