@@ -4,7 +4,7 @@
  * (exit 2) for every other command, which writes nothing there (no folder, no
  * home-id) and starts no redis-server.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { cliEnv, redisServersOn, runCli } from '../helpers/pipeline.js';
@@ -84,6 +84,26 @@ describe('cli: a missing home', () => {
     }
     expect(readFileSync(file, 'utf8')).toBe('not a home\n');
     expect(readFileSync(join(damaged, 'bases'), 'utf8')).toBe('not a folder\n');
+  });
+
+  it('a folder of other files is not made a home (a mistyped --home): refused, its files and mode untouched', async () => {
+    const project = join(tmp(), 'project');
+    mkdirSync(project, { mode: 0o755 });
+    chmodSync(project, 0o755);
+    writeFileSync(join(project, 'main.c'), 'int main;\n');
+    for (const args of [['box', 'create', 'web', '--size', '1M'], ['serve', '--port', '0']]) {
+      const r = await runCli(['--home', project, '--redis', inject('redisUrl'), ...args]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `forkpoint: ${project} holds other files and no forkpoint home: a home is made in a new or empty folder (check --home or FORKPOINT_HOME) [E_INVALID_ARGUMENT]`,
+      ]);
+    }
+    expect(readdirSync(project)).toEqual(['main.c']);
+    expect(statSync(project).mode & 0o777).toBe(0o755);
+    // An empty folder is made a home, as a new one is.
+    const empty = join(tmp(), 'empty');
+    mkdirSync(empty);
+    expect((await runCli(['--home', empty, '--redis', inject('redisUrl'), 'box', 'create', 'web', '--size', '1M'])).status).toBe(0);
   });
 
   it('commands that create things still make a new home; read commands then work on it', async () => {

@@ -5,7 +5,7 @@
  * (never two writers on one home). A home held by another CLI command is
  * waited for, briefly.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
@@ -59,6 +59,25 @@ function isHome(dir: string): boolean {
   return ['home-id', 'db', 'bases', 'boxes'].some((entry) => existsSync(join(dir, entry)));
 }
 
+/**
+ * A home is made in a new or empty folder only. Made in a folder of other files (a mistyped
+ * --home: a project, /etc), its writer would make that folder private to its user and fill it.
+ */
+function refuseForeignFolder(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || isHome(dir)) return;
+  // What a home being made may already hold: its run/ (a lock taken first), a home-id being written.
+  const foreign = readdirSync(dir).filter((name) => !HOME_ENTRIES.has(name) && !/^home-id\..+\.tmp$/.test(name));
+  if (foreign.length === 0) return;
+  throw new ForkpointError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `${dir} holds other files and no forkpoint home: a home is made in a new or empty folder (check --home or FORKPOINT_HOME)`,
+    { path: dir, field: 'home', found: foreign.slice(0, 5) },
+  );
+}
+
+/** The entries of a home (layout.ts; trash/ is recovery's). */
+const HOME_ENTRIES: ReadonlySet<string> = new Set(['home-id', 'db', 'bases', 'boxes', 'run', 'import', 'trash']);
+
 /** The home's layout with its canonical path (stored base paths are compared as strings). */
 export function openHome(flags: GlobalFlags, use: 'read'): { config: Config; layout: HomeLayout; homeId: string | null };
 export function openHome(flags: GlobalFlags, use: 'write' | 'create'): { config: Config; layout: HomeLayout; homeId: string };
@@ -69,6 +88,7 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
   // `serve` running the job went to a queue nobody consumes and the command hung.
   const config = resolveConfig({ home: flags.home, redis: flags.redis });
   if (use === 'create') {
+    refuseForeignFolder(config.home);
     makeHomeFolder(config.home, homeModes().dir); // a new home is private; its writer tightens an old one
   } else if (!isHome(config.home)) {
     throw new ForkpointError(
