@@ -10,8 +10,8 @@
  * HTTP pre-check and the job's file task both run this; the readers that
  * follow (flatten, the raw copy) judge the files they open the same way.
  */
-import { fstatSync, realpathSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { fstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 import type { HomeLayout } from '../layout.js';
 import { backingFiles } from './backing-walk.js';
@@ -31,16 +31,28 @@ export function canonicalImportDirs(dirs: readonly string[]): string[] {
   });
 }
 
+const isMissing = (err: unknown): boolean => ['ENOENT', 'ENOTDIR', 'EACCES', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '');
+
 /**
- * Where the kernel takes `path`: realpath(3) (Node's JS realpath folds a link's target as text, so
- * a link to "L/../f" with L a link elsewhere would be checked as one file and opened as another).
+ * Where `path` leads as far as it exists: its existing part canonical, each symlink on the way
+ * followed by its text, the missing rest appended. So a name that leads out of the import folders
+ * is known for one whether or not its target exists, and a caller cannot tell the two apart.
  */
-function canonical(path: string, field: string): string {
+function whereItLeads(path: string, links = 0): string {
   try {
     return realpathSync.native(path);
   } catch (err) {
-    throw fromFsError(err, path, `${field}`);
+    if (!isMissing(err) || links > 40) return path;
   }
+  let target: string | null = null;
+  try {
+    target = readlinkSync(path);
+  } catch {
+    // not a symlink, or not there: its parent says where it would be
+  }
+  if (target !== null) return whereItLeads(resolve(dirname(path), target), links + 1);
+  const parent = dirname(path);
+  return parent === path ? path : join(whereItLeads(parent, links), basename(path));
 }
 
 /** The rule both checks share: which real paths are inside, and the refusal naming a file. */
@@ -92,7 +104,17 @@ export function confineImport(layout: HomeLayout, path: string, importDirs: read
     // By name first: a path outside is refused before the file system is asked anything about it
     // (not even whether it exists, which would tell a caller about files it cannot see).
     if (!allowed(current) && !(depth > 0 && isBaseFile(layout, current))) throw refuse(current, depth);
-    const real = canonical(current, field);
+    let real: string;
+    try {
+      // realpath(3), where the kernel takes the name (Node's JS realpath folds a link's target as
+      // text: a link to "L/../f" with L a link elsewhere would be checked as one file, opened as another).
+      real = realpathSync.native(current);
+    } catch (err) {
+      // Missing, or past a folder the service cannot look in: refused as an existing file there
+      // would be if its name leads outside, so the answer does not tell whether it exists.
+      if (isMissing(err) && !allowed(whereItLeads(current)) && !(depth > 0 && isBaseFile(layout, current))) throw refuse(current, depth);
+      throw fromFsError(err, current, field);
+    }
     const base = depth > 0 && isBaseFile(layout, real);
     if (!allowed(real) && !base) throw refuse(current, depth);
     if (!statSync(real).isFile()) throw new ForkpointError(ErrorCodes.NOT_A_FILE, `${field}: ${current} is not a regular file`, { field, path: current });

@@ -48,11 +48,22 @@ describe('api: POST /api/boxes/import', () => {
     expect(qemuCompare(disk, sourceDisk).status).toBe(0);
   });
 
-  it('refuses a layout outside the import folders, changing nothing', async () => {
+  it('refuses a layout outside the import folders before it is queued, changing nothing', async () => {
     const before = homePicture(s.tp.layout.home);
-    const r = await call(s.url, 'POST', '/api/boxes/import?wait=1', { body: { layout: join(s.dir, 'outside', 'layout'), boxId: 'evil' } });
-    expect([r.status, r.body.error?.code], JSON.stringify(r.body)).toEqual([403, 'E_FORBIDDEN']);
-    expect(JSON.stringify(r.body)).toContain(join(s.dir, 'outside', 'layout'));
+    const pending = await s.tp.client.pending('ops');
+    for (const wait of ['?wait=1', '']) {
+      const r = await call(s.url, 'POST', `/api/boxes/import${wait}`, { body: { layout: join(s.dir, 'outside', 'layout'), boxId: 'evil' } });
+      expect([r.status, r.body.error?.code], JSON.stringify(r.body)).toEqual([403, 'E_FORBIDDEN']);
+      expect(r.body.error.details).toMatchObject({ field: 'layout', path: join(s.dir, 'outside', 'layout', 'oci-layout') });
+    }
+    expect(await s.tp.client.pending('ops')).toBe(pending);
     expect(homePicture(s.tp.layout.home)).toEqual(before);
+  });
+
+  it('a layout missing from an import folder is 422 E_NOT_FOUND, not queued', async () => {
+    const pending = await s.tp.client.pending('ops');
+    const r = await call(s.url, 'POST', '/api/boxes/import', { body: { layout: join(s.dir, 'import', 'no-such-layout'), boxId: 'none' } });
+    expect([r.status, r.body.error?.code], JSON.stringify(r.body)).toEqual([422, 'E_NOT_FOUND']);
+    expect(await s.tp.client.pending('ops')).toBe(pending);
   });
 });

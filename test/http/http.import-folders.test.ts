@@ -35,6 +35,8 @@ beforeAll(async () => {
   symlinkSync('L2/../evil.qcow2', join(inside, 'climb.qcow2')); // the kernel: outside/deep/.. → outside/evil.qcow2
   mkdirSync(join(inside, 'a-folder'));
   rawExt4Image(join(outside, 'root.ext4'));
+  symlinkSync(outside, join(inside, 'out')); // a folder link out (a sticky shared import folder lets anyone plant one)
+  symlinkSync(join(outside, 'gone.qcow2'), join(inside, 'dangling.qcow2'));
 });
 afterAll(async () => {
   await s?.close();
@@ -45,6 +47,11 @@ const refusals: { what: string; path: () => string; code: string; status: number
   { what: 'a symlink out', path: () => join(inside, 'link.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'link.qcow2') },
   { what: 'a backing file outside', path: () => join(inside, 'chain-out.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(outside, 'secret.raw') },
   { what: 'a folder', path: () => join(inside, 'a-folder'), code: 'E_NOT_A_FILE', status: 400, names: () => join(inside, 'a-folder') },
+  // Whether a file exists where the caller cannot look is not told: a missing one out there is refused as an existing one is.
+  { what: 'a file through a folder link out', path: () => join(inside, 'out', 'evil.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'out', 'evil.qcow2') },
+  { what: 'a missing file through a folder link out', path: () => join(inside, 'out', 'no-such.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'out', 'no-such.qcow2') },
+  { what: 'a missing file under a missing folder through a link out', path: () => join(inside, 'out', 'none', 'x.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'out', 'none', 'x.qcow2') },
+  { what: 'a dangling symlink out', path: () => join(inside, 'dangling.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'dangling.qcow2') },
   // A link whose target has "..": Node's JS realpath folds it as text (inside/evil.qcow2); the kernel opens outside/evil.qcow2.
   { what: 'a symlink whose target climbs out through another link', path: () => join(inside, 'climb.qcow2'), code: 'E_FORBIDDEN', status: 403, names: () => join(inside, 'climb.qcow2') },
 ];
