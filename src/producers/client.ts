@@ -4,12 +4,12 @@
  * Payloads are validated here too, so a caller's mistake is reported before
  * anything is queued.
  */
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
-import { ErrorCodes, ForkpointError } from '../errors.js';
+import { ErrorCodes, ForkpointError, isForkpointError } from '../errors.js';
 import { errorFromFailedReason } from '../contract/failed-reason.js';
-import { bullConnection, type BullConnection } from '../runtime/redis-connection.js';
+import { bullConnection, redisUnavailableFrom, type BullConnection } from '../runtime/redis-connection.js';
 import { pingRedis } from '../runtime/connect-redis.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { waitForRedisClose } from '../workers/redis-close-bound.js';
@@ -31,6 +31,13 @@ export interface ConnectOptions {
   pollMs?: number;
   /** Give up waiting on a result after this long (ms): result() rejects with E_TIMEOUT naming the job, which goes on. */
   waitTimeoutMs?: number;
+  /**
+   * While Redis does not answer, calls fail at once with E_REDIS_UNAVAILABLE instead of waiting
+   * for it to come back, and so does a result() being waited for (its job goes on): for a service
+   * answering requests (the HTTP API answers 503, it does not hang). A single Redis only: on a
+   * Cluster calls wait for it as without this.
+   */
+  failFast?: boolean;
 }
 
 export interface JobProgress {
@@ -115,7 +122,7 @@ export class Forkpoint {
   private constructor(
     private readonly queues: Record<QueueRole, Queue>,
     private readonly events: Record<QueueRole, QueueEvents>,
-    private readonly waitOptions: Pick<ConnectOptions, 'pollMs' | 'waitTimeoutMs'> = {},
+    private readonly waitOptions: Pick<ConnectOptions, 'pollMs' | 'waitTimeoutMs' | 'failFast'> = {},
     private readonly connection: Pick<BullConnection, 'close' | 'disconnect'>,
     private readonly redisUrl: string,
   ) {}
@@ -124,7 +131,9 @@ export class Forkpoint {
     // One shared client on a Redis Cluster (closed by close()), plain options otherwise: runtime/redis-connection.ts.
     const redis = bullConnection(o.redisUrl, o.prefix);
     const connection = redis.connection;
-    const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection, prefix: o.prefix });
+    // The queues only: a QueueEvents reads with a blocking command that must wait out a reconnect.
+    const queueConnection = o.failFast && !redis.cluster ? ({ ...(connection as object), enableOfflineQueue: false } as ConnectionOptions) : connection;
+    const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection: queueConnection, prefix: o.prefix });
     const queues = { ops: make('ops'), gc: make('gc') };
     // QueueEvents reads from '$' by default, and is "ready" before its first read: an event in
     // between (a job's first progress, or its end) would never arrive (bullmq#2874). Reading from
@@ -137,7 +146,7 @@ export class Forkpoint {
       return new QueueEvents(queueName(o.homeId, role), { connection, prefix: o.prefix, lastEventId: last?.[0] ?? '0-0' });
     };
     const [opsEvents, gcEvents] = await Promise.all([listen('ops'), listen('gc')]);
-    const client = new Forkpoint(queues, { ops: opsEvents, gc: gcEvents }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs }, redis, o.redisUrl);
+    const client = new Forkpoint(queues, { ops: opsEvents, gc: gcEvents }, { pollMs: o.pollMs, waitTimeoutMs: o.waitTimeoutMs, failFast: o.failFast }, redis, o.redisUrl);
     // An 'error' event with no listener throws and ends the process (a Redis hiccup, a connection
     // closing under a pending command). ioredis reconnects by itself and callers see failures
     // through their jobs' results, so the event is only recorded.
@@ -304,8 +313,13 @@ export class Forkpoint {
         if (state === 'completed') settle(job.returnvalue, null);
         else if (state === 'failed') settle(undefined, job.failedReason || 'unknown failure');
       } catch (err) {
-        // Redis does not answer: keep trying; the caller's timeout or its watch on the service ends the wait.
         this.lastError = err as Error;
+        const unavailable = this.waitOptions.failFast ? redisUnavailableFrom(err, parseRedisUrl(this.redisUrl).display) : err;
+        if (isForkpointError(unavailable, ErrorCodes.REDIS_UNAVAILABLE)) {
+          dispose();
+          reject(unavailable);
+        }
+        // Otherwise Redis does not answer: keep trying; the caller's timeout or its watch on the service ends the wait.
       } finally {
         reading = false;
       }

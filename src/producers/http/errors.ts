@@ -8,9 +8,13 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
+import { redisUnavailableFrom } from '../../runtime/redis-connection.js';
 
 export function toForkpointError(err: unknown): ForkpointError {
   if (isForkpointError(err)) return err;
+  // The service's client fails fast while Redis is down (ConnectOptions.failFast): 503, not a 500.
+  const unavailable = redisUnavailableFrom(err);
+  if (isForkpointError(unavailable)) return unavailable;
   const fe = err as Partial<FastifyError> | null;
   const status = fe?.statusCode;
   if (status === 413) return new ForkpointError(ErrorCodes.BAD_PAYLOAD, `request body too large: ${fe?.message}`, { field: '(body)', in: 'body' });

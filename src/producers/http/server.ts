@@ -160,7 +160,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const token = o.token || null;
   assertBindAllowed(host, token);
   const slots = createStreamSlots(o.maxStreams ?? DEFAULT_MAX_STREAMS); // checks the number before anything opens
-  const client = await Forkpoint.connect({ redisUrl: o.redisUrl, homeId: o.homeId, prefix: o.prefix });
+  // Fail fast: a request while Redis is down answers 503 E_REDIS_UNAVAILABLE at once, not when Redis is back.
+  const client = await Forkpoint.connect({ redisUrl: o.redisUrl, homeId: o.homeId, prefix: o.prefix, failFast: true });
   const reader = openReader(o.layout.home);
   const redisTarget = parseRedisUrl(o.redisUrl);
   const ctx: HttpContext = {
