@@ -49,6 +49,8 @@ const cases: Case[] = [
   { what: 'create: unknown field', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, colour: 'red' }, status: 400, code: 'E_BAD_PAYLOAD' },
   { what: 'create: existing box', method: 'POST', path: '/api/boxes', body: { boxId: 'c1', sizeBytes: 1 << 20 }, status: 409, code: 'E_ALREADY_EXISTS', field: 'boxId' },
   { what: 'create: malformed JSON', method: 'POST', path: '/api/boxes', rawBody: '{"boxId": ', status: 400, code: 'E_BAD_PAYLOAD', field: '(body)' },
+  // Past the 4 MiB body limit: 413, the status HTTP has for it (a client knows to send less, not to fix a field).
+  { what: 'create: a body past the limit', method: 'POST', path: '/api/boxes', rawBody: JSON.stringify({ boxId: 'x', pad: 'p'.repeat(5 * 2 ** 20) }), status: 413, code: 'E_BAD_PAYLOAD', field: '(body)' },
   { what: 'create: bad op', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1 << 20, op: 'a b' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'op' },
   { what: 'create: bad wait flag', method: 'POST', path: '/api/boxes?wait=maybe', body: { boxId: 'x', sizeBytes: 512 }, status: 400, code: 'E_BAD_PAYLOAD', field: 'wait' },
   { what: 'create: unknown rootfs', method: 'POST', path: '/api/boxes', body: { boxId: 'x', rootfs: 'no-such-key' }, status: 404, code: 'E_UNKNOWN_BASE', field: 'rootfs' },

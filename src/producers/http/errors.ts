@@ -17,7 +17,7 @@ export function toForkpointError(err: unknown): ForkpointError {
   if (isForkpointError(unavailable)) return unavailable;
   const fe = err as Partial<FastifyError> | null;
   const status = fe?.statusCode;
-  if (status === 413) return new ForkpointError(ErrorCodes.BAD_PAYLOAD, `request body too large: ${fe?.message}`, { field: '(body)', in: 'body' });
+  if (status === 413) return withHttpStatus(new ForkpointError(ErrorCodes.BAD_PAYLOAD, `request body too large: ${fe?.message}`, { field: '(body)', in: 'body' }), 413);
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request: ${fe?.message ?? 'unreadable request'}`, { field: '(body)', in: 'body', fastifyCode: fe?.code });
   }
