@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { LogLine } from './log-line.js';
 import { redisServerAvailable, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import { firstLoginUid, tcpListenerUids } from './tcp-listener.js';
 
 export interface ResolvedRedis {
   url: string;
@@ -85,9 +86,25 @@ export async function evictionPolicyWarning(target: RedisTarget): Promise<string
   }
 }
 
+/**
+ * Whether the Redis on a local TCP port runs as another login user: their server would hold this
+ * home's queues (job payloads to read, jobs to add that this home's pipeline runs). A Redis run by
+ * this user, root or a system account (a packaged redis-server) is taken. The uid when it is not.
+ */
+export function foreignLocalRedis(target: RedisTarget, uid = process.getuid?.() ?? null): number | null {
+  const { host, port } = target.options;
+  if (uid === null || target.cluster || port === undefined || !['127.0.0.1', 'localhost', '::1'].includes(host ?? '')) return null;
+  const minLogin = firstLoginUid();
+  return tcpListenerUids(port)?.find((owner) => owner !== uid && owner >= minLogin) ?? null;
+}
+
 export async function resolveRedis(config: Config, runDir: string, say: LogLine): Promise<ResolvedRedis> {
   const target = parseRedisUrl(config.redisUrl);
-  const problem = await pingRedis(target);
+  const foreign = config.redisExplicit ? null : foreignLocalRedis(target);
+  if (foreign !== null) {
+    say(`the Redis at ${target.display} runs as uid ${foreign}, another user, and would hold this home's queues: not used unless asked for (--redis or REDIS_URL)`, 'warn');
+  }
+  const problem = foreign !== null ? `it runs as uid ${foreign}` : await pingRedis(target);
   if (problem === null) {
     const warning = await evictionPolicyWarning(target);
     if (warning) say(warning, 'warn'); // queued jobs may be lost: an operator must act
