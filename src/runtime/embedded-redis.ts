@@ -220,9 +220,12 @@ export async function startEmbeddedRedis(runDir: string, timeoutMs = 10_000): Pr
   for (const pid of serversOn(socket)) await stopPid(pid);
   rmSync(pidFile, { force: true });
   rmSync(socket, { force: true });
+  // Through sh for a umask of its own (077): the server's AOF, pid file and folders are then private
+  // like everything in a home (invariant 7), whatever umask this process has. exec keeps the pid.
   const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'yes', '--appendfsync', EMBEDDED_APPENDFSYNC,
+    'sh',
+    ['-c', 'umask 077 && exec redis-server "$@"', 'redis-server',
+      '--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'yes', '--appendfsync', EMBEDDED_APPENDFSYNC,
       '--maxmemory-policy', 'noeviction', '--dir', dataDir, '--loglevel', 'warning', '--pidfile', pidFile],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

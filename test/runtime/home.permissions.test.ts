@@ -131,13 +131,22 @@ describe('home permissions: nothing in a home is readable by other users', () =>
     expect((statSync(l.dbPath).mode & 0o777).toString(8)).toBe('600');
   });
 
-  it('keeps embedded Redis in run/ 0700 (its socket 0700)', async () => {
+  it('keeps embedded Redis in run/ 0700: its socket, AOF, pid file and folders too, whatever the umask', async () => {
     const home = join(tmp(), 'home');
     await makeHome(home);
-    const redis = await startEmbeddedRedis(homeLayout(home).runDir);
+    const umask = process.umask(0o022); // an everyday umask: redis-server's files were 0644 under it
+    let redis;
+    try {
+      redis = await startEmbeddedRedis(homeLayout(home).runDir);
+    } finally {
+      process.umask(umask);
+    }
     try {
       expect(statSync(homeLayout(home).runDir).mode & 0o777).toBe(0o700);
       expect(lstatSync(redis.socket).mode & 0o077).toBe(0);
+      const inRun = walk(homeLayout(home).runDir);
+      expect(inRun.map((e) => e.rel)).toEqual(expect.arrayContaining([expect.stringMatching(/appendonly/), expect.stringMatching(/redis\.pid$/)]));
+      for (const e of inRun) expect([e.rel, e.mode & 0o077]).toEqual([e.rel, 0]);
     } finally {
       await redis.stop();
     }
