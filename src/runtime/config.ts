@@ -30,16 +30,18 @@ export interface Config {
   poolSize: number;
 }
 
-/** An environment variable set to nothing (`FORKPOINT_HOME= cmd`, an unset shell variable expanded) counts as unset. */
+/** A setting given as nothing (`REDIS_URL= cmd`, an unset shell variable expanded) counts as not given. */
 const setting = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);
 
 export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty --home is refused: resolved, it named the current folder, which `box create` then made a home (and private).
-  if (flags.home !== undefined && flags.home.trim() === '') {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, '--home is empty: name the home folder (or leave it out for FORKPOINT_HOME, else ~/.forkpoint)', { field: 'home' });
+  // An empty home is refused, not defaulted: resolved, '' named the current folder, which `box create`
+  // then made a home (and private); ~/.forkpoint would be a home the caller did not name either.
+  const givenHome = flags.home ?? env.FORKPOINT_HOME;
+  if (givenHome !== undefined && givenHome.trim() === '') {
+    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'the home is empty (--home or FORKPOINT_HOME set to nothing): name its folder, or leave both unset for ~/.forkpoint', { field: 'home' });
   }
-  const home = resolve(flags.home ?? setting(env.FORKPOINT_HOME) ?? resolve(homedir(), '.forkpoint'));
-  const explicitUrl = flags.redis ?? setting(env.REDIS_URL);
+  const home = resolve(givenHome ?? resolve(homedir(), '.forkpoint'));
+  const explicitUrl = setting(flags.redis) ?? setting(env.REDIS_URL);
   childrenFlushSetting(env); // read where it is used (a file thread); a value nobody knows is refused here, before anything starts
   return {
     home,

@@ -1,6 +1,6 @@
 /**
- * Settings given as nothing: an environment variable set to the empty string counts as unset (a
- * shell variable expanded empty), and an empty --home is refused. Resolved as a path, '' was the
+ * Settings given as nothing (a shell variable expanded empty): an empty Redis URL counts as not
+ * given, an empty home (--home or FORKPOINT_HOME) is refused. Resolved as a path, '' was the
  * current folder, which `box create` then made a home of, private to its user.
  */
 import { homedir } from 'node:os';
@@ -13,11 +13,10 @@ const DEFAULT_HOME = join(homedir(), '.forkpoint');
 describe('resolveConfig: settings given as nothing', () => {
   const cases: { what: string; flags: { home?: string; redis?: string }; env: NodeJS.ProcessEnv; home: string; redisExplicit: boolean }[] = [
     { what: 'nothing set', flags: {}, env: {}, home: DEFAULT_HOME, redisExplicit: false },
-    { what: 'FORKPOINT_HOME empty', flags: {}, env: { FORKPOINT_HOME: '' }, home: DEFAULT_HOME, redisExplicit: false },
-    { what: 'FORKPOINT_HOME blank', flags: {}, env: { FORKPOINT_HOME: '  ' }, home: DEFAULT_HOME, redisExplicit: false },
     { what: 'FORKPOINT_HOME set', flags: {}, env: { FORKPOINT_HOME: '/srv/fp' }, home: '/srv/fp', redisExplicit: false },
     { what: '--home over FORKPOINT_HOME', flags: { home: 'rel/home' }, env: { FORKPOINT_HOME: '/srv/fp' }, home: resolve('rel/home'), redisExplicit: false },
     { what: 'REDIS_URL empty', flags: {}, env: { REDIS_URL: '' }, home: DEFAULT_HOME, redisExplicit: false },
+    { what: '--redis empty (commander fills it from an empty REDIS_URL)', flags: { redis: '' }, env: {}, home: DEFAULT_HOME, redisExplicit: false },
     { what: 'REDIS_URL set', flags: {}, env: { REDIS_URL: 'redis://10.0.0.1:6379' }, home: DEFAULT_HOME, redisExplicit: true },
   ];
   for (const c of cases) {
@@ -27,9 +26,15 @@ describe('resolveConfig: settings given as nothing', () => {
     });
   }
 
-  it('an empty --home is refused, naming the option', () => {
-    for (const home of ['', ' ']) {
-      expect(() => resolveConfig({ home }, { FORKPOINT_HOME: '/srv/fp' })).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT', details: { field: 'home' } }));
+  it('an empty home is refused, from --home or FORKPOINT_HOME', () => {
+    const given: [{ home?: string }, NodeJS.ProcessEnv][] = [
+      [{ home: '' }, { FORKPOINT_HOME: '/srv/fp' }],
+      [{ home: ' ' }, {}],
+      [{}, { FORKPOINT_HOME: '' }],
+      [{}, { FORKPOINT_HOME: '  ' }],
+    ];
+    for (const [flags, env] of given) {
+      expect(() => resolveConfig(flags, env)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT', details: { field: 'home' } }));
     }
   });
 });
