@@ -5,7 +5,7 @@
  * (never two writers on one home). A home held by another CLI command is
  * waited for, briefly.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { homeLayout, type HomeLayout } from '../../layout.js';
@@ -75,6 +75,26 @@ function refuseForeignFolder(dir: string): void {
   );
 }
 
+/** A home this user may not look into is named as such: it read as "no forkpoint home" (or an fs error). */
+function refuseUnreadable(dir: string): void {
+  const denied = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EACCES';
+  const refuse = (owner: number | '?') =>
+    new ForkpointError(ErrorCodes.FORBIDDEN, `${dir}: permission denied: this user (uid ${process.getuid?.() ?? '?'}) may not read this home; run forkpoint as its owner (uid ${owner})`, { path: dir });
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if (denied(err)) throw refuse('?'); // a folder above it is closed to us
+    return; // not there: each use says what that means
+  }
+  if (!st.isDirectory()) return; // not a folder: each use says so
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+  } catch (err) {
+    if (denied(err)) throw refuse(st.uid);
+  }
+}
+
 /** The entries of a home (layout.ts; trash/ is recovery's). */
 const HOME_ENTRIES: ReadonlySet<string> = new Set(['home-id', 'db', 'bases', 'boxes', 'run', 'import', 'trash']);
 
@@ -87,6 +107,7 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
   // in their own options: `clone --prefix P` (clone names) once became the *queue* prefix here, so with
   // `serve` running the job went to a queue nobody consumes and the command hung.
   const config = resolveConfig({ home: flags.home, redis: flags.redis });
+  refuseUnreadable(config.home);
   if (use === 'create') {
     refuseForeignFolder(config.home);
     makeHomeFolder(config.home, homeModes().dir); // a new home is private; its writer tightens an old one
