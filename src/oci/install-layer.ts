@@ -1,7 +1,7 @@
 /**
  * Copy one layer blob out of an OCI layout into the home, verifying it on the way: the bytes
  * hash to the layer's digest (and size), a qcow2 layer passes the engine's header and open-table
- * checks (read-header.ts) and names exactly its parent layer's digest as its backing file (never a
+ * checks (read-header.ts) and every L1/L2 entry's (table-check.ts), and names exactly its parent layer's digest as its backing file (never a
  * path: a layout cannot make us read a file outside it), a raw layer is not an image of another
  * format. Only then is the real parent's path written into the copy's header. Any refusal removes
  * the copy: nothing is left behind.
@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { fromFsError } from '../errors.js';
 import { probeImage, readHeader } from '../qcow2/read-header.js';
 import { setBackingPath } from '../qcow2/set-backing.js';
+import { assertTableEntries } from '../qcow2/table-check.js';
 import { writeNonZeroPages } from '../qcow2/sparse-write.js';
 import { blobPath } from './export.js';
 import { layoutError, parentRef, type LayerFormat, type LayerInfo } from './layout.js';
@@ -68,6 +69,8 @@ function assertLayerShape(dest: string, layer: LayerInfo, blob: string): void {
     return;
   }
   const { header } = readHeader(dest); // E_NOT_QCOW2 / E_UNSUPPORTED / … for anything qemu would not open
+  // Kept as it is, so read by qemu with no reader of ours before it: every table entry judged now.
+  assertTableEntries(dest, blob);
   const want = layer.parent === null ? null : parentRef(layer.parent);
   if (header.backingFile !== want) {
     throw layoutError(`${blob}: its backing file is ${JSON.stringify(header.backingFile)}, but a layer may only name its parent layer (${want ?? 'none'})`, 'backing', { path: blob });

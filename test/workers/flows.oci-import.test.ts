@@ -17,9 +17,10 @@ import { boxDiskPath } from '../../src/layout.js';
 import { ANN, MEDIA_CONFIG, MEDIA_LAYER, MEDIA_MANIFEST, REF_NAME } from '../../src/oci/layout.js';
 import { exportFromHome } from '../../src/producers/oci-export.js';
 import type { InProcessDriver } from '../../src/workers/in-process.js';
-import { qemuCheck, qemuCompare, qemuCreate, qemuWrite, rawExt4Image } from '../helpers/qemu.js';
+import { qemuCheck, qemuCompare, qemuCreate, qemuImg, qemuWrite, rawExt4Image } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 import { makeBox, newOp, useHomes } from '../db/support/home.js';
+import { patchBytes, u64 } from '../qcow2/helpers.js';
 
 const { newHome, open } = useHomes();
 const tmp = useTmpDirs('fp-oci-in-');
@@ -181,6 +182,32 @@ describe('flows: box-import', () => {
         return { layout: craft(join(work, 'crafted'), [join(work, 'one.qcow2'), join(work, 'two.qcow2')], { parents: [null, `sha256:${'0'.repeat(64)}`] }) };
       },
     },
+    // A layer is kept as it is, so qemu reads it with no reader of ours before it: its tables are judged at install.
+    ...(
+      [
+        ['an L2 entry past the end of the file', 'l2', (1n << 63n) | (1n << 36n)],
+        ['an L2 entry not cluster aligned', 'l2', (1n << 63n) | 0x50200n],
+        ['an L2 entry with a reserved bit', 'l2', (1n << 63n) | 0x50002n],
+        ['an L1 entry past the end of the file', 'l1', (1n << 63n) | (1n << 36n)],
+      ] as const
+    ).flatMap(([entry, table, value]) =>
+      (['top', 'below the top'] as const).map((where) => ({
+        what: `a layer (${where}) with ${entry}`,
+        code: 'E_QCOW2_CORRUPT',
+        make: (_dir: string, work: string) => {
+          const bad = join(work, 'bad.qcow2');
+          qemuCreate(bad, { size: '64M' });
+          qemuWrite(bad, 0x11, 0, 1 << 20);
+          const l1 = Number(readFileSync(bad).readBigUInt64BE(40));
+          const l2 = Number(readFileSync(bad).readBigUInt64BE(l1) & 0x00fffffffffffe00n);
+          patchBytes(bad, table === 'l1' ? l1 : l2, u64(value));
+          if (where === 'top') return { layout: craft(join(work, 'crafted'), [bad]) };
+          const top = join(work, 'top.qcow2');
+          qemuImg(['create', '-q', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', sha(readFileSync(bad)), top, '64M']); // a layer names its parent by digest
+          return { layout: craft(join(work, 'crafted'), [bad, top]) };
+        },
+      })),
+    ),
     { what: 'an unknown tag', code: 'E_NOT_FOUND', make: (dir) => ({ layout: dir, tag: 'nope' }) },
     {
       what: 'ten layers',
