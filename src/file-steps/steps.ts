@@ -59,12 +59,24 @@ export function forkModeFor(layout: HomeLayout, diskPath: string): 'move' | 'fla
 }
 
 /** The ext4 superblock starts at byte 1024; its magic (0xEF53, little-endian) is 56 bytes in. */
-const EXT4_MAGIC_OFFSET = 1080;
+const EXT4_SUPERBLOCK = 1024;
+const EXT4_MAGIC_OFFSET = EXT4_SUPERBLOCK + 0x38;
 const EXT4_MAGIC = 0xef53;
+const EXT4_INCOMPAT_64BIT = 0x80;
+
+/** The bytes the filesystem says it spans (blocks × block size, from its superblock), or a problem with them. */
+function ext4Span(fd: number, source: string): number | string {
+  const u32 = (offset: number) => readAt(fd, source, EXT4_SUPERBLOCK + offset, 4).readUInt32LE(0);
+  const logBlockSize = u32(0x18);
+  if (logBlockSize > 6) return `its superblock's block size (1024 << ${logBlockSize}) is not one ext4 has`; // 1 KiB to 64 KiB
+  const high = u32(0x60) & EXT4_INCOMPAT_64BIT ? u32(0x150) : 0;
+  return (high * 2 ** 32 + u32(0x04)) * (1024 << logBlockSize);
+}
 
 /**
  * What may enter the rootfs cache: a regular, non-empty file, a whole number
- * of 512-byte sectors, with an ext2/3/4 superblock. Anything else (a qcow2
+ * of 512-byte sectors, with an ext2/3/4 superblock whose filesystem fits in the
+ * file (blocks × block size). Anything else (a qcow2
  * image, a device, /etc/shadow) is refused before a byte is copied: a rootfs
  * is shown to untrusted guests.
  */
@@ -77,6 +89,12 @@ export function assertRawRootfsImage(source: string): number {
   }
 }
 
+/** A filesystem longer than its file is cut off: a guest would read past its end (qemu: zeros; the kernel: I/O errors). */
+function spanProblem(span: number | string, fileSize: number): string | null {
+  if (typeof span === 'string') return span;
+  return span > fileSize ? `truncated: its superblock says the filesystem spans ${span} bytes, the file has ${fileSize}` : null;
+}
+
 /** The same check on a file already open (so what is checked is what is then copied). */
 function assertRawRootfsOpen(fd: number, fileSize: number, source: string): number {
   {
@@ -87,7 +105,7 @@ function assertRawRootfsOpen(fd: number, fileSize: number, source: string): numb
           ? 'it is a qcow2 image, not a raw filesystem image'
           : readAt(fd, source, EXT4_MAGIC_OFFSET, 2).readUInt16LE(0) !== EXT4_MAGIC
             ? 'no ext2/3/4 superblock (magic 0xEF53 at byte 1080)'
-            : null;
+            : spanProblem(ext4Span(fd, source), fileSize);
     if (problem) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${source}: not a raw ext4 image: ${problem}`, { path: source, field: 'image' });
     }
