@@ -6,6 +6,7 @@
 import { planGcOf } from '../../db/rules/gcPlan.js';
 import { basesReadByBoxes } from '../../db/sql/basesReadByBoxes.js';
 import { requestCompactionIfDeep } from './compact.js';
+import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findOp } from '../../db/sql/findOp.js';
 import type { ClaimGcResult } from '../../db/types.js';
 import type { JobPayload } from '../../contract/jobs.js';
@@ -33,6 +34,15 @@ export function journalledBaseId(ctx: JobContext, op: string, command: 'removeSn
 }
 
 export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>): Promise<GcResult> {
+  // The records say what reads a base; the images say it too (invariant 1 does not rest on the
+  // records being right): a disk changed by hand to read this base keeps it. Asked before the
+  // claim, which readers made through forkpoint reach as refs.
+  const base = findBaseById(ctx.reader, p.baseId);
+  const readers = base ? await ctx.files.run({ type: 'imagesReading', home: ctx.layout.home, path: base.basePath }) : [];
+  if (readers.length > 0) {
+    const reason = `${readers[0]}${readers.length > 1 ? ` and ${readers.length - 1} more` : ''} names it as its backing file, though no record says so (see forkpoint check)`;
+    return { baseId: p.baseId, collected: false, reason, reclaimedBytes: 0 };
+  }
   const claim = await ctx.writer.apply({ type: 'claimGc', baseId: p.baseId });
   if (!claim.claimed) return { baseId: p.baseId, collected: false, reason: claim.reason, reclaimedBytes: 0 };
   await collectBase(ctx, claim);

@@ -27,3 +27,11 @@ export function everyBoxDisk(layout: HomeLayout): string[] {
 export function everyBaseFile(layout: HomeLayout): string[] {
   return existsSync(layout.basesDir) ? readdirSync(layout.basesDir).map((name) => join(layout.basesDir, name)) : [];
 }
+
+/** The images of the home (box disks, base files) whose header names `path` as their backing file. */
+export function imagesReading(layout: HomeLayout, path: string): string[] {
+  return [...everyBoxDisk(layout), ...everyBaseFile(layout)].filter((image) => {
+    const facts = diskFacts(image);
+    return facts.state === 'valid' && facts.backing === path;
+  });
+}
