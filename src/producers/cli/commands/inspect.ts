@@ -1,6 +1,6 @@
 /** Read-only views of a home (no Redis needed): `bases ls|why|info`, `tree`, `gc --dry-run`; and `gc`, `check`. */
 import { Option, type Command } from 'commander';
-import { buildForest, renderForest } from '../../forest.js';
+import { buildForest, renderForest, type Forest, type ForestBase } from '../../forest.js';
 import { readForest, withReader } from '../../home-view.js';
 import { ErrorCodes } from '../../../errors.js';
 import type { HomeLayout } from '../../../layout.js';
@@ -12,6 +12,18 @@ import { registerBaseInfoCommands } from './info.js';
 import type { RecoveryReport } from '../../../workers/recovery/index.js';
 
 const EMPTY_FOREST = buildForest([], [], new Map());
+
+
+/** Every base of a forest, by id, with its size. */
+function basesOf(forest: Forest): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (b: ForestBase) => {
+    out.set(b.id, b.sizeBytes);
+    b.children.forEach(visit);
+  };
+  forest.roots.forEach(visit);
+  return out;
+}
 
 export function registerInspectCommands(program: Command): void {
   const bases = program.command('bases').description('base disks (fork points)');
@@ -69,10 +81,12 @@ export function registerInspectCommands(program: Command): void {
           return;
         }
         await withSession(flags, async (s) => (await s.client.gc()).result(), 'write');
-        const after = await withReader(layout, EMPTY_FOREST, readForest);
-        const freed = before.totals.basesBytes - after.totals.basesBytes;
-        const collected = before.totals.bases - after.totals.bases;
-        printResult({ dryRun: false, collected, reclaimedBytes: freed }, flags, (r) => `collected ${r.collected} bases, ${formatBytes(r.reclaimedBytes)}`);
+        const after = basesOf(await withReader(layout, EMPTY_FOREST, readForest));
+        // The bases gone since (the command's start-up GC included), not the change in totals: a
+        // clone meanwhile adds a base, and "collected -3 bases" was what that read.
+        const gone = [...basesOf(before)].filter(([id]) => !after.has(id));
+        const reclaimedBytes = gone.reduce((n, [, bytes]) => n + bytes, 0);
+        printResult({ dryRun: false, collected: gone.length, reclaimedBytes }, flags, (r) => `collected ${r.collected} bases, ${formatBytes(r.reclaimedBytes)}`);
       }),
     );
 
