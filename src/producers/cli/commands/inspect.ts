@@ -13,7 +13,6 @@ import type { RecoveryReport } from '../../../workers/recovery/index.js';
 
 const EMPTY_FOREST = buildForest([], [], new Map());
 
-
 /** Every base of a forest, by id, with its size. */
 function basesOf(forest: Forest): Map<string, number> {
   const out = new Map<string, number>();
