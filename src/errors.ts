@@ -165,6 +165,9 @@ export function fromFsError(err: unknown, path: string, action: string): unknown
   switch (code) {
     case 'ENOENT':
       return new ForkpointError(ErrorCodes.NOT_FOUND, `${what}: no such file or directory`, { path }, { cause: err });
+    case 'ENOTDIR':
+      // A file where the path needs a folder: the path names nothing, as for ENOENT.
+      return new ForkpointError(ErrorCodes.NOT_FOUND, `${what}: no such file or directory (a part of the path is a file, not a folder)`, { path }, { cause: err });
     case 'EISDIR':
       return new ForkpointError(ErrorCodes.NOT_A_FILE, `${what}: is a directory, not an image file`, { path }, { cause: err });
     case 'EEXIST':

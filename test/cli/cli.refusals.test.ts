@@ -3,7 +3,7 @@
  * ones changes nothing (not even the home), and a service whose Redis is gone
  * is reported at once (exit 3) instead of waited on.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { tryLockHome } from '../../src/runtime/home-lock.js';
@@ -22,6 +22,18 @@ describe('cli: refusals', () => {
       expect(r.stderr).toMatch(/^error: /);
     }
     expect((await runCli(['--help'])).status).toBe(0);
+  });
+
+  it('box import of an empty layout name, or of a file, exits 2 naming it (it read the current folder, or exited 1 with ENOTDIR)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'index.json');
+    writeFileSync(file, '{}');
+    const home = join(dir, 'home');
+    const empty = await runCli(['--home', home, '--redis', inject('redisUrl'), 'box', 'import', '', 'nb']);
+    expect([empty.status, empty.stderr.trim()]).toEqual([2, 'forkpoint: layout "": no folder named [E_INVALID_ARGUMENT]']);
+    const notAFolder = await runCli(['--home', home, '--redis', inject('redisUrl'), 'box', 'import', file, 'nb']);
+    expect(notAFolder.status, notAFolder.stderr).toBe(2);
+    expect(notAFolder.stderr.trim()).toBe(`forkpoint: cannot read OCI layout file ${file}/oci-layout: no such file or directory (a part of the path is a file, not a folder) [E_NOT_FOUND]`);
   });
 
   it('an unknown base kind exits 2 naming the kinds there are (it printed "no bases", exit 0)', async () => {

@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId, parseSnapshotName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
@@ -72,6 +73,8 @@ export function registerOciCommands(program: Command): void {
         const { splitLayoutRef, parseTag } = await import('../../../oci/layout.js');
         const { dir, tag } = splitLayoutRef(ref);
         if (tag !== null) parseTag(tag);
+        // resolve('') is the current folder: an empty name (an unset shell variable) names no layout.
+        if (dir.trim() === '') throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `layout ${JSON.stringify(ref)}: no folder named`, { field: 'layout' });
         const layoutDir = resolve(dir);
         const result = await withSession(flags, async (s) => {
           const request = beginRequest(s, 'box import', { layoutDir, tag, boxId }, o.op);
