@@ -38,7 +38,7 @@ export type FileTask =
   | { type: 'importRaw'; source: string; dest: string; fsync: boolean; confine?: ImportConfinement }
   /** Unlink a base file; refuses anything that is not a base file of the home (DESIGN invariant 5). */
   | { type: 'removeBase'; home: string; path: string; fsync: boolean }
-  | { type: 'imagesReading'; home: string; path: string }
+  | { type: 'homeBackings'; home: string }
   /** A background compaction's copy of a deep base, written unless a disk reads it already (file-steps/compact.ts). */
   | { type: 'compactWrite'; home: string; begun: BeginCompactResult; disks: string[]; fsync: boolean }
   /** Re-point these box disks from the compacted base to its copy; returns the disks that read the copy. */
@@ -82,8 +82,8 @@ export interface FileTaskResults {
   sameBytes: boolean;
   importRaw: DiskInfo;
   removeBase: null;
-  /** The home's images whose header names the path as their backing file. */
-  imagesReading: string[];
+  /** Every image of the home that names a backing file, with that file. */
+  homeBackings: [image: string, backing: string][];
   removeBoxDir: null;
   /** null: no disk could be re-pointed at a copy (nothing was written). */
   compactWrite: DiskInfo | null;

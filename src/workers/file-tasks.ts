@@ -24,7 +24,7 @@ import { refuseForeignHardLink } from '../qcow2/hard-links.js';
 import { sameBytes } from '../file-steps/raw-files.js';
 import type { FileTask, FileTaskReply, FileTaskResults, ImportConfinement } from './file-task-types.js';
 import { mapLimit } from './map-limit.js';
-import { imagesReading } from './recovery/backing-readers.js';
+import { homeBackings } from './recovery/backing-readers.js';
 
 /** Create the box folder (refused if it exists: not ours) and the disk's folder inside it. */
 function makeFreshBoxDir(boxDir: string, disk: string): void {
@@ -98,8 +98,8 @@ function run(task: FileTask): unknown {
     case 'removeBase':
       unlinkBaseStep(homeLayout(task.home), task.path, { fsync: task.fsync });
       return null;
-    case 'imagesReading':
-      return imagesReading(homeLayout(task.home), task.path);
+    case 'homeBackings':
+      return homeBackings(homeLayout(task.home));
     case 'restoreDisk':
       restoreDiskStep(homeLayout(task.home), task.begun, { fsync: task.fsync });
       return null;

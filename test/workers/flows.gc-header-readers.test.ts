@@ -1,8 +1,8 @@
 /**
  * GC keeps a base that an image of the home names as its backing file even when no record says
  * so (a disk re-pointed by hand: `qemu-img rebase -u`): invariant 1 does not rest on the records
- * being right. The gc job leaves it, saying which disk reads it; once that disk reads another
- * base again, the base is collected.
+ * being right. The gc job and a sweep leave it, saying which disk reads it; once that disk
+ * reads another base again, the base is collected.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,10 @@ describe('flows: gc and the images themselves', () => {
     expect(existsSync(target)).toBe(true);
     expect(findBaseById(d.reader, readByB)?.state).toBe('ready');
     expect(qemuCheck(w).status).toBe(0);
+    // A sweep (the images read once for all its bases) keeps it too.
+    const swept = (await d.run('sweep', {})).result;
+    expect(swept.bases).toContainEqual(expect.objectContaining({ baseId: readByB, collected: false, reason: expect.stringContaining(w) }));
+    expect(existsSync(target)).toBe(true);
 
     qemuImg(['rebase', '-u', '-F', 'qcow2', '-b', findBaseById(d.reader, readByW)!.basePath, w]); // put back
     expect((await d.run('gc', { baseId: readByB })).result).toMatchObject({ collected: true });

@@ -33,12 +33,17 @@ export function journalledBaseId(ctx: JobContext, op: string, command: 'removeSn
   return (findOp(ctx.reader, op, command)?.payload as { baseId?: string } | undefined)?.baseId ?? null;
 }
 
-export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>): Promise<GcResult> {
+/**
+ * `backings`: the home's [image, backing file] pairs, read once by a caller collecting many
+ * bases (a sweep); read here otherwise.
+ */
+export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>, backings?: [string, string][]): Promise<GcResult> {
   // The records say what reads a base; the images say it too (invariant 1 does not rest on the
   // records being right): a disk changed by hand to read this base keeps it. Asked before the
   // claim, which readers made through forkpoint reach as refs.
   const base = findBaseById(ctx.reader, p.baseId);
-  const readers = base ? await ctx.files.run({ type: 'imagesReading', home: ctx.layout.home, path: base.basePath }) : [];
+  const pairs = base ? (backings ?? (await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }))) : [];
+  const readers = pairs.filter(([, backing]) => backing === base?.basePath).map(([image]) => image);
   if (readers.length > 0) {
     const reason = `${readers[0]}${readers.length > 1 ? ` and ${readers.length - 1} more` : ''} names it as its backing file, though no record says so (see forkpoint check)`;
     return { baseId: p.baseId, collected: false, reason, reclaimedBytes: 0 };
@@ -65,8 +70,13 @@ export interface SweepResult {
 export async function sweepJob(ctx: JobContext, _p: JobPayload<'sweep'>): Promise<SweepResult> {
   const planned = planGcOf(ctx.reader);
   const bases: GcResult[] = [];
+  // The images read once for the whole sweep; a base collected reads nothing from then on.
+  let backings = planned.length > 0 ? await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }) : [];
   for (const baseId of planned) {
-    bases.push(await gcJob(ctx, { baseId }));
+    const path = findBaseById(ctx.reader, baseId)?.basePath;
+    const result = await gcJob(ctx, { baseId }, backings);
+    if (result.collected) backings = backings.filter(([image]) => image !== path);
+    bases.push(result);
     await ctx.progress({ done: bases.length, total: planned.length });
   }
   // The backstop for compaction requests lost with a crashed Redis, as for GC requests.

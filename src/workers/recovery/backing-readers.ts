@@ -28,10 +28,12 @@ export function everyBaseFile(layout: HomeLayout): string[] {
   return existsSync(layout.basesDir) ? readdirSync(layout.basesDir).map((name) => join(layout.basesDir, name)) : [];
 }
 
-/** The images of the home (box disks, base files) whose header names `path` as their backing file. */
-export function imagesReading(layout: HomeLayout, path: string): string[] {
-  return [...everyBoxDisk(layout), ...everyBaseFile(layout)].filter((image) => {
+/** Every image of the home (box disks, base files) that names a backing file, with that file: [image, backing]. ~20 µs an image. */
+export function homeBackings(layout: HomeLayout): [image: string, backing: string][] {
+  const out: [string, string][] = [];
+  for (const image of [...everyBoxDisk(layout), ...everyBaseFile(layout)]) {
     const facts = diskFacts(image);
-    return facts.state === 'valid' && facts.backing === path;
-  });
+    if (facts.state === 'valid' && facts.backing !== null) out.push([image, facts.backing]);
+  }
+  return out;
 }
