@@ -8,14 +8,19 @@ import { join } from 'node:path';
 import { diskFacts } from '../../file-steps/disk-facts.js';
 import { boxDiskPath, type HomeLayout } from '../../layout.js';
 
-/** The backing files the valid images among `images` name. */
-export function backingFilesOf(images: Iterable<string>): Set<string> {
-  const read = new Set<string>();
+/** Each valid image among `images` that names a backing file, with that file: [image, backing]. ~20 µs an image. */
+export function backingsOf(images: Iterable<string>): [image: string, backing: string][] {
+  const out: [string, string][] = [];
   for (const image of images) {
     const facts = diskFacts(image);
-    if (facts.state === 'valid' && facts.backing !== null) read.add(facts.backing);
+    if (facts.state === 'valid' && facts.backing !== null) out.push([image, facts.backing]);
   }
-  return read;
+  return out;
+}
+
+/** The backing files the valid images among `images` name. */
+export function backingFilesOf(images: Iterable<string>): Set<string> {
+  return new Set(backingsOf(images).map(([, backing]) => backing));
 }
 
 /** The container disk path of every folder in boxes/, whether or not a record names it. */
@@ -28,12 +33,7 @@ export function everyBaseFile(layout: HomeLayout): string[] {
   return existsSync(layout.basesDir) ? readdirSync(layout.basesDir).map((name) => join(layout.basesDir, name)) : [];
 }
 
-/** Every image of the home (box disks, base files) that names a backing file, with that file: [image, backing]. ~20 µs an image. */
+/** Every image of the home (box disks, base files) that names a backing file, with that file. */
 export function homeBackings(layout: HomeLayout): [image: string, backing: string][] {
-  const out: [string, string][] = [];
-  for (const image of [...everyBoxDisk(layout), ...everyBaseFile(layout)]) {
-    const facts = diskFacts(image);
-    if (facts.state === 'valid' && facts.backing !== null) out.push([image, facts.backing]);
-  }
-  return out;
+  return backingsOf([...everyBoxDisk(layout), ...everyBaseFile(layout)]);
 }

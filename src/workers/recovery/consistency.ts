@@ -13,7 +13,7 @@ import { BASE_MODE } from '../../file-steps/steps.js';
 import { findBaseByPath } from '../../db/sql/findBaseByPath.js';
 import { listBases } from '../../db/sql/listBases.js';
 import { listBoxes } from '../../db/sql/listBoxes.js';
-import { backingFilesOf, everyBaseFile, everyBoxDisk } from './backing-readers.js';
+import { homeBackings } from './backing-readers.js';
 import { act, item, type RecoveryContext, type RecoveryItem } from './context.js';
 import { moveToTrash } from './trash.js';
 
@@ -69,7 +69,7 @@ export async function reportBoxesWithoutDisks(ctx: RecoveryContext): Promise<Rec
  * not depend on the records being right).
  */
 function backingFilesInUse(ctx: RecoveryContext): Set<string> {
-  return backingFilesOf([...everyBaseFile(ctx.layout), ...everyBoxDisk(ctx.layout)]);
+  return new Set(homeBackings(ctx.layout).map(([, backing]) => backing));
 }
 
 export async function checkOrphanFiles(ctx: RecoveryContext): Promise<RecoveryItem[]> {
