@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { homeBusyError, ownerNow, waitForHomeLock } from '../runtime/home-lock.js';
+import { homeBusyError, ownerNow, pidAlive, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { keepEmbeddedRedis, type KeptRedis } from '../runtime/embedded-redis-keeper.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
@@ -41,19 +41,28 @@ export interface RunningService {
   stop(): Promise<boolean>;
 }
 
+const isLiveService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && pidAlive(holder.pid);
+
+function holderName(holder: OwnerInfo | null): string {
+  if (holder?.kind === 'serve') return `another process (the owner file still names forkpoint serve pid ${holder.pid}, which has exited)`;
+  return `a forkpoint command (pid ${holder?.pid ?? '?'})`;
+}
+
 export async function startService(o: ServiceOptions): Promise<RunningService> {
   if (o.importDirs) assertImportDirs(o.layout.home, o.importDirs); // before anything starts
   const waitMs = o.homeWaitMs ?? DEFAULT_HOME_WAIT_MS;
   const waited = await waitForHomeLock(o.layout.runDir, ownerNow('serve', o.homeId), {
     waitMs,
-    // Two services for one home is a deployment mistake, not a wait: say so now.
-    giveUpIf: (holder) => holder?.kind === 'serve',
-    onWait: (holder) => o.log(`home ${o.layout.home} is busy with a forkpoint command (pid ${holder?.pid ?? '?'}); waiting for it to finish`),
+    // Two services for one home is a deployment mistake, not a wait: say so now. An owner file
+    // naming a serve that has exited is stale: a command holds the lock (one that probes the home
+    // after that serve's crash, before it rewrites the file), so it is waited for like one.
+    giveUpIf: isLiveService,
+    onWait: (holder) => o.log(`home ${o.layout.home} is busy with ${holderName(holder)}; waiting for it to finish`),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   if (!waited.lock) {
     if (waited.aborted) throw new ForkpointError(ErrorCodes.SHUTTING_DOWN, `stopped while waiting for home ${o.layout.home}; nothing was started`, { path: o.layout.home });
-    throw homeBusyError(o.layout.home, waited.holder, waited.holder?.kind === 'serve' ? undefined : waitMs);
+    throw homeBusyError(o.layout.home, waited.holder, isLiveService(waited.holder) ? undefined : waitMs);
   }
   const lock = waited.lock;
   let redis: Awaited<ReturnType<typeof resolveRedis>> | null = null;

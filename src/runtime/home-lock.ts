@@ -114,6 +114,16 @@ export function readOwner(runDir: string): OwnerInfo | null {
   }
 }
 
+/** The process still runs (EPERM: it does, as another user). A dead pid in the owner file means the file is stale. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The refusal when `holder` (or another process) keeps the home; `waitedMs` when we waited for it first. */
 export function homeBusyError(home: string, holder: OwnerInfo | null, waitedMs?: number): ForkpointError {
   const who = holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'} (pid ${holder.pid}, since ${holder.startedAt})` : 'another process';

@@ -5,6 +5,7 @@
  * embedded pipeline (on the given Redis, or on a private redis-server it
  * starts and stops itself).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -69,6 +70,58 @@ describe('cli: who owns a home', () => {
       expect(await serve.exited).toEqual({ code: 0, signal: null });
     } finally {
       if (!released) cli.release();
+    }
+  });
+
+  it('an owner file naming a serve that has exited, while another process holds the lock, is waited out, not refused', { timeout: 90_000 }, async () => {
+    // The race this models: a command probing the home after its serve's crash holds the lock for a
+    // moment before it rewrites the file; a serve starting then read the dead serve's name.
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const runDir = homeLayout(home).runDir;
+    const dead = spawnSync('true');
+    expect(dead.status).toBe(0);
+    const holder = tryLockHome(runDir, ownerNow('cli', 'h'))!;
+    holder.update({ pid: dead.pid!, kind: 'serve', redisUrl: inject('redisUrl') });
+    let released = false;
+    try {
+      const serve = await startServe(home, inject('redisUrl'), [], { waitReady: false });
+      killAtEnd(serve);
+      await serve.waitForStderr(new RegExp(`still names forkpoint serve pid ${dead.pid}, which has exited\\); waiting`));
+      expect(serve.child.exitCode).toBeNull();
+      holder.release();
+      released = true;
+      await serve.waitForStderr(/listening on http/);
+      expect(readOwner(runDir)).toMatchObject({ pid: serve.pid, kind: 'serve' });
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      if (!released) holder.release();
+    }
+  });
+
+  it('a command meeting that stale owner file waits for the lock too, then runs the work itself', { timeout: 90_000 }, async () => {
+    const dir = tmp();
+    const home = join(dir, 'home');
+    const golden = goldenImage(join(dir, 'golden.qcow2'), 0x42);
+    mkdirSync(home);
+    const runDir = homeLayout(home).runDir;
+    const dead = spawnSync('true');
+    const holder = tryLockHome(runDir, ownerNow('cli', 'h'))!;
+    holder.update({ pid: dead.pid!, kind: 'serve', redisUrl: inject('redisUrl') });
+    let released = false;
+    const release = setTimeout(() => {
+      holder.release();
+      released = true;
+    }, 1500);
+    try {
+      const r = await runCli(['--home', home, '--redis', inject('redisUrl'), '--json', 'box', 'create', 'src', '--from', golden], { timeoutMs: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readyBoxes(home)).toBe(1);
+      expect(readOwner(runDir)).toBeNull(); // the command owned the home, and let go
+    } finally {
+      clearTimeout(release);
+      if (!released) holder.release();
     }
   });
 

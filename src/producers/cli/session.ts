@@ -125,9 +125,10 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | OwnerInfo> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
-  // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI.
-  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '';
+  const { ownerNow, pidAlive, waitForHomeLock } = await import('../../runtime/home-lock.js');
+  // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI. One that
+  // has exited is a stale owner file while another command holds the home: wait for that command.
+  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '' && pidAlive(holder.pid);
   const waited = await waitForHomeLock(layout.runDir, ownerNow('cli', homeId), { waitMs, giveUpIf: isReadyService });
   if (waited.lock) return waited.lock;
   // Decided on the holder the wait gave up on: reading owner.json again could find it gone already.

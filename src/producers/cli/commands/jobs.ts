@@ -4,15 +4,6 @@ import { ErrorCodes } from '../../../errors.js';
 import { action, ForkpointError, printResult } from '../output.js';
 import { openHome, type GlobalFlags } from '../session.js';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function registerJobsCommand(program: Command): void {
   program
     .command('jobs')
@@ -28,7 +19,7 @@ export function registerJobsCommand(program: Command): void {
           });
         }
         const { producerContract } = await import('../../../contract/producer-contract.js');
-        const { readOwner } = await import('../../../runtime/home-lock.js');
+        const { pidAlive, readOwner } = await import('../../../runtime/home-lock.js');
         const { parseRedisUrl } = await import('../../../runtime/redis-url.js');
         const { embeddedSocketPath } = await import('../../../runtime/embedded-redis.js');
         // A running service knows the Redis it consumes from (perhaps the home's private one, on a
