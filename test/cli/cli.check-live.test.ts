@@ -3,7 +3,7 @@
  * what its running jobs are working on; when it cannot ask (a token it does
  * not have), it says so and reads the files itself.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
@@ -47,5 +47,29 @@ describe('cli: check with serve running', () => {
 
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('check --repair exits 1 while something still needs a person after it (through the service and alone), 0 once nothing does', { timeout: 90_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const serve = await startServe(home, inject('redisUrl'));
+    killAtEnd(serve);
+    const stray = join(homeLayout(home).boxesDir, 'stray');
+    mkdirSync(stray); // no record, and recovery never removes a box folder by itself
+
+    const viaService = await runCli(['--home', home, '--json', 'check', '--repair']);
+    expect(viaService.status, viaService.stderr).toBe(1);
+    expect(JSON.parse(viaService.stdout)).toMatchObject({ checkedBy: expect.any(String), summary: { found: 1, needsAttention: 1 } });
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+
+    const alone = await runCli(['--home', home, '--json', 'check', '--repair']);
+    expect(alone.status, alone.stderr).toBe(1);
+    expect(JSON.parse(alone.stdout)).toMatchObject({ repair: true, summary: { found: 1, needsAttention: 1 } });
+
+    rmdirSync(stray);
+    const settled = await runCli(['--home', home, '--json', 'check', '--repair']);
+    expect(settled.status, settled.stderr).toBe(0);
+    expect(JSON.parse(settled.stdout)).toMatchObject({ summary: { found: 0, needsAttention: 0 } });
   });
 });

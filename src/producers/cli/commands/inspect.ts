@@ -94,7 +94,7 @@ export function registerInspectCommands(program: Command): void {
     .option('--repair', 'finish or undo half-done operations, move orphans past the grace period to trash/, purge trash/ past its retention')
     .option('--rebuild', 'the database is lost: rebuild the records from the files (never over a database; changes no file)')
     .option('--purge-trash', 'delete everything in trash/ (orphans recovery moved there) for good')
-    .description('the recovery report: half-done operations, orphan files, records without files, a missing or damaged database')
+    .description('the recovery report: half-done operations, orphan files, records without files, a missing or damaged database; exit 1 if problems (after --repair: if some still need a person)')
     .action(
       action(async (o: { repair?: boolean; rebuild?: boolean; purgeTrash?: boolean }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
@@ -113,6 +113,7 @@ export function registerInspectCommands(program: Command): void {
         if (viaService?.report) {
           const report = { ...viaService.report, checkedBy: viaService.checkedBy };
           printResult(report, flags, (r) => `${formatRecoveryReport(r)}\n(repaired by forkpoint serve at ${r.checkedBy}, its jobs paused meanwhile)`);
+          exitIfUnsettled(report, true);
           return;
         }
         if (viaService?.why) throw new ForkpointError(ErrorCodes.HOME_LOCKED, `cannot repair through the service: ${viaService.why}`, { path: layout.home });
@@ -134,12 +135,21 @@ export function registerInspectCommands(program: Command): void {
             report = await recover(layout.home, { repair: o.repair ?? false });
           }
           printResult(report, flags, (r) => (r.checkedBy ? `${formatRecoveryReport(r)}\n(checked by forkpoint serve at ${r.checkedBy}: jobs running now are marked in flight)` : formatRecoveryReport(r)));
-          if (!o.repair && report.summary.found - report.summary.inFlight > 0) process.exitCode = 1;
+          exitIfUnsettled(report, o.repair === true);
         } finally {
           lock?.release();
         }
       }),
     );
+}
+
+/**
+ * Exit 1 when the home is not consistent: a report finds problems (in-flight work aside); a repair
+ * leaves some that need a person (a script must not read "repaired" where nothing could be).
+ */
+function exitIfUnsettled(report: RecoveryReport, repaired: boolean): void {
+  const { found, inFlight, needsAttention } = report.summary;
+  if (repaired ? needsAttention > 0 : found - inFlight > 0) process.exitCode = 1;
 }
 
 /** `check --purge-trash`: every entry of trash/, for good. No lock: no record and no job reads the trash. */
