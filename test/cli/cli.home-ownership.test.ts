@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { homeLayout } from '../../src/layout.js';
-import { ownerNow, readOwner, tryLockHome } from '../../src/runtime/home-lock.js';
+import { ownerNow, readOwner, tryLockHome, type HomeLock } from '../../src/runtime/home-lock.js';
 import { auditHome, cliEnv, goldenImage, readyBoxes, runCli, startServe, useCleanup, redisServersOn } from '../helpers/pipeline.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
@@ -49,45 +49,19 @@ describe('cli: who owns a home', () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('a serve started while a CLI command holds the home waits for it, then owns the home', { timeout: 90_000 }, async () => {
-    const home = join(tmp(), 'home');
-    mkdirSync(home);
+  /**
+   * Start a serve while `holder` (ours) keeps the home: it must say `waiting` and neither take the
+   * home nor give up; once the holder lets go, it owns the home and stops cleanly.
+   */
+  async function serveWaitsThenOwns(home: string, holder: HomeLock, waiting: RegExp): Promise<void> {
     const runDir = homeLayout(home).runDir;
-    const cli = tryLockHome(runDir, ownerNow('cli', 'h'))!;
+    const heldBy = readOwner(runDir);
     let released = false;
     try {
       const serve = await startServe(home, inject('redisUrl'), [], { waitReady: false });
       killAtEnd(serve);
-      await serve.waitForStderr(new RegExp(`busy with a forkpoint command \\(pid ${process.pid}\\); waiting`));
-      // Still ours while it waits: it neither took the home nor gave up.
-      expect(readOwner(runDir)).toMatchObject({ pid: process.pid, kind: 'cli' });
-      expect(serve.child.exitCode).toBeNull();
-      cli.release();
-      released = true;
-      await serve.waitForStderr(/listening on http/);
-      expect(readOwner(runDir)).toMatchObject({ pid: serve.pid, kind: 'serve' });
-      serve.child.kill('SIGTERM');
-      expect(await serve.exited).toEqual({ code: 0, signal: null });
-    } finally {
-      if (!released) cli.release();
-    }
-  });
-
-  it('an owner file naming a serve that has exited, while another process holds the lock, is waited out, not refused', { timeout: 90_000 }, async () => {
-    // The race this models: a command probing the home after its serve's crash holds the lock for a
-    // moment before it rewrites the file; a serve starting then read the dead serve's name.
-    const home = join(tmp(), 'home');
-    mkdirSync(home);
-    const runDir = homeLayout(home).runDir;
-    const dead = spawnSync('true');
-    expect(dead.status).toBe(0);
-    const holder = tryLockHome(runDir, ownerNow('cli', 'h'))!;
-    holder.update({ pid: dead.pid!, kind: 'serve', redisUrl: inject('redisUrl') });
-    let released = false;
-    try {
-      const serve = await startServe(home, inject('redisUrl'), [], { waitReady: false });
-      killAtEnd(serve);
-      await serve.waitForStderr(new RegExp(`still names forkpoint serve pid ${dead.pid}, which has exited\\); waiting`));
+      await serve.waitForStderr(waiting);
+      expect(readOwner(runDir)).toEqual(heldBy);
       expect(serve.child.exitCode).toBeNull();
       holder.release();
       released = true;
@@ -98,6 +72,25 @@ describe('cli: who owns a home', () => {
     } finally {
       if (!released) holder.release();
     }
+  }
+
+  it('a serve started while a CLI command holds the home waits for it, then owns the home', { timeout: 90_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const cli = tryLockHome(homeLayout(home).runDir, ownerNow('cli', 'h'))!;
+    await serveWaitsThenOwns(home, cli, new RegExp(`busy with a forkpoint command \\(pid ${process.pid}\\); waiting`));
+  });
+
+  it('an owner file naming a serve that has exited, while another process holds the lock, is waited out, not refused', { timeout: 90_000 }, async () => {
+    // The race this models: a command probing the home after its serve's crash holds the lock for a
+    // moment before it rewrites the file; a serve starting then read the dead serve's name.
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const dead = spawnSync('true');
+    expect(dead.status).toBe(0);
+    const holder = tryLockHome(homeLayout(home).runDir, ownerNow('cli', 'h'))!;
+    holder.update({ pid: dead.pid!, kind: 'serve', redisUrl: inject('redisUrl') });
+    await serveWaitsThenOwns(home, holder, new RegExp(`still names forkpoint serve pid ${dead.pid}, which has exited\\); waiting`));
   });
 
   it('a command meeting that stale owner file waits for the lock too, then runs the work itself', { timeout: 90_000 }, async () => {
