@@ -26,6 +26,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { liveRepair } from './live-repair.js';
 import { cancelKey } from '../contract/cancel.js';
 import { retentionDefaults, retryUnderDefaults } from './service-defaults.js';
+import { requeueOrphans } from './requeue-orphans.js';
 import { pingRedis } from '../runtime/connect-redis.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { waitForRedisClose, type RedisCloseOutcome } from './redis-close-bound.js';
@@ -237,6 +238,16 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
       return p;
     };
   };
+  // Before the workers: what is active now was the last owner's (requeue-orphans.ts).
+  const opsQueue = new Queue(queueName(o.homeId, 'ops'), { connection, prefix: o.prefix });
+  opsQueue.on('error', () => undefined); // closed right after; a failure shows in the await below
+  try {
+    for (const job of await requeueOrphans([opsQueue, gcQueue])) {
+      o.log?.(`job ${job.id} (${job.name}) on queue ${job.queue} was running when the home's last owner stopped without handing it back; back in its queue now`);
+    }
+  } finally {
+    await opsQueue.close();
+  }
   const opsWorker = new Worker(queueName(o.homeId, 'ops'), tracked('ops'), { ...workerOptions, ...retentionDefaults('ops'), concurrency: o.opsConcurrency ?? 8 });
   const gcWorker = new Worker(queueName(o.homeId, 'gc'), tracked('gc'), { ...workerOptions, ...retentionDefaults('gc'), concurrency: o.gcConcurrency ?? 4 });
   for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`, 'error'));

@@ -1,11 +1,13 @@
 /**
  * issue 11 §1: `serve` on the home's private redis-server (no --redis, no REDIS_URL) is killed
  * with -9 in the middle of a batch a CLI command waits for. The redis-server it started outlives
- * it with the queue intact (and keeps it in the home's AOF): the next serve adopts it, BullMQ's
- * stalled-job check hands the cut-off job back, the batch completes, and the waiting command
- * follows the job to its end. And when the job is lost (serve, its redis-server and the command
- * all killed, the Redis data gone), running the same command again finishes the same request.
+ * it with the queue intact (and keeps it in the home's AOF): the next serve adopts it, hands the
+ * cut-off job back as it starts (not BullMQ's stalled check, once the lock expired), the batch
+ * completes, and the waiting command follows the job to its end. And when the job is lost
+ * (serve, its redis-server and the command all killed, the Redis data gone), running the same
+ * command again finishes the same request.
  */
+import { Queue } from 'bullmq';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,11 +105,21 @@ describe('cli: kill -9 of serve on its private Redis mid-batch', () => {
 
     const second = killAtEnd(await startServe(home, null));
     expect(second.stderr()).toMatch(new RegExp(`took over the private redis-server \\(pid ${redisPids[0]}\\)`));
+    // Handed back as it starts (requeue-orphans.ts), not by BullMQ's stalled check once the lock expired.
+    const requeued = /job (\S+) \(clone\) on queue (\S+) was running when the home's last owner stopped without handing it back; back in its queue now/.exec(second.stderr());
+    expect(requeued, second.stderr()).not.toBeNull();
     const end = await Promise.race([cli.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
     expect(end, `the command was still waiting: ${cli.err()}`).toEqual({ code: 0, signal: null });
     expect(cli.out()).toMatch(new RegExp(`cloned src into ${COUNT} boxes`));
-    expect(cli.err()).toMatch(/takes the job over/);
     expect(cli.err()).not.toMatch(/kept nothing/);
+    const queue = new Queue(requeued![2]!, { connection: { path: socket }, prefix: TEST_PREFIX });
+    try {
+      const job = await queue.getJob(requeued![1]!);
+      expect(await job?.getState()).toBe('completed');
+      expect(job?.stalledCounter, 'the stalled check handed it back, not the new owner').toBe(0);
+    } finally {
+      await queue.close();
+    }
 
     await expectCleanHome(home, golden);
     second.child.kill('SIGTERM');
