@@ -57,7 +57,7 @@ export function digestLayer(src: LayerSource): { digest: string; size: number } 
 }
 
 /** Write the blob to `dest` (created, never over a file). */
-export function writeLayer(src: LayerSource, dest: string, mode = 0o644): void {
+export function writeLayer(src: LayerSource, dest: string, mode: number): void {
   const fd = openSync(dest, 'wx', mode);
   try {
     let at = 0;

@@ -4,7 +4,6 @@
  * connection, files by their paths), so it needs no pipeline and no Redis. Like a fork, it expects
  * the box stopped or paused: its own disk is read as it is at that moment.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
 import type { DbReader } from '../db/reader.js';
 import type { BaseDiskRecord } from '../db/types.js';
 import { ErrorCodes, ForkpointError } from '../errors.js';
@@ -23,11 +22,6 @@ export interface ExportTarget {
 }
 
 export function exportFromHome(reader: DbReader, t: ExportTarget): ExportResult {
-  // Blobs written into the home (bases/, say) would be files no record owns.
-  const rel = relative(reader.layout.home, resolve(t.dir));
-  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
-    throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${t.dir} is inside the home ${reader.layout.home}; export to a folder outside it`, { path: t.dir, field: 'dir' });
-  }
   const box = reader.findBox(t.boxId);
   let top: string;
   let created: number;
@@ -46,6 +40,7 @@ export function exportFromHome(reader: DbReader, t: ExportTarget): ExportResult 
   const files = [...chain.reverse(), { path: top, format: 'qcow2' as const }];
   return exportImage({
     dir: t.dir,
+    home: reader.layout.home,
     tag: t.tag ?? (t.snapshot !== undefined ? `${t.boxId}-${t.snapshot}` : t.boxId),
     files,
     kind: t.snapshot !== undefined ? 'snapshot' : 'box',
