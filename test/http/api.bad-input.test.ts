@@ -39,6 +39,11 @@ const cases: Case[] = [
   { what: 'NUL in a box id', method: 'DELETE', path: '/api/boxes/src%00', status: 400, code: 'E_INVALID_NAME', field: 'id' },
   { what: 'a leading dot', method: 'DELETE', path: '/api/boxes/.hidden', status: 400, code: 'E_INVALID_NAME', field: 'id' },
   { what: 'remove an unknown box', method: 'DELETE', path: '/api/boxes/ghost', status: 404, code: 'E_UNKNOWN_BOX', field: 'id' },
+  // A 255-byte id is a name a box may have (it is found or not); one byte more is not one.
+  { what: 'an unknown box with a 255-byte id', method: 'DELETE', path: `/api/boxes/${'L'.repeat(255)}`, status: 404, code: 'E_UNKNOWN_BOX', field: 'id' },
+  { what: 'an unknown box with a 255-byte id, percent-encoded', method: 'GET', path: `/api/boxes/${encodeURIComponent('é'.repeat(127))}x/snapshots`, status: 404, code: 'E_UNKNOWN_BOX', field: 'id' },
+  { what: 'a 256-byte box id', method: 'GET', path: `/api/boxes/${'L'.repeat(256)}`, status: 400, code: 'E_INVALID_NAME', field: 'id' },
+  { what: 'a box id past any name in a URL', method: 'GET', path: `/api/boxes/${'L'.repeat(800)}`, status: 400, code: 'E_INVALID_NAME', field: '(path)' },
   { what: 'create: path trick in boxId', method: 'POST', path: '/api/boxes', body: { boxId: '../escape', sizeBytes: 1 << 20 }, status: 400, code: 'E_INVALID_NAME', field: 'boxId' },
   { what: 'create: the reserved id', method: 'POST', path: '/api/boxes', body: { boxId: '__global__', sizeBytes: 1 << 20 }, status: 400, code: 'E_INVALID_NAME', field: 'boxId' },
   { what: 'create: both sizes', method: 'POST', path: '/api/boxes', body: { boxId: 'x', sizeBytes: 1, fromImage: '/a' }, status: 400, code: 'E_BAD_PAYLOAD', field: 'sizeBytes' },

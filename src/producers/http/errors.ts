@@ -17,6 +17,10 @@ export function toForkpointError(err: unknown): ForkpointError {
   if (isForkpointError(unavailable)) return unavailable;
   const fe = err as Partial<FastifyError> | null;
   const status = fe?.statusCode;
+  // Past even the room a name's longest URL form needs (server.ts): no name it could be.
+  if (fe?.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new ForkpointError(ErrorCodes.INVALID_NAME, `a name in the path is too long: ${fe.message}`, { field: '(path)', in: 'path' });
+  }
   if (status === 413) return withHttpStatus(new ForkpointError(ErrorCodes.BAD_PAYLOAD, `request body too large: ${fe?.message}`, { field: '(body)', in: 'body' }), 413);
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new ForkpointError(ErrorCodes.BAD_PAYLOAD, `bad request: ${fe?.message ?? 'unreadable request'}`, { field: '(body)', in: 'body', fastifyCode: fe?.code });

@@ -5,6 +5,7 @@
  * `startHttpServer` opens what they need (a producer client, a DB reader),
  * listens, and closes in order.
  */
+import { MAX_NAME_BYTES } from '../../names.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
@@ -53,6 +54,9 @@ export async function buildHttpApp(ctx: HttpContext, o: BuildOptions = {}): Prom
     // Our own one-line request log below (API calls only); fastify's two lines per request are noise here.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
+    // A box id, snapshot name or upload name is up to MAX_NAME_BYTES; in a URL each byte may take
+    // 3 characters (%XX). fastify's default (100) made such boxes, created fine, unreachable here.
+    maxParamLength: 3 * MAX_NAME_BYTES,
     frameworkErrors,
   });
   if (o.onRoute) app.addHook('onRoute', o.onRoute);
