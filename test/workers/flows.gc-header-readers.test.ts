@@ -24,6 +24,8 @@ describe('flows: gc and the images themselves', () => {
     const w = boxDiskPath(d.layout, 'w');
     qemuImg(['rebase', '-u', '-F', 'qcow2', '-b', target, w]); // by hand: w now reads a's base, its records still say z's
 
+    // While the records keep it too, they give the reason: not "though no record says so".
+    expect((await d.run('gc', { baseId: readByB })).result).toMatchObject({ collected: false, reason: 'has_refs' });
     for (const box of ['a', 'b']) await d.run('remove-box', { op: newOp('rm'), boxId: box });
     const { result } = await d.run('gc', { baseId: readByB });
     expect(result).toMatchObject({ collected: false, reason: expect.stringContaining(`${w} names it as its backing file`) });

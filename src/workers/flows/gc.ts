@@ -3,7 +3,9 @@
  * cascade is one more job, collapsed by job id). sweep: collect every
  * candidate of the GC plan, the backstop for GC requests lost with a crashed Redis.
  */
+import { decideGcClaim } from '../../db/rules/gcClaim.js';
 import { planGcOf } from '../../db/rules/gcPlan.js';
+import { firstReader } from '../../db/sql/firstReader.js';
 import { basesReadByBoxes } from '../../db/sql/basesReadByBoxes.js';
 import { requestCompactionIfDeep } from './compact.js';
 import { findBaseById } from '../../db/sql/findBaseById.js';
@@ -38,11 +40,15 @@ export function journalledBaseId(ctx: JobContext, op: string, command: 'removeSn
  * bases (a sweep); read here otherwise.
  */
 export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>, backings?: [string, string][]): Promise<GcResult> {
-  // The records say what reads a base; the images say it too (invariant 1 does not rest on the
-  // records being right): a disk changed by hand to read this base keeps it. Asked before the
-  // claim, which readers made through forkpoint reach as refs.
+  // What the records keep needs no look at the images (and saying an image reads it "though no
+  // record says so" would be wrong then): the rule read here, the claim has the last word below.
   const base = findBaseById(ctx.reader, p.baseId);
-  const pairs = base ? (backings ?? (await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }))) : [];
+  const recorded = decideGcClaim(base, () => firstReader(ctx.reader, p.baseId));
+  if (recorded.action === 'keep') return { baseId: p.baseId, collected: false, reason: recorded.reason, reclaimedBytes: 0 };
+  // The images say what reads a base too (invariant 1 does not rest on the records being right):
+  // a disk changed by hand to read this base keeps it. Asked before the claim, which readers made
+  // through forkpoint reach as refs.
+  const pairs = backings ?? (await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }));
   const readers = pairs.filter(([, backing]) => backing === base?.basePath).map(([image]) => image);
   if (readers.length > 0) {
     const reason = `${readers[0]}${readers.length > 1 ? ` and ${readers.length - 1} more` : ''} names it as its backing file, though no record says so (see forkpoint check)`;
