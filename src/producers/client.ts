@@ -17,7 +17,7 @@ import { CANCEL_REQUEST_TTL_SECONDS, cancelKey } from '../contract/cancel.js';
 import { cloneTargets } from '../contract/clone-targets.js';
 import { parseJobPayload, type JobInput, type JobName } from '../contract/jobs.js';
 import type { BoxRemoval } from '../workers/flows/box.js';
-import { GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
+import { GC_HISTORY_KEPT, GC_JOB_OPTIONS, OPS_JOB_OPTIONS, SWEEP_JOB_ID, gcJobId, opJobId, queueName, queueRoleOf, type QueueRole } from '../contract/queues.js';
 
 export interface ConnectOptions {
   redisUrl: string;
@@ -420,7 +420,7 @@ export class Forkpoint {
   }
 
   private notFound(id: string): ForkpointError {
-    return new ForkpointError(ErrorCodes.NOT_FOUND, `no job ${id} on this home's queues (finished gc jobs are removed; others are kept a day after they complete, a week after they fail)`, { id });
+    return new ForkpointError(ErrorCodes.NOT_FOUND, `no job ${id} on this home's queues (of the gc queue's finished jobs only the service's last ${GC_HISTORY_KEPT} GC runs are kept; others are kept a day after they complete, a week after they fail)`, { id });
   }
 
   /** A handle on a job already queued, by id (`forkpoint jobs wait`): the same wait as enqueue's, which cannot miss the end. */
