@@ -317,7 +317,15 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   };
   const resolving = redisModule.then(({ resolveRedis }) => resolveRedis(config, layout.runDir, notice));
   resolving.catch(() => undefined);
-  const clientLoading = redisModule.then(() => import('../client.js'));
+  // A private redis-server that dies under the command is started again on its data, as serve's is:
+  // without it, the command's pipeline waited on a Redis nobody would bring back, for ever.
+  const keeperModule = redisModule.then(() => import('../../runtime/embedded-redis-keeper.js'));
+  const keeping = Promise.all([resolving, keeperModule]).then(([r, { keepEmbeddedRedis }]) => (r.embedded ? keepEmbeddedRedis(r.embedded, layout.runDir, notice) : null));
+  keeping.catch(() => undefined);
+  // Gone for good (it keeps dying, or cannot start): the command ends, E_REDIS_UNAVAILABLE.
+  const redisLost = keeping.then((kept) => new Promise<never>((_, reject) => kept?.onLost(reject)));
+  redisLost.catch(() => undefined);
+  const clientLoading = keeperModule.then(() => import('../client.js'));
   clientLoading.catch(() => undefined);
   const pipelineLoading = clientLoading.then(() => import('../../workers/pipeline.js'));
   pipelineLoading.catch(() => undefined);
@@ -358,6 +366,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     return await Promise.race([
       fatal,
       interrupted,
+      redisLost,
       (async () => {
         const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', quiet: flags.quiet === true, noteJob: (job) => void jobs.push(job) });
         // Let the GC cascade this command started finish before the pipeline goes away.
@@ -391,7 +400,8 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     await client?.close();
     if (!partsOwned) await parts.then(async (p) => (await import('../../workers/pipeline-parts.js')).closeParts(p), () => undefined);
     const redis: ResolvedRedis | null = await resolving.catch(() => null);
-    await redis?.embedded?.stop();
+    const kept = await keeping.catch(() => null);
+    await (kept ? kept.stop() : redis?.embedded?.stop());
     lock.release();
     if (interruptedBy) {
       say(`interrupted by ${interruptedBy}; stopped the pipeline${redis?.embedded ? ' and its private redis-server' : ''}`);
