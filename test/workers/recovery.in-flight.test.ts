@@ -57,7 +57,7 @@ describe('recovery: a check on a live home', () => {
       ['C2', true],
       ['S', true],
     ]);
-    expect(report.summary).toEqual({ found: 4, repaired: 0, needsAttention: 0, collected: 0, inFlight: 4 });
+    expect(report.summary).toEqual({ found: 4, repaired: 0, needsAttention: 0, failed: 0, collected: 0, inFlight: 4 });
     expect(formatRecoveryReport(report)).toContain('4 problem(s), 4 of them in flight (dry run)');
     expect(formatRecoveryReport(report)).toContain('in flight: a running job is on it');
 

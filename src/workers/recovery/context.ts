@@ -13,6 +13,8 @@ export interface RecoveryItem {
   action: string;
   /** True when the action was carried out. */
   repaired: boolean;
+  /** Set when the action was tried and failed (a full disk): the problem is still there. */
+  failed?: boolean;
   /** The operation whose record this is about, when the record names one (forks). */
   op?: string;
   /** Where a file recovery moved to the trash is now (`mv` it back to `path` to restore it). */
@@ -31,6 +33,8 @@ export interface RecoverySummary {
   found: number;
   repaired: number;
   needsAttention: number;
+  /** Repairs tried that failed: their problems are still there (a repair's run exits 1). */
+  failed: number;
   collected: number;
   inFlight: number;
 }
@@ -40,9 +44,19 @@ export function summarize(problems: RecoveryItem[], collected: string[]): Recove
     found: problems.length,
     repaired: problems.filter((p) => p.repaired).length,
     needsAttention: problems.filter((p) => p.action === 'none' && !p.inFlight).length,
+    failed: problems.filter((p) => p.failed === true).length,
     collected: collected.length,
     inFlight: problems.filter((p) => p.inFlight).length,
   };
+}
+
+/**
+ * Whether the home is left consistent: a report found nothing (in-flight work aside); a repair
+ * left nothing that needs a person and failed nothing (a full disk). `check` exits 1 otherwise: a
+ * script must not read "repaired" where nothing could be. A report of an older service has no `failed`.
+ */
+export function isSettled(summary: Partial<RecoverySummary> & Pick<RecoverySummary, 'found' | 'inFlight' | 'needsAttention'>, repaired: boolean): boolean {
+  return repaired ? summary.needsAttention + (summary.failed ?? 0) === 0 : summary.found - summary.inFlight === 0;
 }
 
 export interface RecoveryContext {
@@ -74,7 +88,7 @@ export async function act(ctx: RecoveryContext, i: Omit<RecoveryItem, 'repaired'
   try {
     await repair(ctx.flows);
   } catch (err) {
-    return item({ ...i, action: `${i.action} (failed: ${(err as Error).message})` }, false);
+    return { ...item({ ...i, action: `${i.action} (failed: ${(err as Error).message})` }, false), failed: true };
   }
   return item(i, true);
 }

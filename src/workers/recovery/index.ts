@@ -25,6 +25,7 @@ import { collectUnread, finishBoxRemovals, reportUnrecordedBoxFolders } from './
 import { purgeTrash, TRASH_RETENTION_MS, type TrashSummary } from './trash.js';
 
 export type { RecoveryItem } from './context.js';
+export { isSettled } from './context.js';
 export { purgeTrash, listTrash, moveToTrash, trashDir, TRASH_RETENTION_MS, type TrashEntry, type TrashNote, type TrashSummary } from './trash.js';
 export { rebuildRecords, formatRebuildReport, type RebuildReport } from './rebuild.js';
 export { markInFlight, type InFlightWork } from './in-flight.js';

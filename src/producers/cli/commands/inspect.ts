@@ -105,7 +105,7 @@ export function registerInspectCommands(program: Command): void {
         // Repair and rebuild write to the home (and mint its id if it has none); the rest only read it.
         const { layout, homeId } = openHome(flags, o.repair || o.rebuild ? 'write' : 'read');
         if (o.purgeTrash) return purgeTrashCommand(layout, flags);
-        const { recover, formatRecoveryReport, rebuildRecords, formatRebuildReport } = await import('../../../workers/recovery/index.js');
+        const { recover, formatRecoveryReport, rebuildRecords, formatRebuildReport, isSettled } = await import('../../../workers/recovery/index.js');
         const { askServiceForCheck } = await import('../live-check.js');
         const { lockHomeOrThrow, ownerNow } = await import('../../../runtime/home-lock.js');
         // A repair goes through the service when one owns the home (it pauses its jobs meanwhile).
@@ -113,7 +113,7 @@ export function registerInspectCommands(program: Command): void {
         if (viaService?.report) {
           const report = { ...viaService.report, checkedBy: viaService.checkedBy };
           printResult(report, flags, (r) => `${formatRecoveryReport(r)}\n(repaired by forkpoint serve at ${r.checkedBy}, its jobs paused meanwhile)`);
-          exitIfUnsettled(report, true);
+          if (!isSettled(report.summary, true)) process.exitCode = 1;
           return;
         }
         if (viaService?.why) throw new ForkpointError(ErrorCodes.HOME_LOCKED, `cannot repair through the service: ${viaService.why}`, { path: layout.home });
@@ -135,21 +135,12 @@ export function registerInspectCommands(program: Command): void {
             report = await recover(layout.home, { repair: o.repair ?? false });
           }
           printResult(report, flags, (r) => (r.checkedBy ? `${formatRecoveryReport(r)}\n(checked by forkpoint serve at ${r.checkedBy}: jobs running now are marked in flight)` : formatRecoveryReport(r)));
-          exitIfUnsettled(report, o.repair === true);
+          if (!isSettled(report.summary, o.repair === true)) process.exitCode = 1;
         } finally {
           lock?.release();
         }
       }),
     );
-}
-
-/**
- * Exit 1 when the home is not consistent: a report finds problems (in-flight work aside); a repair
- * leaves some that need a person (a script must not read "repaired" where nothing could be).
- */
-function exitIfUnsettled(report: RecoveryReport, repaired: boolean): void {
-  const { found, inFlight, needsAttention } = report.summary;
-  if (repaired ? needsAttention > 0 : found - inFlight > 0) process.exitCode = 1;
 }
 
 /** `check --purge-trash`: every entry of trash/, for good. No lock: no record and no job reads the trash. */
