@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { LogLine } from './log-line.js';
 import { redisServerAvailable, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import { redisRefusesWrites } from './redis-refusal.js';
 import { firstLoginUid, tcpListenerUids } from './tcp-listener.js';
 
 export interface ResolvedRedis {
@@ -110,6 +111,9 @@ export async function resolveRedis(config: Config, runDir: string, say: LogLine)
     if (warning) say(warning, 'warn'); // queued jobs may be lost: an operator must act
     return { url: config.redisUrl, target, embedded: null };
   }
+  // It answers, and refuses: it cannot save its data (its disk full). Nothing is ours to start then.
+  const refusal = redisRefusesWrites(new Error(problem), target.display);
+  if (refusal) throw refusal;
   if (config.redisExplicit) {
     throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `Redis at ${target.display} does not answer (${problem}); ${HOW_TO_GET_REDIS}`, {
       field: 'redis',

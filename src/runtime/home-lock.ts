@@ -69,8 +69,10 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
     db.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
-    throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY') return null;
+    if (code === 'SQLITE_FULL') throw new ForkpointError(ErrorCodes.NO_SPACE, `cannot take the home's lock ${lockPath(runDir)}: no space left on device`, { path: lockPath(runDir) }, { cause: err });
+    throw new ForkpointError(ErrorCodes.IO, `cannot take the home's lock ${lockPath(runDir)}: ${(err as Error).message}`, { path: lockPath(runDir) }, { cause: err });
   }
   let current = { ...owner };
   const write = () => writeFileSync(ownerPath(runDir), `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });

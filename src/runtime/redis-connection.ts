@@ -62,14 +62,3 @@ export function bullConnection(url: string, prefix: string): BullConnection {
   };
 }
 
-/**
- * A command refused at once because the connection is down (a connection made with
- * `enableOfflineQueue: false`, which does not wait for ioredis to reconnect): a ForkpointError
- * E_REDIS_UNAVAILABLE naming the Redis; any other error is returned as it is.
- */
-export function redisUnavailableFrom(err: unknown, display?: string): unknown {
-  const message = (err as Error | null)?.message ?? '';
-  if (!/enableOfflineQueue options is false|Connection is closed/.test(message)) return err;
-  const which = display === undefined ? 'Redis' : `Redis at ${display}`;
-  return new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `${which} does not answer (${message}); retry once it is back`, { retryAfterSeconds: 1 }, { cause: err });
-}

@@ -27,6 +27,7 @@ import { liveRepair } from './live-repair.js';
 import { cancelKey } from '../contract/cancel.js';
 import { retentionDefaults, retryUnderDefaults } from './service-defaults.js';
 import { requeueOrphans } from './requeue-orphans.js';
+import { redisRefusesWrites } from '../runtime/redis-refusal.js';
 import { pingRedis } from '../runtime/connect-redis.js';
 import { parseRedisUrl } from '../runtime/redis-url.js';
 import { waitForRedisClose, type RedisCloseOutcome } from './redis-close-bound.js';
@@ -72,6 +73,8 @@ export interface JobFinishedEvent {
 
 export interface PipelineEvents {
   'job-finished': [JobFinishedEvent];
+  /** Its Redis refuses writes (it cannot save: a full disk): no job moves until it can. Each time a worker hears it. */
+  'redis-refuses-writes': [ForkpointError];
 }
 
 export interface Pipeline {
@@ -99,6 +102,9 @@ export interface Pipeline {
   /** close(), and how it went: `closed` false when Redis did not let it close the ordinary way, with the jobs cut off named. */
   closeOutcome(graceMs?: number): Promise<RedisCloseOutcome>;
 }
+
+/** How often the same queue worker error is logged again. */
+const WORKER_ERROR_REPEAT_MS = 10_000;
 
 /** Failure codes that are faults of the machine, not of the request: after them, something may be half-done. */
 const FAULTS: ReadonlySet<string> = new Set([ErrorCodes.IO, ErrorCodes.NO_SPACE, ErrorCodes.REDIS_UNAVAILABLE]);
@@ -250,7 +256,17 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   }
   const opsWorker = new Worker(queueName(o.homeId, 'ops'), tracked('ops'), { ...workerOptions, ...retentionDefaults('ops'), concurrency: o.opsConcurrency ?? 8 });
   const gcWorker = new Worker(queueName(o.homeId, 'gc'), tracked('gc'), { ...workerOptions, ...retentionDefaults('gc'), concurrency: o.gcConcurrency ?? 4 });
-  for (const w of [opsWorker, gcWorker]) w.on('error', (err) => o.log?.(`queue worker error: ${err.message}`, 'error'));
+  // A worker retries what failed at once, so one cause repeats many times a second: said once a while.
+  const said = new Map<string, number>();
+  const workerError = (err: Error) => {
+    const refusal = redisRefusesWrites(err, parseRedisUrl(redisUrl).display);
+    if (refusal) events.emit('redis-refuses-writes', refusal);
+    const line = `queue worker error: ${refusal?.message ?? err.message}`;
+    if (Date.now() - (said.get(line) ?? 0) < WORKER_ERROR_REPEAT_MS) return;
+    said.set(line, Date.now());
+    o.log?.(line, 'error');
+  };
+  for (const w of [opsWorker, gcWorker]) w.on('error', workerError);
   // Only now is the job gone from Redis, so a request held while it ran can be enqueued again.
   const gcOver = (job: Job | undefined) => {
     if (job?.name !== 'gc' || !gcRequests.finished((job.data as { baseId: string }).baseId)) return;

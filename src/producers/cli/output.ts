@@ -4,6 +4,7 @@
  * a text renderer; they never call process.exit themselves.
  */
 import { ForkpointError, isForkpointError } from '../../errors.js';
+import { redisUnavailableFrom } from '../../runtime/redis-refusal.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -19,7 +20,8 @@ export function printResult<T>(result: T, opts: OutputOptions, toText: (r: T) =>
 }
 
 /** Print an error the way scripts and people both can use; returns the exit code. */
-export function reportError(err: unknown, opts: OutputOptions): number {
+export function reportError(raw: unknown, opts: OutputOptions): number {
+  const err = redisUnavailableFrom(raw); // a Redis that refuses writes (its disk full) is said in one line too
   if (isForkpointError(err)) {
     if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
     process.stderr.write(`forkpoint: ${err.message} [${err.code}]\n`);

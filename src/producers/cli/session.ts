@@ -269,6 +269,9 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     clientLoading.catch(() => undefined);
     const problem = await pingRedis(parseRedisUrl(owner.redisUrl));
     if (problem !== null) {
+      const { redisRefusesWrites } = await import('../../runtime/redis-refusal.js');
+      const refusal = redisRefusesWrites(new Error(problem), parseRedisUrl(owner.redisUrl).display);
+      if (refusal) throw refusal;
       throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `forkpoint serve (pid ${owner.pid}) owns ${layout.home}, but its Redis at ${owner.redisUrl} does not answer (${problem})`, {
         path: layout.home,
       });
@@ -363,10 +366,14 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     // The pipeline dying (its DB writer thread) ends the command at once; what it cut off stays
     // queued, and the next owner's recovery and retries finish it.
     const fatal = new Promise<never>((_, reject) => started.onFatal(reject));
+    // Its Redis refusing writes (a full disk under its AOF) moves no job: the command ends, saying
+    // so, where it waited for ever. serve waits for the space instead (it lasts; a command does not).
+    const refused = new Promise<never>((_, reject) => started.events.once('redis-refuses-writes', reject));
     return await Promise.race([
       fatal,
       interrupted,
       redisLost,
+      refused,
       (async () => {
         const result = await run({ config, layout, homeId, client: connected, mode: 'embedded', quiet: flags.quiet === true, noteJob: (job) => void jobs.push(job) });
         // Let the GC cascade this command started finish before the pipeline goes away.

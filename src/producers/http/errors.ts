@@ -8,7 +8,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
-import { redisUnavailableFrom } from '../../runtime/redis-connection.js';
+import { redisUnavailableFrom } from '../../runtime/redis-refusal.js';
 
 export function toForkpointError(err: unknown): ForkpointError {
   if (isForkpointError(err)) return err;

@@ -1,0 +1,43 @@
+/**
+ * A home on a full disk: a command that must take the home's lock says so in one typed line
+ * (E_NO_SPACE, naming the lock), not "internal error" and a stack; once there is room, the same
+ * command goes through. Needs root (a small tmpfs is the full disk).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { cliEnv, readyBoxes, runCli } from '../helpers/pipeline.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const tmp = useTmpDirs('fp-cli-full-');
+const isRoot = process.getuid?.() === 0;
+const mounts: string[] = [];
+afterEach(() => {
+  for (const m of mounts.splice(0)) execFileSync('umount', [m]);
+});
+
+describe.skipIf(!isRoot)('cli: a home on a full disk (root: tmpfs)', () => {
+  it('refuses with E_NO_SPACE naming the lock, one line; goes through once there is room', { timeout: 60_000 }, async () => {
+    const mnt = join(tmp(), 'mnt');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
+    mounts.push(mnt);
+    const home = join(mnt, 'home');
+    const env = cliEnv({ REDIS_URL: inject('redisUrl') }); // the queue's Redis elsewhere: only the home is full
+    expect((await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env })).status).toBe(0);
+    const { bavail, bsize } = statfsSync(mnt);
+    const filler = join(mnt, 'filler');
+    writeFileSync(filler, Buffer.alloc(Number(bavail) * Number(bsize)));
+
+    const full = await runCli(['--home', home, 'box', 'rm', 'src'], { env });
+    expect(full.status, full.stderr).toBe(1);
+    expect(full.stderr).toBe(`forkpoint: cannot take the home's lock ${join(home, 'run', 'owner.lock')}: no space left on device [E_NO_SPACE]\n`);
+    expect(readyBoxes(home)).toBe(1);
+
+    rmSync(filler);
+    const room = await runCli(['--home', home, 'box', 'rm', 'src'], { env });
+    expect(room.status, room.stderr).toBe(0);
+    expect(readyBoxes(home)).toBe(0);
+  });
+});
