@@ -3,26 +3,17 @@
  * (E_NO_SPACE, naming the lock), not "internal error" and a stack; once there is room, the same
  * command goes through. Needs root (a small tmpfs is the full disk).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { cliEnv, readyBoxes, runCli } from '../helpers/pipeline.js';
-import { useTmpDirs } from '../helpers/tmp.js';
+import { isRoot, useTmpfs } from '../helpers/tmp.js';
 
-const tmp = useTmpDirs('fp-cli-full-');
-const isRoot = process.getuid?.() === 0;
-const mounts: string[] = [];
-afterEach(() => {
-  for (const m of mounts.splice(0)) execFileSync('umount', [m]);
-});
+const tmpfs = useTmpfs('fp-cli-full-');
 
 describe.skipIf(!isRoot)('cli: a home on a full disk (root: tmpfs)', () => {
   it('refuses with E_NO_SPACE naming the lock, one line; goes through once there is room', { timeout: 60_000 }, async () => {
-    const mnt = join(tmp(), 'mnt');
-    mkdirSync(mnt);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
-    mounts.push(mnt);
+    const mnt = tmpfs('16m');
     const home = join(mnt, 'home');
     const env = cliEnv({ REDIS_URL: inject('redisUrl') }); // the queue's Redis elsewhere: only the home is full
     expect((await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env })).status).toBe(0);

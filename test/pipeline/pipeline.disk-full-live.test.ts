@@ -5,8 +5,7 @@
  * the same request under the same op completes once there is room again.
  * Needs root (a small tmpfs is the full disk).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForkpointError } from '../../src/errors.js';
@@ -14,23 +13,19 @@ import { boxDiskPath } from '../../src/layout.js';
 import { recover } from '../../src/workers/recovery/index.js';
 import { qemuCheck, qemuCompare } from '../helpers/qemu.js';
 import { startTestPipeline, waitFor, type TestPipeline } from '../helpers/pipeline.js';
-import { useTmpDirs } from '../helpers/tmp.js';
+import { isRoot, useTmpfs } from '../helpers/tmp.js';
 
-const tmp = useTmpDirs('fp-full-');
-const isRoot = process.getuid?.() === 0;
-const mounts: string[] = [];
+const tmpfs = useTmpfs('fp-full-');
 const open: TestPipeline[] = [];
+// Registered after useTmpfs's, so run before it (vitest runs after-hooks as a stack): the
+// pipeline on the tmpfs closes before it is unmounted.
 afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
-  for (const m of mounts.splice(0)) execFileSync('umount', [m]);
 });
 
 describe.skipIf(!isRoot)('pipeline: a full disk while the service runs (root: tmpfs)', () => {
   it('settles the failed clone by itself, and the same op completes once there is room', { timeout: 120_000 }, async () => {
-    const mnt = join(tmp(), 'mnt');
-    mkdirSync(mnt);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt]);
-    mounts.push(mnt);
+    const mnt = tmpfs('24m');
     const t = await startTestPipeline(mnt);
     open.push(t);
     await (await t.client.createBox('src', { sizeBytes: 8 << 20 })).result();

@@ -56,7 +56,7 @@ export async function buildHttpApp(ctx: HttpContext, o: BuildOptions = {}): Prom
     bodyLimit: 4 * 1024 * 1024,
     // A box id, snapshot name or upload name is up to MAX_NAME_BYTES; in a URL each byte may take
     // 3 characters (%XX). fastify's default (100) made such boxes, created fine, unreachable here.
-    maxParamLength: 3 * MAX_NAME_BYTES,
+    routerOptions: { maxParamLength: 3 * MAX_NAME_BYTES },
     frameworkErrors,
   });
   if (o.onRoute) app.addHook('onRoute', o.onRoute);
