@@ -82,10 +82,10 @@ function notAnIndex(path: string, why: string): ForkpointError {
 export function openExportFolder(dir: string, home: string): ExportFolder {
   const given = resolve(dir);
   const top = lstatOrNull(given);
-  // A symlink of our own to the folder is the user's choice; one of someone else's is the trick above.
-  if (top?.isSymbolicLink() && top.uid !== me()) throw forbidden(given, `is a symlink of uid ${top.uid}'s`);
+  refuseForeignSymlinks(given);
   // Where it really is (through symlinks in the folders above it too), before anything is made.
   const real = top === null ? realPathToBe(given) : realpathSync(given);
+  refuseForeignAncestors(real);
   const rel = relative(home, real);
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `${dir} is inside the home ${home}; export to a folder outside it`, { path: dir, field: 'dir' });
@@ -102,6 +102,38 @@ export function openExportFolder(dir: string, home: string): ExportFolder {
   folderOfOurs(join(real, 'blobs'));
   folderOfOurs(join(real, 'blobs', 'sha256'));
   return { dir: real, manifests };
+}
+
+/** Root's and ours are trusted; anyone else's could be changed under the export. */
+const trusted = (uid: number): boolean => uid === me() || uid === 0;
+
+/**
+ * A symlink on the way to the folder (the folder itself or one above it) that someone else made
+ * would send the export where they chose: `/tmp/up -> /` makes `/tmp/up/etc` root's /etc. Ours
+ * and root's (a system's /var/run) are followed.
+ */
+function refuseForeignSymlinks(given: string): void {
+  for (let at = given; ; at = dirname(at)) {
+    const st = lstatOrNull(at);
+    if (st?.isSymbolicLink() && !trusted(st.uid)) throw forbidden(at, `is a symlink of uid ${st.uid}'s, on the way to the export folder`);
+    if (dirname(at) === at) return;
+  }
+}
+
+/**
+ * Each folder the layout folder really lies in must be root's or ours, and one others may write
+ * in must be sticky (/tmp): otherwise its owner, or anyone, could rename the layout folder away
+ * and put a symlink in its place between these checks and the writes, which go by path.
+ */
+function refuseForeignAncestors(real: string): void {
+  for (let at = dirname(real); ; at = dirname(at)) {
+    const st = lstatOrNull(at);
+    if (st !== null) {
+      if (!trusted(st.uid)) throw forbidden(at, `belongs to uid ${st.uid}, and the export folder lies in it`);
+      if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) throw forbidden(at, `anyone may rename what is in it (mode ${(st.mode & 0o7777).toString(8)}, not sticky)`);
+    }
+    if (dirname(at) === at) return;
+  }
 }
 
 /** The canonical path a folder not there yet gets: its nearest existing ancestor's, then the rest. */

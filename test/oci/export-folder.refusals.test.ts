@@ -153,6 +153,39 @@ const tricks: Trick[] = [
     },
   },
   {
+    name: "a folder above it a symlink of another user's (to a root-only folder)",
+    code: 'E_FORBIDDEN',
+    plant: (_dir, work) => {
+      const target = secretFolder(work);
+      const shared = join(work, 'shared');
+      mkdirSync(shared, { mode: 0o1777 });
+      chmodSync(shared, 0o1777);
+      symlinkSync(work, join(shared, 'up'));
+      lchownSync(join(shared, 'up'), NOBODY, NOBODY);
+      return target;
+    },
+    target: (work) => join(work, 'shared', 'up', 'root-only'),
+  },
+  {
+    name: "a new folder inside a folder of another user's",
+    code: 'E_FORBIDDEN',
+    plant: (_dir, work) => {
+      othersFolder(join(work, 'theirs'));
+      return join(work, 'theirs');
+    },
+    target: (work) => join(work, 'theirs', 'out'),
+  },
+  {
+    name: 'a folder inside one anyone may write in, not sticky',
+    code: 'E_FORBIDDEN',
+    plant: (_dir, work) => {
+      mkdirSync(join(work, 'open'));
+      chmodSync(join(work, 'open'), 0o777);
+      return join(work, 'open');
+    },
+    target: (work) => join(work, 'open', 'out'),
+  },
+  {
     name: 'a new folder under a symlink of ours that leads into the home',
     code: 'E_INVALID_ARGUMENT',
     plant: (_dir, work, home) => {
