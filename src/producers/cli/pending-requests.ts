@@ -15,6 +15,7 @@
  * is then). A request left unfinished for more than 7 days is forgotten. An
  * explicit `--op` replaces all of this.
  */
+import { fromFsError } from '../../errors.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,8 +49,13 @@ export function requestOp(runDir: string, command: string, args: unknown): Pendi
     // none yet (or unreadable): a new request
   }
   const op = `cli-${randomUUID().replaceAll('-', '')}`;
-  mkdirSync(requestsDir(runDir), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${JSON.stringify({ op, command, args, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+  try {
+    mkdirSync(requestsDir(runDir), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${JSON.stringify({ op, command, args, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+  } catch (err) {
+    rmSync(file, { force: true }); // a half-written one (a full disk) would be read as no request at all
+    throw fromFsError(err, file, 'cannot write down the request');
+  }
   return { op, resumed: false, key };
 }
 
