@@ -47,4 +47,33 @@ describe('cli: its private redis-server dies under a command', () => {
     const check = await runCli(['--home', home, 'check'], { env });
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
+
+  it('one that keeps dying (a fourth death within a minute) ends the command: E_REDIS_UNAVAILABLE, exit 3, the home left to the next command', { timeout: 180_000 }, async () => {
+    const dir = tmp();
+    const home = join(dir, 'home');
+    const golden = goldenImage(join(dir, 'golden.qcow2'), 0x6c);
+    expect((await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env })).status).toBe(0);
+    const socket = join(home, 'run', 'redis.sock');
+    killRedisOn(socket);
+    const cli = spawnCli(['--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', 'e-'], env);
+    defer(() => void (cli.child.exitCode === null && cli.child.kill('SIGKILL')));
+    await waitFor('the batch to be under way', () => cli.progress().some((p) => p.done >= 32) || cli.child.exitCode !== null, 60_000, 5);
+    for (let death = 1; death <= 4 && cli.child.exitCode === null; death++) {
+      const [pid] = redisServersOn(socket);
+      if (pid === undefined) break;
+      process.kill(pid, 'SIGKILL');
+      if (death < 4) await waitFor(`restart ${death}`, () => (cli.stderr().match(/restarted the private redis-server/g) ?? []).length >= death || cli.child.exitCode !== null, 20_000, 10);
+    }
+    const ended = await Promise.race([cli.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 120_000))]);
+    expect(ended, `the command still waits: ${cli.stderr()}`).toBe(true);
+    expect(cli.child.exitCode, cli.stderr()).toBe(3);
+    expect(cli.stderr()).toMatch(/not again\. Stopping; queued jobs stay in its data for the next start \[E_REDIS_UNAVAILABLE\]\n$/);
+    expect(redisServersOn(socket)).toEqual([]);
+    // The next command owns the home, settles what was cut off, and the same request finishes.
+    const again = await runCli(['--home', home, 'clone', 'src', '--count', String(COUNT), '--prefix', 'e-'], { env, timeoutMs: 120_000 });
+    expect(again.status, again.stderr).toBe(0);
+    expect(readyBoxes(home)).toBe(COUNT + 1);
+    const check = await runCli(['--home', home, 'check'], { env });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
 });

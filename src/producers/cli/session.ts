@@ -325,8 +325,10 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   const keeperModule = redisModule.then(() => import('../../runtime/embedded-redis-keeper.js'));
   const keeping = Promise.all([resolving, keeperModule]).then(([r, { keepEmbeddedRedis }]) => (r.embedded ? keepEmbeddedRedis(r.embedded, layout.runDir, notice) : null));
   keeping.catch(() => undefined);
-  // Gone for good (it keeps dying, or cannot start): the command ends, E_REDIS_UNAVAILABLE.
-  const redisLost = keeping.then((kept) => new Promise<never>((_, reject) => kept?.onLost(reject)));
+  // Gone for good (it keeps dying, or cannot start): the command ends, E_REDIS_UNAVAILABLE. Then
+  // (as when it refuses writes, below) nothing moves in Redis: the pipeline closes without waiting for jobs.
+  let redisGone = false;
+  const redisLost = keeping.then((kept) => new Promise<never>((_, reject) => kept?.onLost((err) => ((redisGone = true), reject(err)))));
   redisLost.catch(() => undefined);
   const clientLoading = keeperModule.then(() => import('../client.js'));
   clientLoading.catch(() => undefined);
@@ -368,7 +370,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     const fatal = new Promise<never>((_, reject) => started.onFatal(reject));
     // Its Redis refusing writes (a full disk under its AOF) moves no job: the command ends, saying
     // so, where it waited for ever. serve waits for the space instead (it lasts; a command does not).
-    const refused = new Promise<never>((_, reject) => started.events.once('redis-refuses-writes', reject));
+    const refused = new Promise<never>((_, reject) => started.events.once('redis-refuses-writes', (err) => ((redisGone = true), reject(err))));
     return await Promise.race([
       fatal,
       interrupted,
@@ -401,7 +403,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
     process.off('SIGTERM', onInterrupt);
     // Interrupted or out of time (--timeout; also when a job that timed out was only reported, as by
     // `box rm`): do not wait for the job.
-    await pipeline?.close(interruptedBy || timedOut || Date.now() > deadline ? 0 : undefined);
+    await pipeline?.close(interruptedBy || timedOut || redisGone || Date.now() > deadline ? 0 : undefined);
     // Read after the close, which lets steps under way settle (a batch may even finish): say what is true.
     const ended = interruptedBy && client ? await endedJobs(client, jobs) : undefined;
     await client?.close();
