@@ -55,6 +55,14 @@ describe('uploads', () => {
     expect(qemuCompare(imagePath, boxDiskPath(s.tp.layout, 'up')).status).toBe(0);
   });
 
+  it('takes a name of 255 bytes, the longest a name may be (its partial file is not named after it)', async () => {
+    const name = `${'é'.repeat(126)}xyz`; // 255 bytes of UTF-8
+    const r = await put(`/api/uploads/${encodeURIComponent(name)}`, image);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(readFileSync(join(uploads(), name)).equals(image)).toBe(true);
+    rmSync(join(uploads(), name));
+  });
+
   it('refuses a taken name (409), keeping the first upload', async () => {
     const r = await put('/api/uploads/debian.qcow2', Buffer.from('something else'));
     expect([r.status, r.body.error.code]).toEqual([409, 'E_ALREADY_EXISTS']);

@@ -59,7 +59,9 @@ export function uploadRoutes(fastify: FastifyInstance, ctx: HttpContext): void {
     const folder = uploadsFolder(ctx.pipeline.importDirs?.[0] ?? ctx.layout.importDir);
     const dest = join(folder, name);
     // Unique per request: two uploads of one name at once must not share (or remove) a partial file.
-    const partial = `${dest}.${process.pid}.${randomBytes(6).toString('hex')}.part`;
+    // Not named after the upload: a 255-byte name plus a suffix is past the filesystem's name limit.
+    // A leading dot: no upload name can be one (names.ts), so a partial file never takes a name.
+    const partial = join(folder, `.upload-${process.pid}-${randomBytes(6).toString('hex')}.part`);
     const hash = createHash('sha256');
     let bytes = 0;
     const count = new Transform({
