@@ -7,7 +7,7 @@
  * CLI can find the running service's Redis.
  */
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 
@@ -23,6 +23,8 @@ export interface OwnerInfo {
   /** That private redis-server keeps its data in the home (AOF), so its queued jobs outlive the owner. */
   redisPersistent?: boolean;
   homeId: string;
+  /** The owner's pid namespace (`/proc/self/ns/pid`): its pid means nothing in another (a container sharing the home). */
+  pidNs?: string;
   /** The folders a `serve` owner reads request files from (a CLI copies files there to hand them over). */
   importDirs?: string[];
   /** HTTP address when the owner is `serve` with an API. */
@@ -39,7 +41,20 @@ export interface HomeLock {
 
 /** Who is taking the home now: this process, as `kind`. The Redis is filled in once known. */
 export function ownerNow(kind: OwnerInfo['kind'], homeId: string, redisUrl = ''): OwnerInfo {
-  return { pid: process.pid, kind, redisUrl, homeId, startedAt: new Date().toISOString() };
+  const ns = pidNamespace();
+  return { pid: process.pid, kind, redisUrl, homeId, ...(ns ? { pidNs: ns } : {}), startedAt: new Date().toISOString() };
+}
+
+let ourPidNs: string | null | undefined;
+function pidNamespace(): string | null {
+  if (ourPidNs === undefined) {
+    try {
+      ourPidNs = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      ourPidNs = null; // not Linux, or no /proc: every owner is judged by its pid
+    }
+  }
+  return ourPidNs;
 }
 
 const lockPath = (runDir: string) => join(runDir, 'owner.lock');
@@ -116,10 +131,15 @@ export function readOwner(runDir: string): OwnerInfo | null {
   }
 }
 
-/** The process still runs (EPERM: it does, as another user). A dead pid in the owner file means the file is stale. */
-export function pidAlive(pid: number): boolean {
+/**
+ * The owner still runs (EPERM: it does, as another user): a dead pid means the owner file is
+ * stale. One written in another pid namespace (a container sharing the home) cannot be judged
+ * by its pid here, and counts as running.
+ */
+export function ownerAlive(owner: Pick<OwnerInfo, 'pid' | 'pidNs'>): boolean {
+  if (owner.pidNs !== undefined && owner.pidNs !== pidNamespace()) return true;
   try {
-    process.kill(pid, 0);
+    process.kill(owner.pid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';

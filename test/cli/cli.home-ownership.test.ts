@@ -93,6 +93,21 @@ describe('cli: who owns a home', () => {
     await serveWaitsThenOwns(home, holder, new RegExp(`still names forkpoint serve pid ${dead.pid}, which has exited\\); waiting`));
   });
 
+  it("an owner file written in another pid namespace (a container sharing the home) is not judged by its pid: a live serve's is still refused at once", { timeout: 60_000 }, async () => {
+    const home = join(tmp(), 'home');
+    mkdirSync(home);
+    const dead = spawnSync('true');
+    const holder = tryLockHome(homeLayout(home).runDir, ownerNow('cli', 'h'))!;
+    holder.update({ pid: dead.pid!, kind: 'serve', redisUrl: inject('redisUrl'), pidNs: 'pid:[1]' });
+    try {
+      const serve = killAtEnd(await startServe(home, inject('redisUrl'), [], { waitReady: false }));
+      expect((await serve.exited).code, serve.stderr()).toBe(3);
+      expect(serve.stderr()).toMatch(new RegExp(`already owned by forkpoint serve \\(pid ${dead.pid}, since .*\\[E_HOME_LOCKED\\]`));
+    } finally {
+      holder.release();
+    }
+  });
+
   it('a command meeting that stale owner file waits for the lock too, then runs the work itself', { timeout: 90_000 }, async () => {
     const dir = tmp();
     const home = join(dir, 'home');

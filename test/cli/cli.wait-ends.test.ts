@@ -76,6 +76,7 @@ describe('cli: --timeout', () => {
     const started = Date.now();
     const r = await runCli(['--home', home, '--timeout', '1', 'box', 'rm', 'x'], { timeoutMs: 30_000 });
     expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/is busy \(its owner file names a forkpoint command, pid \d+\); waiting up to 1 s for it\n/); // said, not a silent wait
     expect(r.stderr).toMatch(/is busy with another forkpoint command \(pid \d+\).*\[E_HOME_LOCKED\]/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });

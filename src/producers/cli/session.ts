@@ -123,13 +123,17 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
   return { config: { ...config, home: layout.home }, layout, homeId };
 }
 
-async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number): Promise<HomeLock | OwnerInfo> {
+async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number, quiet: boolean): Promise<HomeLock | OwnerInfo> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { ownerNow, pidAlive, waitForHomeLock } = await import('../../runtime/home-lock.js');
+  const { ownerAlive, ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
   // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI. One that
   // has exited is a stale owner file while another command holds the home: wait for that command.
-  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '' && pidAlive(holder.pid);
-  const waited = await waitForHomeLock(layout.runDir, ownerNow('cli', homeId), { waitMs, giveUpIf: isReadyService });
+  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '' && ownerAlive(holder);
+  // Said once, so a wait (up to waitMs) is not taken for a hang.
+  const onWait = (holder: OwnerInfo | null) => {
+    if (!quiet) say(`home ${layout.home} is busy (its owner file names ${holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'}, pid ${holder.pid}` : 'nobody'}); waiting up to ${Math.round(waitMs / 1000)} s for it`);
+  };
+  const waited = await waitForHomeLock(layout.runDir, ownerNow('cli', homeId), { waitMs, giveUpIf: isReadyService, onWait });
   if (waited.lock) return waited.lock;
   // Decided on the holder the wait gave up on: reading owner.json again could find it gone already.
   if (isReadyService(waited.holder)) return waited.holder!;
@@ -257,7 +261,7 @@ export async function withSession<T>(flags: GlobalFlags, run: (s: Session) => Pr
   const { config, layout, homeId } = openHome(flags, use);
   const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
   const deadline = Date.now() + (timeoutMs ?? Infinity);
-  const held = await lockOrWait(layout, homeId, Math.min(120_000, timeoutMs ?? Infinity));
+  const held = await lockOrWait(layout, homeId, Math.min(120_000, timeoutMs ?? Infinity), flags.quiet === true);
 
   if ('kind' in held) {
     const owner = held;
