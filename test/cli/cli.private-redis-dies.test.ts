@@ -17,19 +17,24 @@ const COUNT = 1500;
 // One file thread: the batch takes long enough to be cut into.
 const env = cliEnv({ REDIS_URL: undefined, FORKPOINT_POOL_SIZE: '1' });
 
+/** A home with box `src` and `clone src --count COUNT --prefix P` under way in a CLI of its own, on the home's private redis-server. */
+async function batchUnderWay(prefix: string) {
+  const dir = tmp();
+  const home = join(dir, 'home');
+  const golden = goldenImage(join(dir, 'golden.qcow2'), 0x6b);
+  const made = await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env });
+  expect(made.status, made.stderr).toBe(0);
+  const socket = join(home, 'run', 'redis.sock');
+  killRedisOn(socket);
+  const cli = spawnCli(['--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', prefix], env);
+  defer(() => void (cli.child.exitCode === null && cli.child.kill('SIGKILL')));
+  await waitFor('the batch to be under way', () => cli.progress().some((p) => p.done >= 32) || cli.child.exitCode !== null, 60_000, 5);
+  return { home, golden, socket, cli };
+}
+
 describe('cli: its private redis-server dies under a command', () => {
   it('is started again on the same data; the batch completes and the command exits 0', { timeout: 120_000 }, async () => {
-    const dir = tmp();
-    const home = join(dir, 'home');
-    const golden = goldenImage(join(dir, 'golden.qcow2'), 0x6b);
-    const made = await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env });
-    expect(made.status, made.stderr).toBe(0);
-    const socket = join(home, 'run', 'redis.sock');
-    killRedisOn(socket);
-
-    const cli = spawnCli(['--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', 'd-'], env);
-    defer(() => void (cli.child.exitCode === null && cli.child.kill('SIGKILL')));
-    await waitFor('the batch to be under way', () => cli.progress().some((p) => p.done >= 32) || cli.child.exitCode !== null, 60_000, 5);
+    const { home, golden, socket, cli } = await batchUnderWay('d-');
     const [pid] = redisServersOn(socket);
     expect(pid, cli.stderr()).toBeDefined();
     process.kill(pid!, 'SIGKILL');
@@ -49,15 +54,7 @@ describe('cli: its private redis-server dies under a command', () => {
   });
 
   it('one that keeps dying (a fourth death within a minute) ends the command: E_REDIS_UNAVAILABLE, exit 3, the home left to the next command', { timeout: 180_000 }, async () => {
-    const dir = tmp();
-    const home = join(dir, 'home');
-    const golden = goldenImage(join(dir, 'golden.qcow2'), 0x6c);
-    expect((await runCli(['--home', home, 'box', 'create', 'src', '--from', golden], { env })).status).toBe(0);
-    const socket = join(home, 'run', 'redis.sock');
-    killRedisOn(socket);
-    const cli = spawnCli(['--home', home, '--progress', 'json', 'clone', 'src', '--count', String(COUNT), '--prefix', 'e-'], env);
-    defer(() => void (cli.child.exitCode === null && cli.child.kill('SIGKILL')));
-    await waitFor('the batch to be under way', () => cli.progress().some((p) => p.done >= 32) || cli.child.exitCode !== null, 60_000, 5);
+    const { home, socket, cli } = await batchUnderWay('e-');
     for (let death = 1; death <= 4 && cli.child.exitCode === null; death++) {
       const [pid] = redisServersOn(socket);
       if (pid === undefined) break;

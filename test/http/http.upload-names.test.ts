@@ -24,6 +24,8 @@ afterAll(async () => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const uploads = () => join(s.dir, 'import', 'uploads');
 const body = (byte: number, size = 1 << 20) => Buffer.alloc(size, byte);
+/** The partial files of uploads under way (routes/uploads.ts names them). */
+const partials = () => readdirSync(uploads()).filter((f) => f.startsWith('.upload-') && f.endsWith('.part'));
 
 /** Start a PUT: the caller writes the body and ends it; `reply` settles with the answer. */
 function begin(name: string): { req: ClientRequest; reply: Promise<{ status: number; body: any }> } {
@@ -76,7 +78,7 @@ describe('upload names', () => {
     void ua.reply.then(() => settled.push('a'));
     void ub.reply.then(() => settled.push('b'));
     // Both handlers are receiving (each has its partial file open), or one has already answered.
-    await waitFor('both uploads under way', () => settled.length > 0 || readdirSync(uploads()).filter((f) => f.startsWith('race.img.')).length === 2);
+    await waitFor('both uploads under way', () => settled.length > 0 || partials().length === 2);
     ua.req.end(a.subarray(65536));
     ub.req.end(b.subarray(65536));
     const [ra, rb] = await Promise.all([ua.reply, ub.reply]);
@@ -84,5 +86,6 @@ describe('upload names', () => {
     const won = ra.status === 201 ? a : b;
     expect(sha(readFileSync(join(uploads(), 'race.img')))).toBe(sha(won));
     expect(readdirSync(uploads()).filter((f) => f.startsWith('race.img'))).toEqual(['race.img']);
+    expect(partials()).toEqual([]);
   });
 });
