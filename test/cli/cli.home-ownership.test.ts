@@ -102,7 +102,8 @@ describe('cli: who owns a home', () => {
     try {
       const serve = killAtEnd(await startServe(home, inject('redisUrl'), [], { waitReady: false }));
       expect((await serve.exited).code, serve.stderr()).toBe(3);
-      expect(serve.stderr()).toMatch(new RegExp(`already owned by forkpoint serve \\(pid ${dead.pid}, since .*\\[E_HOME_LOCKED\\]`));
+      expect(serve.stderr()).toMatch(new RegExp(`already owned by forkpoint serve \\(pid ${dead.pid}, since [^)]*\\); only one pipeline may own a home \\[E_HOME_LOCKED\\]`));
+      expect(serve.stderr()).not.toMatch(/waiting for it to finish/); // refused at once, as a live serve is
     } finally {
       holder.release();
     }
