@@ -156,15 +156,10 @@ export function homeBusyError(home: string, holder: OwnerInfo | null, waitedMs?:
   });
 }
 
-/**
- * The home's lock for a command that must have it at once, or nearly: one held for a moment (a
- * command probing the home, a serve just stopping) is waited for, up to `waitMs`; a serve that
- * runs is refused at once.
- */
-export async function lockHomeOrThrow(runDir: string, owner: OwnerInfo, home: string, waitMs = 5_000): Promise<HomeLock> {
-  const waited = await waitForHomeLock(runDir, owner, { waitMs, giveUpIf: (holder) => holder?.kind === 'serve' && ownerAlive(holder) });
-  if (waited.lock) return waited.lock;
-  throw homeBusyError(home, waited.holder);
+export function lockHomeOrThrow(runDir: string, owner: OwnerInfo, home: string): HomeLock {
+  const lock = tryLockHome(runDir, owner);
+  if (lock) return lock;
+  throw homeBusyError(home, readOwner(runDir));
 }
 
 export interface WaitForHomeOptions {

@@ -119,7 +119,7 @@ export function registerInspectCommands(program: Command): void {
         if (viaService?.why) throw new ForkpointError(ErrorCodes.HOME_LOCKED, `cannot repair through the service: ${viaService.why}`, { path: layout.home });
         // Repair and rebuild write: they need the home to itself. A report only reads.
         const lock = o.repair || o.rebuild
-          ? await lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId ?? ''), layout.home)
+          ? lockHomeOrThrow(layout.runDir, ownerNow('cli', homeId ?? ''), layout.home)
           : null;
         try {
           if (o.rebuild) {
