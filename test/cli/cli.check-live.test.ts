@@ -54,6 +54,8 @@ describe('cli: check with serve running', () => {
     mkdirSync(home);
     const serve = await startServe(home, inject('redisUrl'));
     killAtEnd(serve);
+    // Asked only once it listens: until then its owner file names no HTTP address to ask.
+    await serve.waitForStderr(/listening on http/);
     const stray = join(homeLayout(home).boxesDir, 'stray');
     mkdirSync(stray); // no record, and recovery never removes a box folder by itself
 
