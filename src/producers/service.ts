@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { homeBusyError, ownerNow, ownerAlive, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
+import { homeBusyError, isLiveService, ownerNow, waitForHomeLock, type OwnerInfo } from '../runtime/home-lock.js';
 import { resolveRedis } from '../runtime/connect-redis.js';
 import { keepEmbeddedRedis, type KeptRedis } from '../runtime/embedded-redis-keeper.js';
 import { startPipeline, type Pipeline } from '../workers/pipeline.js';
@@ -40,8 +40,6 @@ export interface RunningService {
   /** Resolves false when Redis did not let the pipeline close the ordinary way (see pipeline.closeOutcome). */
   stop(): Promise<boolean>;
 }
-
-const isLiveService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && ownerAlive(holder);
 
 function holderName(holder: OwnerInfo | null): string {
   if (holder?.kind === 'serve') return `another process (the owner file still names forkpoint serve pid ${holder.pid}, which has exited)`;

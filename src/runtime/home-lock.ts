@@ -146,6 +146,12 @@ export function ownerAlive(owner: Pick<OwnerInfo, 'pid' | 'pidNs'>): boolean {
   }
 }
 
+/** The holder is a serve that runs (another one is refused at once, not waited for). */
+export const isLiveService = (holder: OwnerInfo | null): boolean => holder !== null && holder.kind === 'serve' && ownerAlive(holder);
+
+/** A serve that runs and takes jobs: past its recovery, it has written down its Redis. */
+export const isReadyService = (holder: OwnerInfo | null): boolean => isLiveService(holder) && holder!.redisUrl !== '';
+
 /** The refusal when `holder` (or another process) keeps the home; `waitedMs` when we waited for it first. */
 export function homeBusyError(home: string, holder: OwnerInfo | null, waitedMs?: number): ForkpointError {
   const who = holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'} (pid ${holder.pid}, since ${holder.startedAt})` : 'another process';

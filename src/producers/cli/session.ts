@@ -125,10 +125,9 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
 
 async function lockOrWait(layout: HomeLayout, homeId: string, waitMs: number, quiet: boolean): Promise<HomeLock | OwnerInfo> {
   // Loaded here, not at the top: it pulls in better-sqlite3, and `--help` should not pay for that.
-  const { ownerAlive, ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
   // A serve still recovering has not written its Redis yet: wait for it, as for a busy CLI. One that
   // has exited is a stale owner file while another command holds the home: wait for that command.
-  const isReadyService = (holder: OwnerInfo | null) => holder?.kind === 'serve' && holder.redisUrl !== '' && ownerAlive(holder);
+  const { isReadyService, ownerNow, waitForHomeLock } = await import('../../runtime/home-lock.js');
   // Said once, so a wait (up to waitMs) is not taken for a hang.
   const onWait = (holder: OwnerInfo | null) => {
     if (!quiet) say(`home ${layout.home} is busy (its owner file names ${holder ? `${holder.kind === 'serve' ? 'forkpoint serve' : 'a forkpoint command'}, pid ${holder.pid}` : 'nobody'}); waiting up to ${Math.round(waitMs / 1000)} s for it`);

@@ -19,13 +19,13 @@ export function registerJobsCommand(program: Command): void {
           });
         }
         const { producerContract } = await import('../../../contract/producer-contract.js');
-        const { ownerAlive, readOwner } = await import('../../../runtime/home-lock.js');
+        const { isReadyService, readOwner } = await import('../../../runtime/home-lock.js');
         const { parseRedisUrl } = await import('../../../runtime/redis-url.js');
         const { embeddedSocketPath } = await import('../../../runtime/embedded-redis.js');
         // A running service knows the Redis it consumes from (perhaps the home's private one, on a
         // socket only it knows); without one, the Redis this configuration names.
         const owner = readOwner(layout.runDir);
-        const service = owner?.kind === 'serve' && owner.redisUrl !== '' && ownerAlive(owner) ? owner : null;
+        const service = isReadyService(owner) ? owner : null;
         const url = service?.redisUrl ?? config.redisUrl;
         const connection = parseRedisUrl(url).options as Record<string, unknown>;
         const redis = {
