@@ -20,7 +20,8 @@ import { readHeader } from '../qcow2/read-header.js';
 import { writeCowChild } from '../qcow2/write-cow-child.js';
 import { writeCowChildren, writeCowChildrenFlushed } from '../qcow2/write-cow-children.js';
 import { isPlannedChild } from '../qcow2/planned-child.js';
-import { dirtyPageBytes, syncFilesystem } from '../qcow2/sync-filesystem.js';
+import { flushFilesystemOf } from '../qcow2/filesystem-flusher.js';
+import { dirtyPageBytes } from '../qcow2/sync-filesystem.js';
 import { planChildOfBase } from '../qcow2/plan-child-of-base.js';
 import type { BeginForkResult, DiskInfo } from '../db/types.js';
 import { childrenFlushSetting } from '../runtime/children-flush.js';
@@ -235,9 +236,13 @@ export function childrenFlushModeStep(env: NodeJS.ProcessEnv = process.env): 'sy
   return dirty !== null && dirty <= SYNCFS_MAX_DIRTY_BYTES ? 'syncfs' : 'fsync';
 }
 
-/** Children written with no flush made durable: one syncfs of each filesystem holding their boxes/ folder (and so everything in it). */
-export function flushChildrenStep(disks: readonly string[]): void {
-  for (const boxes of new Set(disks.map((disk) => dirname(dirname(dirname(disk)))))) syncFilesystem(boxes);
+/**
+ * Children written with no flush made durable: one syncfs of each filesystem holding their boxes/
+ * folder (and so everything in it), by a helper process (filesystem-flusher.ts), so no thread of
+ * ours blocks on it and the file pool keeps writing the next chunks meanwhile.
+ */
+export async function flushChildrenStep(disks: readonly string[]): Promise<void> {
+  for (const boxes of new Set(disks.map((disk) => dirname(dirname(dirname(disk)))))) await flushFilesystemOf(boxes);
 }
 
 /** mkdir `path`: true if this call made it; false otherwise (something there, or no parent), for the careful path to sort out. */

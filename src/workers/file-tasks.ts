@@ -59,8 +59,7 @@ function run(task: FileTask): unknown {
     case 'childrenFlushMode':
       return childrenFlushModeStep();
     case 'flushChildren':
-      flushChildrenStep(task.children);
-      return null;
+      return flushChildrenStep(task.children).then(() => null);
     case 'flatten': {
       makeFreshBoxDir(task.boxDir, task.dest); // first: it refuses a folder that is not ours, which a failure must not remove
       const c = task.confine;
