@@ -11,8 +11,8 @@
  *
  * The path never crosses the pipe (the helper's working folder is the folder), so no name can
  * break the line protocol. The helper is in its own process group (a terminal's Ctrl-C is ours to
- * handle, not its), it does not keep this process alive, and it ends when its input closes: with
- * this process. A helper that cannot start or dies is replaced; the flushes it owed are made by
+ * handle, not its), it does not keep this process alive, and it ends when its input closes: when
+ * the pipeline's file runner closes (closeFlushers), or with this process. A helper that cannot start or dies is replaced; the flushes it owed are made by
  * a one-off `sync -f`, so a flush never fails for want of the helper.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -36,6 +36,7 @@ class Flusher {
   #child: Helper | null = null;
   #waiting: Waiter[] = [];
   #buffered = '';
+  #exited: Promise<void> = Promise.resolve();
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -65,7 +66,17 @@ class Flusher {
     const gone = () => this.#gone(child);
     child.once('error', gone); // could not start (the folder is gone, no sh)
     child.once('close', gone); // after its output: every answer it gave has been read
+    this.#exited = new Promise<void>((resolve) => {
+      child.once('error', () => resolve());
+      child.once('close', () => resolve());
+    });
     return child;
+  }
+
+  /** End the helper once it has answered what it was asked (its input closes), and wait until it has exited. */
+  async close(): Promise<void> {
+    this.#child?.stdin.end();
+    await this.#exited;
   }
 
   #answers(text: string): void {
@@ -120,6 +131,17 @@ const flusherOf = (dir: string): Flusher => {
  */
 export function flushFilesystemOf(dir: string): Promise<void> {
   return flusherOf(dir).flush();
+}
+
+/**
+ * End every helper (each answers what it was asked first) and wait until they have exited: a
+ * helper's working folder keeps its filesystem busy (no umount) for as long as it runs. The
+ * pipeline's file runner calls it when it closes; a flush asked for later starts a new helper.
+ */
+export async function closeFlushers(): Promise<void> {
+  const all = [...flushers.values()];
+  flushers.clear();
+  await Promise.all(all.map((f) => f.close()));
 }
 
 /** The pid of `dir`'s helper while one runs (tests: it is reused, and replaced when it dies). */

@@ -6,6 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { ForkpointError } from '../errors.js';
+import { closeFlushers } from '../qcow2/filesystem-flusher.js';
 import { compiledModuleUrl } from './compiled-url.js';
 import runFileTask from './file-tasks.js';
 import type { FileTask, FileTaskReply, FileTaskResult } from './file-task-types.js';
@@ -58,6 +59,7 @@ function createFilePool(threads: number): FileRunner {
     },
     async close() {
       await pool.close();
+      await closeFlushers();
     },
     get lastError() {
       return lastError;
@@ -70,6 +72,6 @@ export function inlineFileRunner(): FileRunner {
     async run<T extends FileTask>(task: T) {
       return unwrap<FileTaskResult<T>>(await runFileTask(task));
     },
-    async close() {},
+    close: closeFlushers,
   };
 }

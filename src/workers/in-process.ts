@@ -117,7 +117,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
     writer: { apply: (cmd) => port(() => writer.apply(cmd), () => ({ port: 'writer', command: cmd.type })) },
     files: {
       run: <T extends FileTask>(task: T) => port(() => inline.run(task), () => ({ port: 'files', task: task.type })),
-      close: async () => undefined,
+      close: () => inline.close(),
     },
     reader,
     requestGc: (baseIds) =>
@@ -175,6 +175,7 @@ export function openInProcess(home: string, o: InProcessOptions = {}): InProcess
     close() {
       reader.close();
       writer.close();
+      void inline.close(); // its flush helpers exit within moments (filesystem-flusher.ts)
     },
   };
 }

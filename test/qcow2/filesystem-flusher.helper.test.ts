@@ -2,14 +2,15 @@
  * flushFilesystemOf: a syncfs through one long-lived helper per folder (no fork of this process per
  * flush). It is reused, runs in its own process group, keeps no process alive, names a folder it
  * cannot flush, reports sync's own failure, and a helper that dies (or is killed with flushes
- * owed) costs no flush: they are made by a one-off `sync -f`.
+ * owed) costs no flush: they are made by a one-off `sync -f`. Closed (the file runner's close), every
+ * helper answers what it was asked and exits: its working folder would keep the filesystem busy.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { flushFilesystemOf, flushHelperPid } from '../../src/qcow2/filesystem-flusher.js';
+import { closeFlushers, flushFilesystemOf, flushHelperPid } from '../../src/qcow2/filesystem-flusher.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-flusher-');
@@ -53,6 +54,20 @@ describe('flushFilesystemOf', () => {
     process.kill(second, 'SIGKILL');
     await expect(Promise.all(owed)).resolves.toHaveLength(3);
     expect(alive(second)).toBe(false);
+  });
+
+  it('closeFlushers: owed flushes are answered, then every helper has exited; a later flush starts a new one', async () => {
+    const dir = tmp();
+    await flushFilesystemOf(dir);
+    const pid = flushHelperPid(dir)!;
+    const owed = Array.from({ length: 3 }, () => flushFilesystemOf(dir));
+    await closeFlushers();
+    await expect(Promise.all(owed)).resolves.toHaveLength(3);
+    expect(alive(pid)).toBe(false); // exited by the time close resolved, not later
+    expect(flushHelperPid(dir)).toBeUndefined();
+    await flushFilesystemOf(dir);
+    expect(flushHelperPid(dir)).not.toBe(pid);
+    await closeFlushers();
   });
 
   it('names a folder it cannot flush (E_IO)', async () => {
