@@ -36,8 +36,12 @@ export async function startFilePool(threads: number): Promise<FileRunner> {
   return pool;
 }
 
-/** Tasks the pool runs on the calling thread: a group flush awaits a syncfs helper process (filesystem-flusher.ts). */
-const ON_CALLING_THREAD: ReadonlySet<FileTask['type']> = new Set<FileTask['type']>(['flushChildren']);
+/**
+ * Tasks the pool runs on the calling thread, as no file work of their own would repay a thread hop:
+ * a group flush waits for a syncfs helper process (filesystem-flusher.ts); the flush-mode choice
+ * reads /proc/meminfo.
+ */
+const ON_CALLING_THREAD: ReadonlySet<FileTask['type']> = new Set<FileTask['type']>(['flushChildren', 'childrenFlushMode']);
 
 function createFilePool(threads: number): FileRunner {
   const pool = new Piscina({
@@ -53,7 +57,6 @@ function createFilePool(threads: number): FileRunner {
   pool.on('error', (err: Error) => void (lastError = err));
   return {
     async run<T extends FileTask>(task: T) {
-      // A task that only waits for another process would hold a pool thread idle: it runs here.
       if (ON_CALLING_THREAD.has(task.type)) return unwrap<FileTaskResult<T>>(await runFileTask(task));
       return unwrap<FileTaskResult<T>>((await pool.run(task)) as FileTaskReply);
     },

@@ -56,7 +56,7 @@ describe('store: the hot queries are indexed', () => {
     const db = openDatabase(w.layout.dbPath);
     const plans = plansOf(db, () => {
       db.transaction(() => {
-        const b = beginFork(db, { type: 'beginFork', op: nextOp(), sourceBox: 'src', kind: 'clone_base' }, ctx);
+        const b = beginFork(db, { type: 'beginFork', op: nextOp(), sourceBox: 'src', kind: 'clone_base', targets: ['t1', 't2'] }, ctx);
         db.prepare("UPDATE base_disk SET state = 'ready' WHERE id = ?").run(b.baseId);
         addRefs(db, { type: 'addRefs', op: nextOp(), baseId: b.baseId, boxIds: ['x'] }, ctx);
         removeBox(db, { type: 'removeBox', op: nextOp(), boxId: 'x' }, ctx);
@@ -67,7 +67,8 @@ describe('store: the hot queries are indexed', () => {
     });
     db.close();
     expect(plans.length).toBeGreaterThan(5);
-    const scans = plans.filter((p) => /^SCAN (?!CONSTANT ROW)/.test(p) && !/USING (COVERING )?INDEX/.test(p));
+    // A json_each over the ids a command was given is that list, read once: not a table scan.
+    const scans = plans.filter((p) => /^SCAN (?!CONSTANT ROW)/.test(p) && !/USING (COVERING )?INDEX|VIRTUAL TABLE/.test(p));
     if (process.env.SHOW_PLANS) console.log(plans.join("\n"));
     expect(scans).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { basePath, boxDiskPath } from '../../layout.js';
 import { parseBoxId, parseName, parseSnapshotName } from '../../names.js';
 import { findBaseById } from '../sql/findBaseById.js';
+import { existingBoxIds } from '../sql/existingBoxIds.js';
 import { findBox } from '../sql/findBox.js';
 import { findSnapshot } from '../sql/findSnapshot.js';
 import { insertBase } from '../sql/insertBase.js';
@@ -35,7 +36,6 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
     });
   }
   const seen = new Set<string>([sourceBox]);
-  const existing: string[] = [];
   for (const target of targets) {
     if (seen.has(target)) {
       throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `clone target ${target} is given twice or is the source box`, {
@@ -44,9 +44,9 @@ export const beginFork: CommandHandler<'beginFork'> = (db, cmd, ctx) => {
       });
     }
     seen.add(target);
-    // All of them, not the first: a rerun of `clone --count N` under another request must hear which exist.
-    if (findBox(db, target)) existing.push(target);
   }
+  // All of them, not the first: a rerun of `clone --count N` under another request must hear which exist.
+  const existing = existingBoxIds(db, targets);
   if (existing.length > 0) throw targetsExist(existing, targets.length);
   refuseUnownedFolders(ctx.layout, targets);
 
