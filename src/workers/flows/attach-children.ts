@@ -11,6 +11,7 @@ import { findOp } from '../../db/sql/findOp.js';
 import { removalsSince } from '../../db/sql/removalsSince.js';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import type { BaseDiskRecord } from '../../db/types.js';
+import { faultPoint } from '../../faults.js';
 import { boxDiskPath } from '../../layout.js';
 import { cancelledError, stopIfCancelled, undoUnmade } from './cancel.js';
 import { mapLimit } from '../map-limit.js';
@@ -103,6 +104,7 @@ export async function attachChildren(ctx: JobContext, op: string, base: BaseDisk
     await Promise.all(group.map((chunk) => ctx.writer.apply({ type: 'addRefs', op: subOp(op, 'r', chunk), baseId: base.id, boxIds: chunk })));
     done += group.reduce((n, chunk) => n + chunk.length, 0);
     await ctx.progress({ done, total: boxIds.length, phase: 'writing children' });
+    faultPoint('clone:after-group'); // a crash with some boxes made, the rest journalled only
   };
   const disks = (chunk: string[]) => chunk.map((id) => boxDiskPath(ctx.layout, id));
   // Each chunk's children durable before its refs make them visible: flushed by its own write
