@@ -12,13 +12,14 @@
  * The path never crosses the pipe (the helper's working folder is the folder), so no name can
  * break the line protocol. The helper is in its own process group (a terminal's Ctrl-C is ours to
  * handle, not its), it does not keep this process alive, and it ends when its input closes: when
- * the pipeline's file runner closes (closeFlushers), or with this process. A helper that cannot start or dies is replaced; the flushes it owed are made by
- * a one-off `sync -f`, so a flush never fails for want of the helper.
+ * the pipeline's file runner closes (closeFlushers), or with this process. A helper that cannot
+ * start or dies is replaced; the flushes it owed are made by a one-off `sync -f`, so a flush never
+ * fails for want of the helper.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { ErrorCodes, ForkpointError } from '../errors.js';
+import { flushError } from './sync-filesystem.js';
 
 // Each line read runs one syncfs; the answer is `ok`, or `fail` and sync's message on one line.
 const HELPER_SCRIPT = 'while IFS= read -r _; do if out=$(sync -f . 2>&1); then echo ok; else echo "fail $(printf %s "$out" | tr "\\n" " ")"; fi; done';
@@ -63,12 +64,13 @@ class Flusher {
     child.stdout.setEncoding('utf8');
     // Only this helper's answers settle its requests: a late line of one replaced must not.
     child.stdout.on('data', (text: string) => this.#child === child && this.#answers(text));
-    const gone = () => this.#gone(child);
-    child.once('error', gone); // could not start (the folder is gone, no sh)
-    child.once('close', gone); // after its output: every answer it gave has been read
     this.#exited = new Promise<void>((resolve) => {
-      child.once('error', () => resolve());
-      child.once('close', () => resolve());
+      const gone = () => {
+        this.#gone(child);
+        resolve();
+      };
+      child.once('error', gone); // could not start (the folder is gone, no sh)
+      child.once('close', gone); // after its output: every answer it gave has been read
     });
     return child;
   }
@@ -110,10 +112,6 @@ function syncOnce(dir: string): Promise<void> {
     child.once('error', (err) => reject(flushError(dir, err.message)));
     child.once('close', (status) => (status === 0 ? resolve() : reject(flushError(dir, stderr.trim() || `sync exited ${status}`))));
   });
-}
-
-function flushError(dir: string, problem: string): ForkpointError {
-  return new ForkpointError(ErrorCodes.IO, `cannot flush the filesystem of ${dir}: ${problem}`, { path: dir });
 }
 
 /** One helper per folder, per thread (a folder's helper serves every job flushing it). */

@@ -12,9 +12,12 @@ import { ErrorCodes, ForkpointError } from '../errors.js';
 /** Flush the filesystem holding `path`; E_IO naming it if the kernel reports a write-back error. */
 export function syncFilesystem(path: string): void {
   const r = spawnSync('sync', ['-f', path], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new ForkpointError(ErrorCodes.IO, `cannot flush the filesystem of ${path}: ${r.error?.message ?? (r.stderr.trim() || `sync exited ${r.status}`)}`, { path });
-  }
+  if (r.error || r.status !== 0) throw flushError(path, r.error?.message ?? (r.stderr.trim() || `sync exited ${r.status}`));
+}
+
+/** E_IO naming the folder whose filesystem could not be flushed, and why (sync's own words). */
+export function flushError(path: string, problem: string): ForkpointError {
+  return new ForkpointError(ErrorCodes.IO, `cannot flush the filesystem of ${path}: ${problem}`, { path });
 }
 
 /** Dirty and under-write-back page cache, all filesystems (/proc/meminfo), in bytes; null where the kernel does not say. */
