@@ -22,8 +22,8 @@ export function listenerUidsIn(tables: readonly string[], port: number): number[
   return [...uids].sort((a, b) => a - b);
 }
 
-/** The uids listening on local TCP `port`; null where /proc/net says nothing (not Linux, no procfs). */
-export function tcpListenerUids(port: number): number[] | null {
+/** The text of /proc/net/tcp and /proc/net/tcp6 (either may be missing); null where there is neither (not Linux, no procfs). */
+export function readTcpTables(): string[] | null {
   const tables: string[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     try {
@@ -32,7 +32,13 @@ export function tcpListenerUids(port: number): number[] | null {
       // no IPv6 table, or no procfs
     }
   }
-  return tables.length === 0 ? null : listenerUidsIn(tables, port);
+  return tables.length === 0 ? null : tables;
+}
+
+/** The uids listening on local TCP `port`; null where /proc/net says nothing (not Linux, no procfs). */
+export function tcpListenerUids(port: number): number[] | null {
+  const tables = readTcpTables();
+  return tables === null ? null : listenerUidsIn(tables, port);
 }
 
 /** Login users start at UID_MIN (/etc/login.defs; 1000 when it does not say): below it are root and system accounts. */

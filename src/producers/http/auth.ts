@@ -1,18 +1,21 @@
 /**
- * Who may talk to the service. On loopback with no token: anyone on this
- * machine (like the CLI), but only under a loopback name: a request whose
- * `Host` is not loopback (DNS rebinding: a web page whose name resolves to
- * 127.0.0.1) or whose `Origin` is not a loopback origin (a web page posting
- * cross-site) is refused with 403. Anywhere else a token is required at
+ * Who may talk to the service. On loopback with no token: the service's own
+ * user and root (those who could use its home through the CLI: the home and
+ * its Redis socket are theirs alone), told by the owner of the peer's socket;
+ * and only under a loopback name: a request whose `Host` is not loopback (DNS
+ * rebinding: a web page whose name resolves to 127.0.0.1) or whose `Origin` is
+ * not a loopback origin (a web page posting cross-site) is refused with 403.
+ * Another local user needs the token, as a remote caller does. Anywhere else a token is required at
  * start, and then every route but /healthz wants it: `Authorization: Bearer
  * <token>` for scripts, or HTTP Basic with the token as password so a browser
  * can open the page and the dashboard (it asks once, then sends it on every
  * fetch).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { tcpPeerUid } from '../../runtime/tcp-peer.js';
 
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
 
@@ -123,5 +126,40 @@ function installLoopbackGuard(app: FastifyInstance): void {
       request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
       return refuse(reply, 403, err);
     }
+    const peer = peerOf(request.raw.socket);
+    if (peer !== 'trusted') {
+      const self = process.getuid!();
+      const who = peer === null ? 'a connection no socket of this machine makes' : `uid ${peer}`;
+      const err = new ForkpointError(
+        ErrorCodes.FORBIDDEN,
+        `refusing a request from ${who}: without a token this forkpoint (uid ${self}) answers only to its own user and root; start it with a token (FORKPOINT_TOKEN) and send that, or run the CLI as uid ${self}`,
+        { field: 'peer', uid: peer },
+      );
+      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
+      return refuse(reply, 403, err);
+    }
   });
+}
+
+/** Without a token: the service's own user, and root (who may use any home anyway); `null`, a peer no socket of this machine is, never. Pure. */
+export const mayCallWithoutToken = (peerUid: number | null, serviceUid: number): boolean => peerUid !== null && (peerUid === serviceUid || peerUid === 0);
+
+/** Each connection's verdict, told once: its peer does not change. */
+const peers = new WeakMap<Socket, 'trusted' | number | null>();
+
+/**
+ * 'trusted': the peer is this service's user or root (or nothing can tell: no /proc/net, not
+ * Linux; or a request injected in-process, which has no kernel socket); else the peer's uid, or
+ * null when no socket of this machine is the peer.
+ */
+function peerOf(socket: unknown): 'trusted' | number | null {
+  if (!(socket instanceof Socket) || socket.remotePort === undefined) return 'trusted';
+  let verdict = peers.get(socket);
+  if (verdict === undefined) {
+    const found = tcpPeerUid({ localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort });
+    const uid = found === null ? null : found.uid;
+    verdict = found === null || mayCallWithoutToken(uid, process.getuid!()) ? 'trusted' : uid;
+    peers.set(socket, verdict);
+  }
+  return verdict;
 }

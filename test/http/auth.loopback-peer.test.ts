@@ -1,0 +1,149 @@
+/**
+ * On loopback without a token the service answers only to its own user and root: the callers
+ * who could use its home through the CLI anyway (the home and its Redis socket are theirs
+ * alone). Another local user is told by the owner of its socket (/proc/net/tcp{,6}) and refused
+ * with 403 before any route runs; with the token it is let in, as a remote caller is. The other
+ * user is `nobody`, through setpriv (the tests run as root, so the service's own user is root
+ * here; the rule for a service of another user is the table at the end).
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalIp, peerUidIn, procAddress, tcpPeerUid } from '../../src/runtime/tcp-peer.js';
+import { mayCallWithoutToken } from '../../src/producers/http/auth.js';
+import { useCleanup } from '../helpers/pipeline.js';
+import { call, startTestService, type TestService } from './support.js';
+
+const NOBODY = 65534;
+const { defer } = useCleanup();
+
+/** One HTTP request made by `nobody` (in a child, asynchronously: the service answers from this process): its status and JSON body. */
+async function requestAsNobody(url: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<{ status: number; body: any }> {
+  const script = `fetch(process.argv[1], { method: process.argv[2], headers: JSON.parse(process.argv[3]), body: process.argv[4] || undefined })
+  .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json() })), (e) => { console.error(e); process.exitCode = 1; });`;
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const allHeaders = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
+  const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script, `${url}${path}`, method, JSON.stringify(allHeaders), payload], { cwd: '/' });
+  let [stdout, stderr] = ['', ''];
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`request as nobody failed (exit ${code}): ${stderr}`);
+  return JSON.parse(stdout) as { status: number; body: any };
+}
+
+// Rows as the kernel prints them (x86: each 32-bit word little-endian), both ends of one connection.
+const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const row = (local: string, remote: string, uid: number) => `   0: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 1 1 0 100 0 0 10 0`;
+const V4_SERVER = '0100007F:1CFC'; // 127.0.0.1:7420
+const V4_CLIENT = '0100007F:D431'; // 127.0.0.1:54321
+const V6_LOOP = '00000000000000000000000001000000';
+const V6_MAPPED = '0000000000000000FFFF00000100007F';
+const v4 = [HEADER, row(V4_SERVER, V4_CLIENT, 0), row(V4_CLIENT, V4_SERVER, 1001)].join('\n');
+const v6 = [HEADER, row(`${V6_LOOP}:1CFC`, `${V6_LOOP}:D431`, 0), row(`${V6_LOOP}:D431`, `${V6_LOOP}:1CFC`, 1002)].join('\n');
+const mapped = [HEADER, row(`${V6_MAPPED}:D431`, `${V6_MAPPED}:1CFC`, 1003)].join('\n');
+const ends = (local: string, remote: string, remotePort = 54321) => ({ localAddress: local, localPort: 7420, remoteAddress: remote, remotePort });
+
+describe('the peer of a connection, from /proc/net rows', () => {
+  it.each([
+    ['0100007F', true, '127.0.0.1'],
+    ['7F000001', false, '127.0.0.1'],
+    [V6_LOOP, true, '::1'],
+    [V6_MAPPED, true, '127.0.0.1'],
+    ['000080FE00000000FF005450D58B4CFE', true, 'fe80::5054:ff:fe4c:8bd5'],
+    ['0100007', true, null],
+    ['zz00007F', true, null],
+  ] as const)('address %s (little-endian %s) is %s', (hex, le, text) => {
+    expect(procAddress(hex, le)).toBe(text);
+  });
+
+  it.each([
+    ['::ffff:127.0.0.1', '127.0.0.1'],
+    ['::FFFF:127.0.0.2', '127.0.0.2'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['127.0.0.1', '127.0.0.1'],
+  ])('Node address %s is compared as %s', (ip, text) => {
+    expect(canonicalIp(ip)).toBe(text);
+  });
+
+  it.each([
+    ['the client row of an IPv4 connection', [v4], ends('127.0.0.1', '127.0.0.1'), 1001],
+    ['an IPv4 peer seen by a dual-stack listener', [v4], ends('::ffff:127.0.0.1', '::ffff:127.0.0.1'), 1001],
+    ['the client row of an IPv6 connection on ::1, in tcp6', [v4, v6], ends('::1', '::1'), 1002],
+    ['an IPv4-mapped row in tcp6', [mapped], ends('127.0.0.1', '127.0.0.1'), 1003],
+    ['no row for another remote port', [v4, v6], ends('127.0.0.1', '127.0.0.1', 54322), null],
+    ['no row for another remote address', [v4], ends('127.0.0.1', '127.0.0.2'), null],
+    ['not our own end of the connection', [[HEADER, row(V4_SERVER, V4_CLIENT, 0)].join('\n')], ends('127.0.0.1', '127.0.0.1'), null],
+  ] as const)('%s', (_what, tables, e, uid) => {
+    expect(peerUidIn(tables, e, true)).toBe(uid);
+  });
+
+  it('finds this process as the peer of a connection it made', async () => {
+    const accepted = new Promise<Socket>((resolve) => {
+      const server = createServer(resolve).listen(0, '127.0.0.1', () => {
+        const address = server.address() as { port: number };
+        const client = spawn(process.execPath, ['-e', `require('node:net').connect(${address.port}, '127.0.0.1'); setTimeout(() => {}, 10000)`], { stdio: 'ignore' });
+        defer(() => void client.kill('SIGKILL'));
+      });
+      defer(() => void server.close());
+    });
+    const socket = await accepted;
+    defer(() => void socket.destroy());
+    const found = tcpPeerUid({ localAddress: socket.localAddress!, localPort: socket.localPort!, remoteAddress: socket.remoteAddress!, remotePort: socket.remotePort! });
+    expect(found).toEqual({ uid: process.getuid!() });
+  });
+});
+
+describe('a loopback service without a token (as root)', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('refuses another local user, names its uid, and queues nothing for it', { timeout: 30_000 }, async () => {
+    const list = await requestAsNobody(s.url, 'GET', '/api/boxes');
+    expect(list.status).toBe(403);
+    expect(list.body.error).toMatchObject({ code: 'E_FORBIDDEN', details: { field: 'peer', uid: NOBODY } });
+    expect(list.body.error.message).toContain(`uid ${NOBODY}`);
+    const create = await requestAsNobody(s.url, 'POST', '/api/boxes', {}, { boxId: 'theirs', sizeBytes: 1 << 20 });
+    expect(create.status).toBe(403);
+    expect(await s.tp.client.pending('ops')).toBe(0);
+    expect((await call(s.url, 'GET', '/api/boxes')).body.boxes).toEqual([]);
+  });
+
+  it('answers its own user (root here), and keeps /healthz open to anyone', { timeout: 30_000 }, async () => {
+    expect((await call(s.url, 'GET', '/api/boxes')).status).toBe(200);
+    expect((await requestAsNobody(s.url, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('a loopback service with a token', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({ token: 'peer-test-token-0123' });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('lets another local user in with the token, and only with it', { timeout: 30_000 }, async () => {
+    expect((await requestAsNobody(s.url, 'GET', '/api/boxes', { authorization: 'Bearer peer-test-token-0123' })).status).toBe(200);
+    expect((await requestAsNobody(s.url, 'GET', '/api/boxes')).status).toBe(401);
+  });
+});
+
+describe('who may call without a token', () => {
+  it.each([
+    [0, 0, true],
+    [1000, 1000, true],
+    [0, 1000, true],
+    [1001, 1000, false],
+    [NOBODY, 0, false],
+    [null, 0, false],
+  ] as const)('uid %s, to a service of uid %s: %s', (peer, self, may) => {
+    expect(mayCallWithoutToken(peer, self)).toBe(may);
+  });
+});
