@@ -68,13 +68,20 @@ export function registerBoxCommands(program: Command): void {
         const boxIds = [...new Set(ids)];
         // One job for all of them (one transaction, folders in parallel, one GC request per base), in
         // as few jobs as the payload limit allows. The job reports each box: one that is unknown or
-        // refused must not hide (or, without serve, stop) the others.
+        // refused must not hide (or, without serve, stop) the others. Each job is a request (request.ts):
+        // the same command after a crash or Ctrl-C joins it, or runs it again under its op, whose
+        // journal answers what the first run removed (not "unknown box").
         const outcomes = await withSession(flags, async (s) => {
           const { MAX_REMOVE_BOXES } = await import('../../../contract/jobs.js');
+          const { queueName } = await import('../../../contract/queues.js');
           const jobs = Array.from({ length: Math.ceil(boxIds.length / MAX_REMOVE_BOXES) }, (_, i) => boxIds.slice(i * MAX_REMOVE_BOXES, (i + 1) * MAX_REMOVE_BOXES));
           const done = await Promise.all(jobs.map(async (group): Promise<RemoveOutcome[]> => {
             try {
-              const { outcomes: each } = await (await s.client.removeBoxes(group)).result();
+              const request = beginRequest(s, 'box rm', { boxIds: group }, undefined);
+              const job = await s.client.removeBoxes(group, request.op);
+              s.noteJob({ id: job.id, queue: queueName(s.homeId, 'ops'), rejoinable: true });
+              const { outcomes: each } = await job.result();
+              request.done();
               return each.map((o) => (o.outcome === 'removed' ? o : { boxId: o.boxId, outcome: o.outcome === 'unknown' ? 'unknown' : 'failed', error: o.error }));
             } catch (err) {
               // The job as a whole failed (a fault, not a refusal): say so for each box; rows it left `removing` are finished by removing them again or by the next start's recovery.
