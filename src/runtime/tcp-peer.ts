@@ -45,7 +45,7 @@ function endpoint(field: string, littleEndian: boolean): [string | null, number]
 /**
  * The uid owning the socket at the far end of `ends` (the row whose local end is our remote one
  * and whose remote end is our local one), from the text of /proc/net/tcp{,6}; null if no row is
- * that socket (the peer is not on this machine, or has gone). Pure.
+ * that socket held by a process (the peer is not on this machine, or has closed it). Pure.
  */
 export function peerUidIn(tables: readonly string[], ends: TcpEnds, littleEndian = endianness() === 'LE'): number | null {
   const [peerAddress, ourAddress] = [canonicalIp(ends.remoteAddress), canonicalIp(ends.localAddress)];
@@ -53,7 +53,10 @@ export function peerUidIn(tables: readonly string[], ends: TcpEnds, littleEndian
     for (const line of table.split('\n').slice(1)) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
       const f = line.trim().split(/\s+/);
-      if (f.length < 8) continue;
+      // Inode 0: no process holds that socket any more (its owner closed it or exited; a time-wait
+      // row), and the kernel prints such a row with uid 0. A caller that sends a request and exits
+      // before it is read would pass for root.
+      if (f.length < 10 || f[9] === '0') continue;
       const [local, localPort] = endpoint(f[1]!, littleEndian);
       const [remote, remotePort] = endpoint(f[2]!, littleEndian);
       if (localPort === ends.remotePort && remotePort === ends.localPort && local === peerAddress && remote === ourAddress) return Number(f[7]);

@@ -6,12 +6,15 @@
  * user is `nobody`, through setpriv (the tests run as root, so the service's own user is root
  * here; the rule for a service of another user is the table at the end).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTcpTables } from '../../src/runtime/tcp-listener.js';
 import { canonicalIp, peerUidIn, procAddress, tcpPeerUid } from '../../src/runtime/tcp-peer.js';
 import { mayCallWithoutToken } from '../../src/producers/http/auth.js';
-import { useCleanup } from '../helpers/pipeline.js';
+import { useCleanup, waitFor } from '../helpers/pipeline.js';
 import { call, startTestService, type TestService } from './support.js';
 
 const NOBODY = 65534;
@@ -34,7 +37,7 @@ async function requestAsNobody(url: string, method: string, path: string, header
 
 // Rows as the kernel prints them (x86: each 32-bit word little-endian), both ends of one connection.
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-const row = (local: string, remote: string, uid: number) => `   0: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 1 1 0 100 0 0 10 0`;
+const row = (local: string, remote: string, uid: number, inode = 27127) => `   0: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 ${inode} 1 0 100 0 0 10 0`;
 const V4_SERVER = '0100007F:1CFC'; // 127.0.0.1:7420
 const V4_CLIENT = '0100007F:D431'; // 127.0.0.1:54321
 const V6_LOOP = '00000000000000000000000001000000';
@@ -73,6 +76,7 @@ describe('the peer of a connection, from /proc/net rows', () => {
     ['an IPv4-mapped row in tcp6', [mapped], ends('127.0.0.1', '127.0.0.1'), 1003],
     ['no row for another remote port', [v4, v6], ends('127.0.0.1', '127.0.0.1', 54322), null],
     ['no row for another remote address', [v4], ends('127.0.0.1', '127.0.0.2'), null],
+    ['a socket its process closed (inode 0: printed with uid 0, as root)', [[HEADER, row(V4_SERVER, V4_CLIENT, 0), row(V4_CLIENT, V4_SERVER, 0, 0)].join('\n')], ends('127.0.0.1', '127.0.0.1'), null],
     ['not our own end of the connection', [[HEADER, row(V4_SERVER, V4_CLIENT, 0)].join('\n')], ends('127.0.0.1', '127.0.0.1'), null],
   ] as const)('%s', (_what, tables, e, uid) => {
     expect(peerUidIn(tables, e, true)).toBe(uid);
@@ -91,6 +95,29 @@ describe('the peer of a connection, from /proc/net rows', () => {
     defer(() => void socket.destroy());
     const found = tcpPeerUid({ localAddress: socket.localAddress!, localPort: socket.localPort!, remoteAddress: socket.remoteAddress!, remotePort: socket.remotePort! });
     expect(found).toEqual({ uid: process.getuid!() });
+  });
+
+  it('does not take a peer that has exited for root (the kernel shows its socket with uid 0)', { timeout: 30_000 }, async () => {
+    // Another user connects, sends a byte and exits; its socket is then owned by no process.
+    const accepted = new Promise<Socket>((resolve) => {
+      const server = createServer(resolve).listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        const script = `const s = require('node:net').connect(${port}, '127.0.0.1', () => { s.end('x'); process.exit(0); })`;
+        spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script], { stdio: 'ignore', cwd: '/' });
+      });
+      defer(() => void server.close());
+    });
+    const socket = await accepted;
+    defer(() => void socket.destroy());
+    const ends = { localAddress: socket.localAddress!, localPort: socket.localPort!, remoteAddress: socket.remoteAddress!, remotePort: socket.remotePort! };
+    await new Promise<void>((resolve) => socket.once('end', resolve).resume());
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the client's exit, after its FIN
+    // What the kernel shows of it: uid 0 (and no inode), which read alone would pass for root.
+    const hexPort = ends.remotePort.toString(16).toUpperCase().padStart(4, '0');
+    const rows = (readTcpTables() ?? []).flatMap((t) => t.split('\n').slice(1)).map((l) => l.trim().split(/\s+/));
+    const peerRow = rows.find((f) => f[1]?.endsWith(`:${hexPort}`));
+    expect(peerRow && [peerRow[7], peerRow[9]], 'the exited peer\'s row: uid, inode').toEqual(['0', '0']);
+    expect(tcpPeerUid(ends)).toEqual({ uid: null });
   });
 });
 
@@ -117,6 +144,26 @@ describe('a loopback service without a token (as root)', () => {
   it('answers its own user (root here), and keeps /healthz open to anyone', { timeout: 30_000 }, async () => {
     expect((await call(s.url, 'GET', '/api/boxes')).status).toBe(200);
     expect((await requestAsNobody(s.url, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('a caller that sends a request and exits before it is read', () => {
+  it('is refused, not taken for root (its socket is then shown with uid 0)', { timeout: 30_000 }, async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) }));
+    const s = await startTestService({ log });
+    defer(() => s.close());
+    const { port } = new URL(s.url);
+    const body = JSON.stringify({ boxId: 'blind', sizeBytes: 1 << 20 });
+    const request = `POST /api/boxes HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const script = `const s = require('node:net').connect(${port}, '127.0.0.1', () => s.end(process.argv[1], () => process.exit(0)))`;
+    // Synchronously: this process (the service) runs nothing until the caller has connected through
+    // the kernel's backlog, sent its request and exited.
+    const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script, request], { cwd: '/', encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection no socket of this machine makes')), 10_000, 20);
+    expect(await s.tp.client.pending('ops')).toBe(0);
+    expect((await call(s.url, 'GET', '/api/boxes')).body.boxes).toEqual([]);
   });
 });
 

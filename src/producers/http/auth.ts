@@ -15,7 +15,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP, Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, ForkpointError } from '../../errors.js';
-import { tcpPeerUid } from '../../runtime/tcp-peer.js';
+import { tcpPeerUid, type TcpEnds } from '../../runtime/tcp-peer.js';
 
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
 
@@ -98,12 +98,14 @@ export function installAuth(app: FastifyInstance, token: string | null): void {
 }
 
 /**
- * Without a token the service trusts this machine, so it must only be reached
- * as this machine: a browser sends the name it resolved as `Host` and the page
- * that made the request as `Origin`. The page at `/` and the dashboard are
- * same-origin, so their requests pass.
+ * Without a token the service trusts its own user and root on this machine, so
+ * it must only be reached as this machine: a browser sends the name it resolved
+ * as `Host` and the page that made the request as `Origin` (the page at `/` and
+ * the dashboard are same-origin, so their requests pass); and the socket the
+ * request came through must be one of theirs.
  */
 function installLoopbackGuard(app: FastifyInstance): void {
+  app.server.on('connection', noteConnection);
   app.addHook('onRequest', async (request, reply) => {
     if (isOpenRoute(request)) return;
     const host = request.headers.host;
@@ -144,22 +146,32 @@ function installLoopbackGuard(app: FastifyInstance): void {
 /** Without a token: the service's own user, and root (who may use any home anyway); `null`, a peer no socket of this machine is, never. Pure. */
 export const mayCallWithoutToken = (peerUid: number | null, serviceUid: number): boolean => peerUid !== null && (peerUid === serviceUid || peerUid === 0);
 
-/** Each connection's verdict, told once: its peer does not change. */
-const peers = new WeakMap<Socket, 'trusted' | number | null>();
+/** A connection's ends, taken as it is accepted (a socket closed by the time its request is judged tells none), and its verdict once told. */
+interface Peer {
+  ends: TcpEnds | null;
+  verdict?: 'trusted' | number | null;
+}
+const peers = new WeakMap<Socket, Peer>();
+
+function noteConnection(socket: Socket): void {
+  const { localAddress, localPort, remoteAddress, remotePort } = socket;
+  const known = localAddress !== undefined && localPort !== undefined && remoteAddress !== undefined && remotePort !== undefined;
+  peers.set(socket, { ends: known ? { localAddress, localPort, remoteAddress, remotePort } : null });
+}
 
 /**
  * 'trusted': the peer is this service's user or root (or nothing can tell: no /proc/net, not
  * Linux; or a request injected in-process, which has no kernel socket); else the peer's uid, or
- * null when no socket of this machine is the peer.
+ * null when no living socket of this machine is the peer. Told once per connection: a socket's
+ * owner does not change.
  */
 function peerOf(socket: unknown): 'trusted' | number | null {
-  if (!(socket instanceof Socket) || socket.remotePort === undefined) return 'trusted';
-  let verdict = peers.get(socket);
-  if (verdict === undefined) {
-    const found = tcpPeerUid({ localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort });
-    const uid = found === null ? null : found.uid;
-    verdict = found === null || mayCallWithoutToken(uid, process.getuid!()) ? 'trusted' : uid;
-    peers.set(socket, verdict);
+  if (!(socket instanceof Socket)) return 'trusted';
+  const peer = peers.get(socket) ?? { ends: null };
+  if (peer.verdict === undefined) {
+    const found = peer.ends === null ? { uid: null } : tcpPeerUid(peer.ends);
+    peer.verdict = found === null || mayCallWithoutToken(found.uid, process.getuid!()) ? 'trusted' : found.uid;
+    peers.set(socket, peer);
   }
-  return verdict;
+  return peer.verdict;
 }
