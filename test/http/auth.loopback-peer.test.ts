@@ -161,7 +161,7 @@ describe('a caller that sends a request and exits before it is read', () => {
     // the kernel's backlog, sent its request and exited.
     const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script, request], { cwd: '/', encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection no socket of this machine makes')), 10_000, 20);
+    await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection whose socket no process here holds')), 10_000, 20);
     expect(await s.tp.client.pending('ops')).toBe(0);
     expect((await call(s.url, 'GET', '/api/boxes')).body.boxes).toEqual([]);
   });

@@ -131,7 +131,7 @@ function installLoopbackGuard(app: FastifyInstance): void {
     const peer = peerOf(request.raw.socket);
     if (peer !== 'trusted') {
       const self = process.getuid!();
-      const who = peer === null ? 'a connection no socket of this machine makes' : `uid ${peer}`;
+      const who = peer === null ? 'a connection whose socket no process here holds (closed by its caller, or not made on this machine)' : `uid ${peer}`;
       const err = new ForkpointError(
         ErrorCodes.FORBIDDEN,
         `refusing a request from ${who}: without a token this forkpoint (uid ${self}) answers only to its own user and root; start it with a token (FORKPOINT_TOKEN) and send that, or run the CLI as uid ${self}`,
