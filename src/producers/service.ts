@@ -1,6 +1,6 @@
 /**
  * `forkpoint serve`: own a home for the life of the process — lock, Redis
- * (given, local or embedded), recovery, the pipeline — until SIGINT/SIGTERM,
+ * (given, or the home's private one), recovery, the pipeline — until SIGINT/SIGTERM,
  * then shut down in order: stop taking jobs, let active ones finish (bounded),
  * close the pool, drain the writer, close the DB, release the home.
  */

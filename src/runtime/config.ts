@@ -9,7 +9,6 @@ import { cpus, homedir } from 'node:os';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 import { dirname, join, resolve, sep } from 'node:path';
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** A Redis Cluster hash tag, so every key of every queue lands in one slot. */
 export const DEFAULT_PREFIX = '{forkpoint}';
 
@@ -22,9 +21,8 @@ export interface ConfigFlags {
 
 export interface Config {
   home: string;
-  /** The Redis URL to use, and whether the user asked for it (then we never start our own). */
-  redisUrl: string;
-  redisExplicit: boolean;
+  /** The Redis the user named (--redis, REDIS_URL), used as asked; null: the home's private redis-server (connect-redis.ts says why no local one is taken unasked). */
+  redisUrl: string | null;
   prefix: string;
   /** Piscina threads for file work. */
   poolSize: number;
@@ -45,8 +43,7 @@ export function resolveConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = 
   childrenFlushSetting(env); // read where it is used (a file thread); a value nobody knows is refused here, before anything starts
   return {
     home,
-    redisUrl: explicitUrl ?? DEFAULT_REDIS_URL,
-    redisExplicit: explicitUrl !== undefined,
+    redisUrl: explicitUrl ?? null,
     prefix: flags.prefix ?? env.FORKPOINT_PREFIX ?? DEFAULT_PREFIX,
     poolSize: flags.poolSize ?? poolSizeFrom(env.FORKPOINT_POOL_SIZE),
   };

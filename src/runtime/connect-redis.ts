@@ -1,8 +1,11 @@
 /**
  * Find the Redis a home's pipeline uses: the one asked for (flag or
- * REDIS_URL), else the default local one, else a private embedded one when
- * `redis-server` is installed. An explicit URL that does not answer is an
- * error, never silently replaced.
+ * REDIS_URL), else the home's private redis-server (started, or taken over,
+ * when `redis-server` is installed). A URL that does not answer is an error,
+ * never silently replaced. No local Redis is taken unasked: one answering on
+ * 127.0.0.1:6379 without a password (a packaged redis-server) takes commands
+ * from every local user, who could then read this home's job payloads and
+ * queue jobs its pipeline runs, with its owner's rights (often root's).
  */
 import { Redis } from 'ioredis';
 import { ErrorCodes, ForkpointError } from '../errors.js';
@@ -11,7 +14,6 @@ import type { LogLine } from './log-line.js';
 import { redisServerAvailable, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { redisRefusesWrites } from './redis-refusal.js';
-import { firstLoginUid, tcpListenerUids } from './tcp-listener.js';
 
 export interface ResolvedRedis {
   url: string;
@@ -87,48 +89,32 @@ export async function evictionPolicyWarning(target: RedisTarget): Promise<string
   }
 }
 
-/**
- * Whether the Redis on a local TCP port runs as another login user: their server would hold this
- * home's queues (job payloads to read, jobs to add that this home's pipeline runs). A Redis run by
- * this user, root or a system account (a packaged redis-server) is taken. The uid when it is not.
- */
-export function foreignLocalRedis(target: RedisTarget, uid = process.getuid?.() ?? null): number | null {
-  const { host, port } = target.options;
-  if (uid === null || target.cluster || port === undefined || !['127.0.0.1', 'localhost', '::1'].includes(host ?? '')) return null;
-  const minLogin = firstLoginUid();
-  return tcpListenerUids(port)?.find((owner) => owner !== uid && owner >= minLogin) ?? null;
-}
-
 export async function resolveRedis(config: Config, runDir: string, say: LogLine): Promise<ResolvedRedis> {
+  if (config.redisUrl === null) return privateRedis(runDir, say);
   const target = parseRedisUrl(config.redisUrl);
-  const foreign = config.redisExplicit ? null : foreignLocalRedis(target);
-  if (foreign !== null) {
-    say(`the Redis at ${target.display} runs as uid ${foreign}, another user, and would hold this home's queues: not used unless asked for (--redis or REDIS_URL)`, 'warn');
-  }
-  const problem = foreign !== null ? `it runs as uid ${foreign}` : await pingRedis(target);
+  const problem = await pingRedis(target);
   if (problem === null) {
     const warning = await evictionPolicyWarning(target);
     if (warning) say(warning, 'warn'); // queued jobs may be lost: an operator must act
     return { url: config.redisUrl, target, embedded: null };
   }
   // It answers, and refuses: it cannot save its data (its disk full). Nothing is ours to start then.
-  const refusal = redisRefusesWrites(new Error(problem), target.display);
-  if (refusal) throw refusal;
-  if (config.redisExplicit) {
-    throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `Redis at ${target.display} does not answer (${problem}); ${HOW_TO_GET_REDIS}`, {
-      field: 'redis',
-    });
-  }
+  throw (
+    redisRefusesWrites(new Error(problem), target.display) ??
+    new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `Redis at ${target.display} does not answer (${problem}); ${HOW_TO_GET_REDIS}`, { field: 'redis' })
+  );
+}
+
+/** The home's own redis-server (its socket and data under run/), started or taken over. */
+async function privateRedis(runDir: string, say: LogLine): Promise<ResolvedRedis> {
   if (!redisServerAvailable()) {
-    throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `no Redis at ${target.display} and no redis-server to start one; ${HOW_TO_GET_REDIS}`, {
-      field: 'redis',
-    });
+    throw new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `no Redis named and no redis-server to start this home's own; ${HOW_TO_GET_REDIS}`, { field: 'redis' });
   }
   const embedded = await startEmbeddedRedis(runDir);
   say(
     embedded.adoptedPid !== null
-      ? `no Redis at ${target.display}; took over the private redis-server (pid ${embedded.adoptedPid}) a previous owner of this home left running at unix:${embedded.socket}`
-      : `no Redis at ${target.display}; started a private redis-server for this home at unix:${embedded.socket} (data in ${embedded.dataDir})`,
+      ? `took over the private redis-server (pid ${embedded.adoptedPid}) a previous owner of this home left running at unix:${embedded.socket}`
+      : `started a private redis-server for this home at unix:${embedded.socket} (data in ${embedded.dataDir}; --redis or REDIS_URL names another)`,
   );
   return { url: embedded.url, target: parseRedisUrl(embedded.url), embedded };
 }

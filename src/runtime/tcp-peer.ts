@@ -4,8 +4,8 @@
  * /proc/net/tcp{,6}, each with its owner's uid (what identd told, without a daemon or
  * privileges). Linux only; elsewhere nothing is known.
  */
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { readTcpTables } from './tcp-listener.js';
 
 /** A connection as this end sees it (a net.Socket's fields). */
 export interface TcpEnds {
@@ -63,6 +63,19 @@ export function peerUidIn(tables: readonly string[], ends: TcpEnds, littleEndian
     }
   }
   return null;
+}
+
+/** The text of /proc/net/tcp and /proc/net/tcp6 (either may be missing); null where there is neither (not Linux, no procfs). */
+export function readTcpTables(): string[] | null {
+  const tables: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      tables.push(readFileSync(file, 'utf8'));
+    } catch {
+      // no IPv6 table, or no procfs
+    }
+  }
+  return tables.length === 0 ? null : tables;
 }
 
 /** The uid at the far end of a connection: `{ uid }` (null: no socket of this machine's), or null where /proc/net says nothing. */

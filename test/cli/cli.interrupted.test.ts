@@ -1,6 +1,6 @@
 /**
- * A CLI command that started a private redis-server (no Redis given, none
- * answering) and is stopped by SIGTERM or SIGINT sent to it alone (`timeout`,
+ * A CLI command that started a private redis-server (no Redis given) and is
+ * stopped by SIGTERM or SIGINT sent to it alone (`timeout`,
  * a cancelled CI job, `kill`) stops its pipeline and that redis-server, says
  * so, and then ends as the signal would have: nothing it started outlives it.
  */
@@ -30,7 +30,7 @@ describe('cli: a command stopped by a signal', () => {
       const env = cliEnv({ REDIS_URL: undefined });
       const made = await runCli(['--home', home, 'box', 'create', 'src', '--size', '1M'], { env });
       expect(made.status, made.stderr).toBe(0);
-      expect(made.stderr, 'needs nothing on 127.0.0.1:6379').toMatch(/started a private redis-server/);
+      expect(made.stderr).toMatch(/started a private redis-server/);
       const socket = join(home, 'run', 'redis.sock');
 
       const child = spawn(process.execPath, [BIN, '--home', home, 'clone', 'src', '--count', '10000'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,18 +11,18 @@ import { resolveConfig } from '../../src/runtime/config.js';
 const DEFAULT_HOME = join(homedir(), '.forkpoint');
 
 describe('resolveConfig: settings given as nothing', () => {
-  const cases: { what: string; flags: { home?: string; redis?: string }; env: NodeJS.ProcessEnv; home: string; redisExplicit: boolean }[] = [
-    { what: 'nothing set', flags: {}, env: {}, home: DEFAULT_HOME, redisExplicit: false },
-    { what: 'FORKPOINT_HOME set', flags: {}, env: { FORKPOINT_HOME: '/srv/fp' }, home: '/srv/fp', redisExplicit: false },
-    { what: '--home over FORKPOINT_HOME', flags: { home: 'rel/home' }, env: { FORKPOINT_HOME: '/srv/fp' }, home: resolve('rel/home'), redisExplicit: false },
-    { what: 'REDIS_URL empty', flags: {}, env: { REDIS_URL: '' }, home: DEFAULT_HOME, redisExplicit: false },
-    { what: '--redis empty (commander fills it from an empty REDIS_URL)', flags: { redis: '' }, env: {}, home: DEFAULT_HOME, redisExplicit: false },
-    { what: 'REDIS_URL set', flags: {}, env: { REDIS_URL: 'redis://10.0.0.1:6379' }, home: DEFAULT_HOME, redisExplicit: true },
+  const cases: { what: string; flags: { home?: string; redis?: string }; env: NodeJS.ProcessEnv; home: string; redisUrl: string | null }[] = [
+    { what: 'nothing set', flags: {}, env: {}, home: DEFAULT_HOME, redisUrl: null },
+    { what: 'FORKPOINT_HOME set', flags: {}, env: { FORKPOINT_HOME: '/srv/fp' }, home: '/srv/fp', redisUrl: null },
+    { what: '--home over FORKPOINT_HOME', flags: { home: 'rel/home' }, env: { FORKPOINT_HOME: '/srv/fp' }, home: resolve('rel/home'), redisUrl: null },
+    { what: 'REDIS_URL empty', flags: {}, env: { REDIS_URL: '' }, home: DEFAULT_HOME, redisUrl: null },
+    { what: '--redis empty (commander fills it from an empty REDIS_URL)', flags: { redis: '' }, env: {}, home: DEFAULT_HOME, redisUrl: null },
+    { what: 'REDIS_URL set', flags: {}, env: { REDIS_URL: 'redis://10.0.0.1:6379' }, home: DEFAULT_HOME, redisUrl: 'redis://10.0.0.1:6379' },
   ];
   for (const c of cases) {
     it(`${c.what}`, () => {
       const config = resolveConfig(c.flags, c.env);
-      expect({ home: config.home, redisExplicit: config.redisExplicit }).toEqual({ home: c.home, redisExplicit: c.redisExplicit });
+      expect({ home: config.home, redisUrl: config.redisUrl }).toEqual({ home: c.home, redisUrl: c.redisUrl });
     });
   }
 

@@ -29,7 +29,7 @@ export function buildProgram(): Command {
     .description('qcow2 base disks (fork points) for micro-VM sandboxes: clones, snapshots, rootfs cache')
     .version('0.1.0')
     .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
-    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path, redis-cluster://host:port,…)').env('REDIS_URL').default(undefined, 'redis://127.0.0.1:6379, else a private redis-server'))
+    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path, redis-cluster://host:port,…)').env('REDIS_URL').default(undefined, "the home's private redis-server"))
     .option('--json', 'print results as JSON (for scripts)')
     .option('-q, --quiet', 'no progress or notices on stderr (warnings and errors are still printed)')
     .addOption(

@@ -23,10 +23,10 @@ export function registerJobsCommand(program: Command): void {
         const { parseRedisUrl } = await import('../../../runtime/redis-url.js');
         const { embeddedSocketPath } = await import('../../../runtime/embedded-redis.js');
         // A running service knows the Redis it consumes from (perhaps the home's private one, on a
-        // socket only it knows); without one, the Redis this configuration names.
+        // socket only it knows); without one, the Redis this configuration names, or the home's own.
         const owner = readOwner(layout.runDir);
         const service = isReadyService(owner) ? owner : null;
-        const url = service?.redisUrl ?? config.redisUrl;
+        const url = service?.redisUrl ?? config.redisUrl ?? `unix://${embeddedSocketPath(layout.runDir)}`;
         const connection = parseRedisUrl(url).options as Record<string, unknown>;
         const redis = {
           url,
