@@ -5,8 +5,8 @@
  * and only under a loopback name: a request whose `Host` is not loopback (DNS
  * rebinding: a web page whose name resolves to 127.0.0.1) or whose `Origin` is
  * not a loopback origin (a web page posting cross-site) is refused with 403.
- * Another local user needs the token, as a remote caller does. Anywhere else a token is required at
- * start, and then every route but /healthz wants it: `Authorization: Bearer
+ * Another local user needs the token, as a remote caller does. Anywhere else
+ * a token is required at start, and then every route but /healthz wants it: `Authorization: Bearer
  * <token>` for scripts, or HTTP Basic with the token as password so a browser
  * can open the page and the dashboard (it asks once, then sends it on every
  * fetch).
