@@ -98,7 +98,7 @@ export async function resolveRedis(config: Config, runDir: string, say: LogLine)
     if (warning) say(warning, 'warn'); // queued jobs may be lost: an operator must act
     return { url: config.redisUrl, target, embedded: null };
   }
-  // It answers, and refuses: it cannot save its data (its disk full). Nothing is ours to start then.
+  // Refusing writes (it cannot save its data: its disk full) or silent: a Redis named is never replaced by another.
   throw (
     redisRefusesWrites(new Error(problem), target.display) ??
     new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `Redis at ${target.display} does not answer (${problem}); ${HOW_TO_GET_REDIS}`, { field: 'redis' })
