@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { fromFsError } from '../errors.js';
 
 /** A connection as this end sees it (a net.Socket's fields). */
 export interface TcpEnds {
@@ -65,14 +66,18 @@ export function peerUidIn(tables: readonly string[], ends: TcpEnds, littleEndian
   return null;
 }
 
-/** The text of /proc/net/tcp and /proc/net/tcp6 (either may be missing); null where there is neither (not Linux, no procfs). */
+/**
+ * The text of /proc/net/tcp and /proc/net/tcp6 (either may be missing); null where there is
+ * neither (not Linux, no procfs). Any other failure to read one (out of file descriptors, a
+ * masked /proc) throws: "nothing is known here" must not be what a caller can bring about.
+ */
 export function readTcpTables(): string[] | null {
   const tables: string[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     try {
       tables.push(readFileSync(file, 'utf8'));
-    } catch {
-      // no IPv6 table, or no procfs
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFsError(err, file, 'cannot read the socket table');
     }
   }
   return tables.length === 0 ? null : tables;

@@ -28,11 +28,13 @@ describe('cli: box rm run again after it was killed', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(killed.stdout).toBe(''); // it saw nothing of its job's end
 
-    const rerun = await fp(['--json', 'box', 'rm', ...ids]);
+    // The same boxes in another order are the same request; the outcomes come in the order given.
+    const reversed = [...ids].reverse();
+    const rerun = await fp(['--json', 'box', 'rm', ...reversed]);
     expect(rerun.status, rerun.stderr).toBe(0);
     expect(rerun.stderr).toContain('resuming the unfinished request of an earlier run of this command');
     const outcomes = JSON.parse(rerun.stdout) as { boxId: string; outcome: string }[];
-    expect(outcomes.map((o) => o.boxId)).toEqual(ids);
+    expect(outcomes.map((o) => o.boxId)).toEqual(reversed);
     expect(outcomes.filter((o) => o.outcome !== 'removed')).toEqual([]);
     const left = JSON.parse((await fp(['--json', 'box', 'ls'])).stdout) as { id: string }[];
     expect(left.map((b) => b.id)).toEqual(['src']);
@@ -40,9 +42,24 @@ describe('cli: box rm run again after it was killed', () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
 
     // Seen to succeed: the same command again is a new request, and those boxes are gone.
-    const again = await fp(['box', 'rm', ...ids.slice(0, 2)]);
+    const again = await fp(['box', 'rm', ...ids]);
     expect(again.status).toBe(2);
     expect(again.stderr).not.toContain('resuming');
-    expect(again.stderr).toMatch(/unknown box r-1 \[E_UNKNOWN_BOX\]/);
+    expect(again.stderr.match(/unknown box r-\d+ \[E_UNKNOWN_BOX\]/g)).toHaveLength(COUNT);
+  });
+
+  it('resumed after the box was made again, removes the new box too (the old answer says "removed" either way)', { timeout: 120_000 }, async () => {
+    const home = join(tmp(), 'home');
+    const fp = (args: string[], env = cliEnv()) => runCli(['--home', home, '--redis', inject('redisUrl'), ...args], { env });
+    expect((await fp(['box', 'create', 'web', '--size', '1M'])).status).toBe(0);
+    expect((await fp(['box', 'rm', 'web'], cliEnv({ FORKPOINT_FAULT: 'remove-boxes:after-first:kill' }))).signal).toBe('SIGKILL');
+    // The next command's pipeline finishes the removal (its recovery, the requeued job); then a new box of that id.
+    const made = await fp(['box', 'create', 'web', '--size', '2M']);
+    expect(made.status, made.stderr).toBe(0);
+    const rm = await fp(['--json', 'box', 'rm', 'web']);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(rm.stderr).toContain('resuming the unfinished request');
+    expect((JSON.parse(rm.stdout) as { boxId: string; outcome: string }[]).map((o) => [o.boxId, o.outcome])).toEqual([['web', 'removed']]);
+    expect(JSON.parse((await fp(['--json', 'box', 'ls'])).stdout)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalIp, peerUidIn, procAddress, readTcpTables, tcpPeerUid } from '../../src/runtime/tcp-peer.js';
@@ -163,6 +164,20 @@ describe('a caller that sends a request and exits before it is read', () => {
     await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection whose socket no process here holds')), 10_000, 20);
     expect(await s.tp.client.pending('ops')).toBe(0);
     expect((await call(s.url, 'GET', '/api/boxes')).body.boxes).toEqual([]);
+  });
+});
+
+describe('a second listener (fastify binds one per address `localhost` resolves to: 127.0.0.1 and ::1 on many hosts)', () => {
+  it('answers its own user there too: its connections were never noted by app.server', { timeout: 30_000 }, async () => {
+    const s = await startTestService();
+    defer(() => s.close());
+    // What fastify's second binding is: another node:http server on the same handler.
+    const second = createHttpServer((req, res) => s.http.app.routing(req, res));
+    await new Promise<void>((resolve) => second.listen(0, '::1', resolve));
+    defer(() => void second.close());
+    const { port } = second.address() as { port: number };
+    const r = await call(`http://[::1]:${port}`, 'GET', '/api/boxes', { headers: { host: `localhost:${port}` } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
   });
 });
 

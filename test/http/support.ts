@@ -73,7 +73,7 @@ export function call<T = any>(base: string, method: string, path: string, o: { b
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        host: url.hostname,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 address without its URL brackets
         port: url.port,
         method,
         path,

@@ -32,16 +32,18 @@ export const OP_HELP = 'the operation id (1-64 of [A-Za-z0-9_-]): the same op is
 
 export interface Request {
   op: string;
+  /** The op was minted by an earlier run of the same command that did not see its end. */
+  resumed: boolean;
   /** The request succeeded: the same command is a new request from now on. */
   done(): void;
 }
 
 /** The op of this command's request: `--op`, or the one an unfinished earlier run left, or a new one. */
 export function beginRequest(s: Session, command: string, args: unknown, opFlag: string | undefined): Request {
-  if (opFlag !== undefined) return { op: opFlag, done: () => undefined };
+  if (opFlag !== undefined) return { op: opFlag, resumed: false, done: () => undefined };
   const request = requestOp(s.layout.runDir, command, args);
   if (request.resumed && !s.quiet) process.stderr.write(`forkpoint: resuming the unfinished request of an earlier run of this command (op ${request.op})\n`);
-  return { op: request.op, done: () => forgetRequest(s.layout.runDir, request.key) };
+  return { op: request.op, resumed: request.resumed, done: () => forgetRequest(s.layout.runDir, request.key) };
 }
 
 /** Wait for a job the command queued: noted with the session (named if the wait is stopped), with progress as the flags say. */

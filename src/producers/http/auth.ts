@@ -153,11 +153,13 @@ interface Peer {
 }
 const peers = new WeakMap<Socket, Peer>();
 
-function noteConnection(socket: Socket): void {
+function endsOf(socket: Socket): TcpEnds | null {
   const { localAddress, localPort, remoteAddress, remotePort } = socket;
   const known = localAddress !== undefined && localPort !== undefined && remoteAddress !== undefined && remotePort !== undefined;
-  peers.set(socket, { ends: known ? { localAddress, localPort, remoteAddress, remotePort } : null });
+  return known ? { localAddress, localPort, remoteAddress, remotePort } : null;
 }
+
+const noteConnection = (socket: Socket): void => void peers.set(socket, { ends: endsOf(socket) });
 
 /**
  * 'trusted': the peer is this service's user or root (or nothing can tell: no /proc/net, not
@@ -167,9 +169,16 @@ function noteConnection(socket: Socket): void {
  */
 function peerOf(socket: unknown): 'trusted' | number | null {
   if (!(socket instanceof Socket)) return 'trusted';
-  const peer = peers.get(socket) ?? { ends: null };
+  // Not noted: accepted by a listener other than app.server (`--host localhost` binds a second one
+  // for the other loopback address); its ends are read now, and a socket closed by now has none.
+  const peer = peers.get(socket) ?? { ends: endsOf(socket) };
   if (peer.verdict === undefined) {
-    const found = peer.ends === null ? { uid: null } : tcpPeerUid(peer.ends);
+    let found: { uid: number | null } | null;
+    try {
+      found = peer.ends === null ? { uid: null } : tcpPeerUid(peer.ends);
+    } catch {
+      return null; // the table could not be read (no file descriptor left, say): refused, and asked again next time
+    }
     peer.verdict = found === null || mayCallWithoutToken(found.uid, process.getuid!()) ? 'trusted' : found.uid;
     peers.set(socket, peer);
   }

@@ -1,6 +1,6 @@
 /**
  * bull-board under /queues for this home's two queues. Read-only when the
- * service has no token (anyone on loopback can look, nobody can retry or
+ * service has no token (its own user and root on loopback can look, nobody can retry or
  * delete jobs by accident); with a token the whole of /queues is behind it
  * (see auth.ts) and the board may act on jobs.
  */

@@ -90,7 +90,7 @@ export async function installOpenApi(app: FastifyInstance, o: OpenApiOptions): P
           basic: { type: 'http', scheme: 'basic', description: 'any user name, the token as password (for browsers)' },
         },
       },
-      // Without a token the loopback service takes requests as they are.
+      // Without a token the loopback service answers its own user and root with no credentials (auth.ts).
       security: o.authenticated ? [{ bearer: [] }, { basic: [] }] : [],
     },
     transform,

@@ -1,7 +1,7 @@
 /** `forkpoint box create|rm|ls`. */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { ErrorCodes, ForkpointError, isForkpointError, type ErrorCode, type ErrorDetails } from '../../../errors.js';
+import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
@@ -11,14 +11,7 @@ import { parseSize } from '../units.js';
 import { OP_HELP, beginRequest, parseOp, waitForJob } from '../request.js';
 import { naturalSort, stdoutIsTTY, tableText } from '../table.js';
 import { registerBoxInfoCommand } from './info.js';
-
-/** What `box rm` did with one box (`--json` prints one per box, in the order given). */
-interface RemoveOutcome {
-  boxId: string;
-  outcome: 'removed' | 'unknown' | 'failed';
-  touchedBases?: string[];
-  error?: { code: ErrorCode | null; message: string; details?: ErrorDetails };
-}
+import { removeBoxesAsRequests } from '../remove-boxes.js';
 
 export function registerBoxCommands(program: Command): void {
   const box = program.command('box').description('create, list and remove boxes (each has a container disk)');
@@ -66,31 +59,7 @@ export function registerBoxCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         ids.forEach(parseBoxId); // all of them before any is removed
         const boxIds = [...new Set(ids)];
-        // One job for all of them (one transaction, folders in parallel, one GC request per base), in
-        // as few jobs as the payload limit allows. The job reports each box: one that is unknown or
-        // refused must not hide (or, without serve, stop) the others. Each job is a request (request.ts):
-        // the same command after a crash or Ctrl-C joins it, or runs it again under its op, whose
-        // journal answers what the first run removed (not "unknown box").
-        const outcomes = await withSession(flags, async (s) => {
-          const { MAX_REMOVE_BOXES } = await import('../../../contract/jobs.js');
-          const { queueName } = await import('../../../contract/queues.js');
-          const jobs = Array.from({ length: Math.ceil(boxIds.length / MAX_REMOVE_BOXES) }, (_, i) => boxIds.slice(i * MAX_REMOVE_BOXES, (i + 1) * MAX_REMOVE_BOXES));
-          const done = await Promise.all(jobs.map(async (group): Promise<RemoveOutcome[]> => {
-            try {
-              const request = beginRequest(s, 'box rm', { boxIds: group }, undefined);
-              const job = await s.client.removeBoxes(group, request.op);
-              s.noteJob({ id: job.id, queue: queueName(s.homeId, 'ops'), rejoinable: true });
-              const { outcomes: each } = await job.result();
-              request.done();
-              return each.map((o) => (o.outcome === 'removed' ? o : { boxId: o.boxId, outcome: o.outcome === 'unknown' ? 'unknown' : 'failed', error: o.error }));
-            } catch (err) {
-              // The job as a whole failed (a fault, not a refusal): say so for each box; rows it left `removing` are finished by removing them again or by the next start's recovery.
-              const error = isForkpointError(err) ? err.toJSON() : { code: null, message: err instanceof Error ? err.message : String(err) };
-              return group.map((boxId) => ({ boxId, outcome: 'failed', error }));
-            }
-          }));
-          return done.flat();
-        }, 'write');
+        const outcomes = await withSession(flags, (s) => removeBoxesAsRequests(s, boxIds), 'write');
         printResult(outcomes, flags, (rs) => rs.filter((r) => r.outcome === 'removed').map((r) => `removed box ${r.boxId}`).join('\n'));
         const notRemoved = outcomes.filter((r) => r.outcome !== 'removed');
         for (const r of notRemoved) process.stderr.write(`forkpoint: ${r.error!.message}${r.error!.code ? ` [${r.error!.code}]` : ''}\n`);
