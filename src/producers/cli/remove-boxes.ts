@@ -30,7 +30,7 @@ export interface RemoveOutcome {
 export async function removeBoxesAsRequests(s: Session, boxIds: readonly string[]): Promise<RemoveOutcome[]> {
   const { MAX_REMOVE_BOXES } = await import('../../contract/jobs.js');
   const sorted = [...boxIds].sort();
-  const groups = Array.from({ length: Math.ceil(sorted.length / MAX_REMOVE_BOXES) }, (_, i) => sorted.slice(i * MAX_REMOVE_BOXES, (i + 1) * MAX_REMOVE_BOXES));
+  const groups = chunks(sorted, MAX_REMOVE_BOXES);
   const requests = groups.map((group) => beginRequest(s, 'box rm', { boxIds: group }, undefined));
   const answered = await Promise.all(groups.map((group, i) => removeGroup(s, group, requests[i]!)));
   const byId = new Map(answered.flatMap((a) => a.outcomes).map((o) => [o.boxId, o]));
