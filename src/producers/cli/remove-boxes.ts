@@ -13,8 +13,7 @@
  * says "removed" either way, so on a resumed run the boxes it reports removed are removed once
  * more under a new op; there "unknown" means removed by the first run.
  */
-import type { ErrorCode, ErrorDetails } from '../../errors.js';
-import { isForkpointError } from '../../errors.js';
+import { isForkpointError, type ErrorCode, type ErrorDetails } from '../../errors.js';
 import { beginRequest, type Request } from './request.js';
 import type { Session } from './session.js';
 
@@ -37,7 +36,7 @@ export async function removeBoxesAsRequests(s: Session, boxIds: readonly string[
 
   const resumed = groups.flatMap((group, i) => (requests[i]!.resumed ? group.filter((id) => byId.get(id)?.outcome === 'removed') : []));
   if (resumed.length > 0) {
-    // Under new ops (and requests of their own, forgotten at once: this pass is part of the run above).
+    // Under new ops, each a request of its own keyed on the ops above: a crash in this pass resumes it too.
     const again = await Promise.all(chunks(resumed, MAX_REMOVE_BOXES).map((group) => removeGroup(s, group, beginRequest(s, 'box rm again', { boxIds: group, after: requests.map((r) => r.op) }, undefined))));
     for (const a of again) {
       for (const o of a.outcomes) if (o.outcome !== 'unknown') byId.set(o.boxId, o);
