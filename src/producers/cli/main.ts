@@ -28,8 +28,9 @@ export function buildProgram(): Command {
   const program = new Command('forkpoint')
     .description('qcow2 base disks (fork points) for micro-VM sandboxes: clones, snapshots, rootfs cache')
     .version('0.1.0')
-    .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database)').env('FORKPOINT_HOME').default(undefined, '~/.forkpoint'))
-    .addOption(new Option('--redis <url>', 'Redis URL (redis://…, unix:///path, redis-cluster://host:port,…)').env('REDIS_URL').default(undefined, "the home's private redis-server"))
+    // The defaults are said in the text: commander prints a default's description only beside a default value.
+    .addOption(new Option('--home <dir>', 'home folder (bases, boxes, database); default ~/.forkpoint').env('FORKPOINT_HOME'))
+    .addOption(new Option('--redis <url>', "Redis URL (redis://…, unix:///path, redis-cluster://host:port,…); default: the home's private redis-server").env('REDIS_URL'))
     .option('--json', 'print results as JSON (for scripts)')
     .option('-q, --quiet', 'no progress or notices on stderr (warnings and errors are still printed)')
     .addOption(
