@@ -13,6 +13,7 @@
  * says "removed" either way, so on a resumed run the boxes it reports removed are removed once
  * more under a new op; there "unknown" means removed by the first run.
  */
+import { chunks } from '../../chunks.js';
 import { isForkpointError, type ErrorCode, type ErrorDetails } from '../../errors.js';
 import { beginRequest, type Request } from './request.js';
 import type { Session } from './session.js';
@@ -31,8 +32,8 @@ export async function removeBoxesAsRequests(s: Session, boxIds: readonly string[
   const sorted = [...boxIds].sort();
   const groups = chunks(sorted, MAX_REMOVE_BOXES);
   const requests = groups.map((group) => beginRequest(s, 'box rm', { boxIds: group }, undefined));
-  const answered = await Promise.all(groups.map((group, i) => removeGroup(s, group, requests[i]!)));
-  const byId = new Map(answered.flatMap((a) => a.outcomes).map((o) => [o.boxId, o]));
+  const first = await Promise.all(groups.map((group, i) => removeGroup(s, group, requests[i]!)));
+  const byId = new Map(first.flatMap((a) => a.outcomes).map((o) => [o.boxId, o]));
 
   const resumed = groups.flatMap((group, i) => (requests[i]!.resumed ? group.filter((id) => byId.get(id)?.outcome === 'removed') : []));
   if (resumed.length > 0) {
@@ -43,11 +44,9 @@ export async function removeBoxesAsRequests(s: Session, boxIds: readonly string[
       if (a.answered) a.request.done();
     }
   }
-  if (answered.every((a) => a.answered)) for (const r of requests) r.done();
+  if (first.every((a) => a.answered)) for (const r of requests) r.done();
   return boxIds.map((id) => byId.get(id)!);
 }
-
-const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /** One remove-box job for `group` under `request`'s op; `answered`: the job gave its outcomes (a failure of the whole job is an outcome per box). */
 async function removeGroup(s: Session, group: string[], request: Request): Promise<{ outcomes: RemoveOutcome[]; answered: boolean; request: Request }> {

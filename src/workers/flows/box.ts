@@ -4,6 +4,7 @@ import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { attachChildren } from './attach-children.js';
+import { chunks } from '../../chunks.js';
 import { mapLimit } from '../map-limit.js';
 import { checkImport, confinement, type JobContext } from './context.js';
 import { requireRootfs } from '../../db/lookups.js';
@@ -98,7 +99,7 @@ async function removeBoxFolders(ctx: JobContext, boxIds: string[]): Promise<Map<
   const failed = new Map<string, BoxRemovalError>();
   if (boxIds.length === 0) return failed;
   const size = Math.ceil(boxIds.length / Math.max(1, ctx.parallelism));
-  const shares = Array.from({ length: Math.ceil(boxIds.length / size) }, (_, i) => boxIds.slice(i * size, (i + 1) * size));
+  const shares = chunks(boxIds, size);
   let done = 0;
   await mapLimit(shares, ctx.parallelism, async (share) => {
     try {
