@@ -18,6 +18,8 @@ import { useCleanup, waitFor } from '../helpers/pipeline.js';
 import { call, startTestService, type TestService } from './support.js';
 
 const NOBODY = 65534;
+/** setpriv's arguments for `node -e SCRIPT …` run as nobody. */
+const NODE_AS_NOBODY = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e'];
 const { defer } = useCleanup();
 
 /** One HTTP request made by `nobody` (in a child, asynchronously: the service answers from this process): its status and JSON body. */
@@ -26,7 +28,7 @@ async function requestAsNobody(url: string, method: string, path: string, header
   .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json() })), (e) => { console.error(e); process.exitCode = 1; });`;
   const payload = body === undefined ? '' : JSON.stringify(body);
   const allHeaders = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
-  const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script, `${url}${path}`, method, JSON.stringify(allHeaders), payload], { cwd: '/' });
+  const child = spawn('setpriv', [...NODE_AS_NOBODY, script, `${url}${path}`, method, JSON.stringify(allHeaders), payload], { cwd: '/' });
   let [stdout, stderr] = ['', ''];
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -103,7 +105,7 @@ describe('the peer of a connection, from /proc/net rows', () => {
       const server = createServer(resolve).listen(0, '127.0.0.1', () => {
         const { port } = server.address() as { port: number };
         const script = `const s = require('node:net').connect(${port}, '127.0.0.1', () => { s.end('x'); process.exit(0); })`;
-        spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script], { stdio: 'ignore', cwd: '/' });
+        spawn('setpriv', [...NODE_AS_NOBODY, script], { stdio: 'ignore', cwd: '/' });
       });
       defer(() => void server.close());
     });
@@ -159,7 +161,7 @@ describe('a caller that sends a request and exits before it is read', () => {
     const script = `const s = require('node:net').connect(${port}, '127.0.0.1', () => s.end(process.argv[1], () => process.exit(0)))`;
     // Synchronously: this process (the service) runs nothing until the caller has connected through
     // the kernel's backlog, sent its request and exited.
-    const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, '-e', script, request], { cwd: '/', encoding: 'utf8' });
+    const r = spawnSync('setpriv', [...NODE_AS_NOBODY, script, request], { cwd: '/', encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection whose socket no process here holds')), 10_000, 20);
     expect(await s.tp.client.pending('ops')).toBe(0);

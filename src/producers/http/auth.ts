@@ -77,6 +77,12 @@ function refuse(reply: FastifyReply, status: 401 | 403, err: ForkpointError): Fa
   return reply.code(status).send({ error: err.toJSON() });
 }
 
+/** A loopback request refused for who or where it is from: logged (an operator asks why), then 403. */
+function forbid(request: FastifyRequest, reply: FastifyReply, err: ForkpointError): FastifyReply {
+  request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
+  return refuse(reply, 403, err);
+}
+
 export function installAuth(app: FastifyInstance, token: string | null): void {
   if (!token) {
     installLoopbackGuard(app);
@@ -115,8 +121,7 @@ function installLoopbackGuard(app: FastifyInstance): void {
         `refusing a request for host "${host ?? ''}": without a token this forkpoint answers only to 127.0.0.1, localhost or [::1]`,
         { field: 'host', host: host ?? null },
       );
-      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
-      return refuse(reply, 403, err);
+      return forbid(request, reply, err);
     }
     const origin = request.headers.origin;
     if (origin !== undefined && !isLoopbackOrigin(origin)) {
@@ -125,8 +130,7 @@ function installLoopbackGuard(app: FastifyInstance): void {
         `refusing a cross-origin request from "${origin}": without a token this forkpoint answers only to pages on http://127.0.0.1, http://localhost or http://[::1]`,
         { field: 'origin', origin },
       );
-      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
-      return refuse(reply, 403, err);
+      return forbid(request, reply, err);
     }
     const peer = peerOf(request.raw.socket);
     if (peer !== 'trusted') {
@@ -137,8 +141,7 @@ function installLoopbackGuard(app: FastifyInstance): void {
         `refusing a request from ${who}: without a token this forkpoint (uid ${self}) answers only to its own user and root; start it with a token (FORKPOINT_TOKEN) and send that, or run the CLI as uid ${self}`,
         { field: 'peer', uid: peer },
       );
-      request.log.info({ code: err.code, details: err.details }, `${request.method} ${request.url}: ${err.message}`);
-      return refuse(reply, 403, err);
+      return forbid(request, reply, err);
     }
   });
 }
