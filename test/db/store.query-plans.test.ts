@@ -9,6 +9,8 @@ import { addRefs } from '../../src/db/commands/addRefs.js';
 import { claimGc } from '../../src/db/commands/claimGc.js';
 import { finishRemoveBox } from '../../src/db/commands/finishRemoveBox.js';
 import { removeBox } from '../../src/db/commands/removeBox.js';
+import { removeBoxes } from '../../src/db/commands/removeBoxes.js';
+import { finishRemoveBoxes } from '../../src/db/commands/finishRemoveBoxes.js';
 import { beginFork } from '../../src/db/commands/beginFork.js';
 import { boxesOfOp } from '../../src/db/sql/boxesOfOp.js';
 import { mintBaseId } from '../../src/ids.js';
@@ -48,7 +50,7 @@ function explain(db: Database, sql: string): unknown[] {
 }
 
 describe('store: the hot queries are indexed', () => {
-  it('claimGc, addRefs, removeBox, finishRemoveBox, beginFork and a batch\'s boxesOfOp never scan a table', () => {
+  it('claimGc, addRefs, removeBox(es), finishRemoveBox(es), beginFork and a batch\'s boxesOfOp never scan a table', () => {
     const w = newWriter();
     readyBox(w, 'src');
     const ctx = { layout: homeLayout(w.layout.home), now: Date.now, mintId: mintBaseId };
@@ -61,6 +63,8 @@ describe('store: the hot queries are indexed', () => {
         addRefs(db, { type: 'addRefs', op: nextOp(), baseId: b.baseId, boxIds: ['x'] }, ctx);
         removeBox(db, { type: 'removeBox', op: nextOp(), boxId: 'x' }, ctx);
         finishRemoveBox(db, { type: 'finishRemoveBox', boxId: 'x' }, ctx);
+        removeBoxes(db, { type: 'removeBoxes', op: nextOp(), boxIds: ['t1', 'nosuch'] }, ctx);
+        finishRemoveBoxes(db, { type: 'finishRemoveBoxes', boxIds: ['t1', 'nosuch'] }, ctx);
         claimGc(db, { type: 'claimGc', baseId: b.baseId }, ctx);
         boxesOfOp(db, 'some-op');
       })();

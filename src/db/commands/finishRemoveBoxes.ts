@@ -1,7 +1,8 @@
-/** The folders of these removing boxes are gone: delete their rows in one transaction (finishRemoveBox for each). */
+/** The folders of these removing boxes are gone: delete their rows in one statement (finishRemoveBox for each). */
+import { deleteRemovingBoxes } from '../sql/deleteRemovingBoxes.js';
 import type { CommandHandler } from './context.js';
-import { finishRemoveBox } from './finishRemoveBox.js';
 
-export const finishRemoveBoxes: CommandHandler<'finishRemoveBoxes'> = (db, cmd, ctx) => ({
-  removed: cmd.boxIds.filter((boxId) => finishRemoveBox(db, { type: 'finishRemoveBox', boxId }, ctx).removed),
-});
+export const finishRemoveBoxes: CommandHandler<'finishRemoveBoxes'> = (db, cmd) => {
+  const deleted = deleteRemovingBoxes(db, cmd.boxIds);
+  return { removed: cmd.boxIds.filter((id) => deleted.has(id)) };
+};

@@ -5,9 +5,9 @@ import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { parseBaseId } from '../../ids.js';
 import { boxDir, type HomeLayout } from '../../layout.js';
 import { findBaseById } from '../sql/findBaseById.js';
-import { findOp } from '../sql/findOp.js';
-import { findPendingRestore } from '../sql/findPendingRestore.js';
-import { listBases } from '../sql/listBases.js';
+import { findOp, type OpEntry } from '../sql/findOp.js';
+import { listPendingOps } from '../sql/listPendingOps.js';
+import { listUnsettledBases } from '../sql/listUnsettledBases.js';
 import type { BaseDiskRecord } from '../types.js';
 
 /** A base that may gain a reader now: it exists and is ready (E_UNKNOWN_BASE / E_BASE_DELETING / E_CONFLICT). */
@@ -24,22 +24,46 @@ export function requireReadableBase(db: Database, rawId: string): BaseDiskRecord
   return base;
 }
 
-/** Refuse to touch a box whose disk a fork is moving, or a restore replacing, right now. */
-export function refuseForkInProgress(db: Database, boxId: string, doing: string): void {
-  // A compaction's copy carries its box's id too, but it moves no disk of the box: not a fork.
-  const pending = listBases(db, { sourceBoxId: boxId, state: 'creating', includeTombstoned: true }).filter((b) => !findOp(db, b.opId, 'beginCompact'));
-  if (pending.length > 0) {
-    throw new ForkpointError(
-      ErrorCodes.CONFLICT,
-      `cannot ${doing} box ${boxId}: a fork of it is in progress (op ${pending[0]!.opId}, base ${pending[0]!.id})`,
-      { id: boxId },
-    );
+/**
+ * The work in flight that holds boxes' disks: a fork moving one (a compaction's copy carries its
+ * box's id too, but moves no disk of the box), a restore replacing one. One operation in flight
+ * each, so few at any time: read whole, once for a batch of boxes.
+ */
+export interface DiskWork {
+  /** The oldest fork in progress of each box, by box id. */
+  forks: Map<string, BaseDiskRecord>;
+  /** The restore in progress of each box, by box id. */
+  restores: Map<string, OpEntry>;
+}
+
+export function diskWorkInFlight(db: Database): DiskWork {
+  const forks = new Map<string, BaseDiskRecord>();
+  for (const b of listUnsettledBases(db)) {
+    if (b.state === 'creating' && !forks.has(b.sourceBoxId) && !findOp(db, b.opId, 'beginCompact')) forks.set(b.sourceBoxId, b);
+  }
+  const restores = new Map<string, OpEntry>();
+  for (const op of listPendingOps(db, 'beginRestore')) restores.set((op.payload as { boxId: string }).boxId, op);
+  return { forks, restores };
+}
+
+/** Why `boxId` may not be touched now (`doing` names the caller's action), or null. */
+export function diskBusyError(work: DiskWork, boxId: string, doing: string): ForkpointError | null {
+  const fork = work.forks.get(boxId);
+  if (fork) {
+    return new ForkpointError(ErrorCodes.CONFLICT, `cannot ${doing} box ${boxId}: a fork of it is in progress (op ${fork.opId}, base ${fork.id})`, { id: boxId });
   }
   // A restore is swapping the box's disk: a fork would move the disk being replaced, a removal delete it.
-  const restore = findPendingRestore(db, boxId);
+  const restore = work.restores.get(boxId);
   if (restore) {
-    throw new ForkpointError(ErrorCodes.CONFLICT, `cannot ${doing} box ${boxId}: a snapshot restore of it is in progress (op ${restore.opId})`, { id: boxId });
+    return new ForkpointError(ErrorCodes.CONFLICT, `cannot ${doing} box ${boxId}: a snapshot restore of it is in progress (op ${restore.opId})`, { id: boxId });
   }
+  return null;
+}
+
+/** Refuse to touch a box whose disk a fork is moving, or a restore replacing, right now. */
+export function refuseForkInProgress(db: Database, boxId: string, doing: string): void {
+  const busy = diskBusyError(diskWorkInFlight(db), boxId, doing);
+  if (busy) throw busy;
 }
 
 /**

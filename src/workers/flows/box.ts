@@ -1,5 +1,6 @@
 /** Box jobs: create one (fresh disk or a copy of an image), remove one or many (refs, files, then GC). */
 import { findBox } from '../../db/sql/findBox.js';
+import { findBoxes } from '../../db/sql/findBoxes.js';
 import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
 import { boxDir, boxDiskPath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
@@ -80,7 +81,9 @@ export type BoxRemoval =
 async function removeBoxes(ctx: JobContext, op: string, boxIds: string[]): Promise<{ outcomes: BoxRemoval[]; touchedBases: string[] }> {
   const recorded = await ctx.writer.apply({ type: 'removeBoxes', op, boxIds });
   // As for one box: after a retry's replay, only rows still removing are this job's to finish.
-  const removing = recorded.outcomes.filter((o) => o.ok && findBox(ctx.reader, o.boxId)?.state === 'removing').map((o) => o.boxId);
+  const forgotten = recorded.outcomes.filter((o) => o.ok).map((o) => o.boxId);
+  const rows = findBoxes(ctx.reader, forgotten);
+  const removing = forgotten.filter((id) => rows.get(id)?.state === 'removing');
   const failed = await removeBoxFolders(ctx, removing);
   const gone = removing.filter((id) => !failed.has(id));
   if (gone.length > 0) await ctx.writer.apply({ type: 'finishRemoveBoxes', boxIds: gone });
