@@ -4,13 +4,10 @@
  * that is not removing is left alone (it is not the one that was removed).
  */
 import { parseBoxId } from '../../names.js';
-import { deleteBox } from '../sql/deleteBox.js';
-import { findBox } from '../sql/findBox.js';
+import { deleteRemovingBoxes } from '../sql/deleteRemovingBoxes.js';
 import type { CommandHandler } from './context.js';
 
 export const finishRemoveBox: CommandHandler<'finishRemoveBox'> = (db, cmd) => {
   const boxId = parseBoxId(cmd.boxId);
-  if (findBox(db, boxId)?.state !== 'removing') return { boxId, removed: false };
-  deleteBox(db, boxId);
-  return { boxId, removed: true };
+  return { boxId, removed: deleteRemovingBoxes(db, [boxId]).has(boxId) };
 };

@@ -1,4 +1,4 @@
-/** The folders of these removing boxes are gone: delete their rows in one statement (finishRemoveBox for each). */
+/** The folders of these removing boxes are gone: delete their rows in one statement (finishRemoveBox for many). */
 import { deleteRemovingBoxes } from '../sql/deleteRemovingBoxes.js';
 import type { CommandHandler } from './context.js';
 

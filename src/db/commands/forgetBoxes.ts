@@ -38,8 +38,10 @@ export function forgetBoxes(db: Database, boxIds: readonly string[], ctx: Comman
   return boxIds.map((boxId) => {
     const box = boxes.get(boxId);
     const touched = lost.get(boxId) ?? [];
+    const why = refused.get(boxId);
+    if (why) return why;
     // Refs without a box row are accepted (boxes this home does not manage); nothing at all (nothing changed) is an unknown box.
-    if (!refused.has(boxId) && !box && touched.length === 0) refused.set(boxId, new ForkpointError(ErrorCodes.UNKNOWN_BOX, `unknown box ${boxId}`, { id: boxId }));
-    return refused.get(boxId) ?? { boxId, diskPath: box?.diskPath ?? boxDiskPath(ctx.layout, boxId), touchedBases: uniqueSorted(box?.baseId ? [...touched, box.baseId] : touched) };
+    if (!box && touched.length === 0) return new ForkpointError(ErrorCodes.UNKNOWN_BOX, `unknown box ${boxId}`, { id: boxId });
+    return { boxId, diskPath: box?.diskPath ?? boxDiskPath(ctx.layout, boxId), touchedBases: uniqueSorted(box?.baseId ? [...touched, box.baseId] : touched) };
   });
 }
