@@ -7,10 +7,11 @@
  * here; the rule for a service of another user is the table at the end).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalIp, peerUidIn, procAddress, readTcpTables, tcpPeerUid } from '../../src/runtime/tcp-peer.js';
 import { mayCallWithoutToken } from '../../src/producers/http/auth.js';
@@ -166,6 +167,71 @@ describe('a caller that sends a request and exits before it is read', () => {
     await waitFor('the refusal in the log', () => lines.some((l) => l.includes('refusing a request from a connection whose socket no process here holds')), 10_000, 20);
     expect(await s.tp.client.pending('ops')).toBe(0);
     expect((await call(s.url, 'GET', '/api/boxes')).body.boxes).toEqual([]);
+  });
+});
+
+/** One request on an open keep-alive connection (raw: no client pool picks the socket): its status and JSON body. */
+function requestOn(socket: Socket, host: string, path: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      const split = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, split));
+      if (split === -1 || !length || text.length - split - 4 < Number(length[1])) return;
+      socket.off('data', onData);
+      resolve({ status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(split + 4)) });
+    };
+    socket.on('data', onData).once('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
+  });
+}
+
+/**
+ * Runs `during` with this process out of file descriptors: its soft RLIMIT_NOFILE lowered (by
+ * prlimit, as root may) to a few above what it holds, then the rest taken by /dev/null opens.
+ */
+async function withoutFileDescriptors<T>(during: () => Promise<T>): Promise<T> {
+  const limits = spawnSync('prlimit', ['--pid', String(process.pid), '--nofile', '--raw', '--noheadings', '--output', 'SOFT,HARD'], { encoding: 'utf8' });
+  const [soft, hard] = limits.stdout.trim().split(/\s+/);
+  const setSoft = (value: string) => {
+    const r = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${value}:${hard}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`prlimit: ${r.stderr}`);
+  };
+  setSoft(String(readdirSync('/proc/self/fd').length + 32));
+  const taken: number[] = [];
+  try {
+    for (;;) {
+      try {
+        taken.push(openSync('/dev/null', 'r'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EMFILE') break;
+        throw err;
+      }
+    }
+    return await during();
+  } finally {
+    for (const fd of taken) closeSync(fd);
+    setSoft(soft!);
+  }
+}
+
+describe('a service that cannot read the socket table (out of file descriptors)', () => {
+  it('refuses, naming the read error, and answers the same connection once it can read it again', { timeout: 30_000 }, async () => {
+    const s = await startTestService();
+    defer(() => s.close());
+    const { host, port } = new URL(s.url);
+    // Connected and accepted first: accepting needs a descriptor, and none will be left.
+    const accepted = new Promise((resolve) => s.http.app.server.once('connection', resolve));
+    const socket = connect(Number(port), '127.0.0.1');
+    defer(() => void socket.destroy());
+    await accepted;
+    const refused = await withoutFileDescriptors(() => requestOn(socket, host, '/api/boxes'));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'E_FORBIDDEN', details: { field: 'peer', uid: null, errno: 'EMFILE' } });
+    expect(refused.body.error.message).toMatch(/^refusing a request from a caller this service cannot tell \(cannot read the socket table \/proc\/net\/tcp: EMFILE/);
+    const answered = await requestOn(socket, host, '/api/boxes');
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
   });
 });
 

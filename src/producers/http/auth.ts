@@ -135,11 +135,17 @@ function installLoopbackGuard(app: FastifyInstance): void {
     const peer = peerOf(request.raw.socket);
     if (peer !== 'trusted') {
       const self = process.getuid!();
-      const who = peer === null ? 'a connection whose socket no process here holds (closed by its caller, or not made on this machine)' : `uid ${peer}`;
+      const unreadable = peer instanceof Error;
+      const who = unreadable
+        ? `a caller this service cannot tell (${peer.message})`
+        : peer === null
+          ? 'a connection whose socket no process here holds (closed by its caller, or not made on this machine)'
+          : `uid ${peer}`;
       const err = new ForkpointError(
         ErrorCodes.FORBIDDEN,
         `refusing a request from ${who}: without a token this forkpoint (uid ${self}) answers only to its own user and root; start it with a token (FORKPOINT_TOKEN) and send that, or run the CLI as uid ${self}`,
-        { field: 'peer', uid: peer },
+        unreadable ? { field: 'peer', uid: null, errno: peer.details.errno ?? null } : { field: 'peer', uid: peer },
+        unreadable ? { cause: peer } : undefined,
       );
       return forbid(request, reply, err);
     }
@@ -167,10 +173,11 @@ const noteConnection = (socket: Socket): void => void peers.set(socket, { ends: 
 /**
  * 'trusted': the peer is this service's user or root (or nothing can tell: no /proc/net, not
  * Linux; or a request injected in-process, which has no kernel socket); else the peer's uid, or
- * null when no living socket of this machine is the peer. Told once per connection: a socket's
- * owner does not change.
+ * null when no living socket of this machine is the peer, or the error that kept the socket
+ * table from being read. Told once per connection (a socket's owner does not change), except
+ * that error, which is asked again next time.
  */
-function peerOf(socket: unknown): 'trusted' | number | null {
+function peerOf(socket: unknown): 'trusted' | number | null | ForkpointError {
   if (!(socket instanceof Socket)) return 'trusted';
   // Not noted: accepted by a listener other than app.server (`--host localhost` binds a second one
   // for the other loopback address); its ends are read now, and a socket closed by now has none.
@@ -179,8 +186,9 @@ function peerOf(socket: unknown): 'trusted' | number | null {
     let found: { uid: number | null } | null;
     try {
       found = peer.ends === null ? { uid: null } : tcpPeerUid(peer.ends);
-    } catch {
-      return null; // the table could not be read (no file descriptor left, say): refused, and asked again next time
+    } catch (err) {
+      // No file descriptor left, say: refused, not taken for "nothing can tell".
+      return err instanceof ForkpointError ? err : new ForkpointError(ErrorCodes.IO, `cannot read the socket table: ${String(err)}`, {}, { cause: err });
     }
     peer.verdict = found === null || mayCallWithoutToken(found.uid, process.getuid!()) ? 'trusted' : found.uid;
     peers.set(socket, peer);
