@@ -14,7 +14,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP, Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCodes, ForkpointError } from '../../errors.js';
+import { ErrorCodes, ForkpointError, type ErrorDetails } from '../../errors.js';
 import { tcpPeerUid, type TcpEnds } from '../../runtime/tcp-peer.js';
 
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz']);
@@ -135,21 +135,25 @@ function installLoopbackGuard(app: FastifyInstance): void {
     const peer = peerOf(request.raw.socket);
     if (peer !== 'trusted') {
       const self = process.getuid!();
-      const unreadable = peer instanceof Error;
-      const who = unreadable
-        ? `a caller this service cannot tell (${peer.message})`
-        : peer === null
-          ? 'a connection whose socket no process here holds (closed by its caller, or not made on this machine)'
-          : `uid ${peer}`;
+      const { who, details, options } = refusedPeer(peer);
       const err = new ForkpointError(
         ErrorCodes.FORBIDDEN,
         `refusing a request from ${who}: without a token this forkpoint (uid ${self}) answers only to its own user and root; start it with a token (FORKPOINT_TOKEN) and send that, or run the CLI as uid ${self}`,
-        unreadable ? { field: 'peer', uid: null, errno: peer.details.errno ?? null } : { field: 'peer', uid: peer },
-        unreadable ? { cause: peer } : undefined,
+        details,
+        options,
       );
       return forbid(request, reply, err);
     }
   });
+}
+
+/** A refused peer, as its refusal names it: a uid, no socket of this machine, or the error that kept the table from being read. */
+function refusedPeer(peer: number | null | ForkpointError): { who: string; details: ErrorDetails; options?: { cause: ForkpointError } } {
+  if (peer instanceof ForkpointError) {
+    return { who: `a caller this service cannot tell (${peer.message})`, details: { field: 'peer', uid: null, errno: peer.details.errno ?? null }, options: { cause: peer } };
+  }
+  if (peer === null) return { who: 'a connection whose socket no process here holds (closed by its caller, or not made on this machine)', details: { field: 'peer', uid: null } };
+  return { who: `uid ${peer}`, details: { field: 'peer', uid: peer } };
 }
 
 /** Without a token: the service's own user, and root (who may use any home anyway); `null`, a peer no socket of this machine is, never. Pure. */
