@@ -1,10 +1,12 @@
 /**
- * Pure: where a stored backing file name points. QEMU combines a relative
- * name with the folder of the image that stores it (not with the current
- * directory), so a chain of relative names keeps working when the folder moves.
+ * Where a stored backing file name points. QEMU combines a relative name
+ * with the folder of the image that stores it (not with the current
+ * directory), so a chain of relative names keeps working when the folder
+ * moves; it joins them as text and the kernel walks the result (kernel-path.ts).
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { unsupported } from './image-errors.js';
+import { kernelPath } from './kernel-path.js';
 
 /** Resolve `stored` (as found in `imagePath`'s header) to an absolute path. */
 export function resolveBackingPath(imagePath: string, stored: string): string {
@@ -15,5 +17,5 @@ export function resolveBackingPath(imagePath: string, stored: string): string {
   if (firstSep >= 0 && stored[firstSep] === ':') {
     throw unsupported(imagePath, `backing file ${JSON.stringify(stored)} is a protocol specification, not a file name`, 'backing_file');
   }
-  return isAbsolute(stored) ? resolve(stored) : resolve(dirname(resolve(imagePath)), stored);
+  return kernelPath(isAbsolute(stored) ? stored : `${dirname(kernelPath(imagePath))}/${stored}`);
 }

@@ -7,10 +7,10 @@
  * one qemu takes for another format (vmdk, vdi, …) is refused (probeImage).
  */
 import { closeSync, statSync, type BigIntStats } from 'node:fs';
-import { resolve } from 'node:path';
 import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../errors.js';
 import { MAX_CHAIN_DEPTH } from './constants.js';
 import { resolveBackingPath } from './backing-path.js';
+import { kernelPath } from './kernel-path.js';
 import { unsupported } from './image-errors.js';
 import { openImageForRead, probeImage, probeOpenImage, readHeader, readHeaderFromFd, type ProbedImage } from './read-header.js';
 import type { BackingChainEntry, ImageFormat, ImageHeaderInfo, Qcow2Header } from './types.js';
@@ -152,7 +152,7 @@ type LayerOpen = (
 ) => { st: BigIntStats; probe: (expect: ImageFormat | undefined) => ProbedImage };
 
 function walkChain(path: string, open: LayerOpen): ChainLayer[] {
-  const top = resolve(path);
+  const top = kernelPath(path);
   const opened = open(top, null, null, 0);
   const seen = new Map<string, string>([[fileIdentity(opened.st), top]]);
   const first = opened.probe('qcow2') as Extract<ProbedImage, { format: 'qcow2' }>;

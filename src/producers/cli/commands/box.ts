@@ -1,6 +1,7 @@
 /** `forkpoint box create|rm|ls`. */
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+// A path typed here is read as the shell's tools read it: a `..` after a symlink is not folded away.
+import { kernelPath } from '../../../qcow2/kernel-path.js';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId } from '../../../names.js';
 import { withReader } from '../../home-view.js';
@@ -34,7 +35,7 @@ export function registerBoxCommands(program: Command): void {
           throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, 'give exactly one of --size SIZE, --from IMAGE or --rootfs KEY', { field: 'size' });
         }
         const size = o.size !== undefined ? parseSize(o.size) : undefined;
-        const from = o.from === undefined ? undefined : resolve(o.from);
+        const from = o.from === undefined ? undefined : kernelPath(o.from);
         const result = await withSession(flags, async (s) => {
           // The same command run again (after a crash, Ctrl-C) is the same request: it joins or resumes its job.
           const request = beginRequest(s, 'box create', { boxId, size: size ?? null, from: from ?? null, rootfs: o.rootfs ?? null }, o.op);

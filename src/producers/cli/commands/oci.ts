@@ -4,7 +4,8 @@
  * Export reads the home only; import is a job (box-import) like every change.
  */
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+// A path typed here is read as the shell's tools read it: a `..` after a symlink is not folded away.
+import { kernelPath } from '../../../qcow2/kernel-path.js';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId, parseSnapshotName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
@@ -43,7 +44,7 @@ export function registerOciCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  forkpoint box export web ./layout\n  skopeo copy oci:./layout:web docker://registry.example/boxes/web:web')
     .action(
       action(async (boxId: string, dir: string, o: { tag?: string }, cmd: Command) => {
-        await runExport(cmd.optsWithGlobals<GlobalFlags>(), { boxId: parseBoxId(boxId), dir: resolve(dir), ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+        await runExport(cmd.optsWithGlobals<GlobalFlags>(), { boxId: parseBoxId(boxId), dir: kernelPath(dir), ...(o.tag !== undefined ? { tag: o.tag } : {}) });
       }),
     );
 
@@ -56,7 +57,7 @@ export function registerOciCommands(program: Command): void {
     .description("write snapshot NAME of BOX and its backing chain into an OCI image layout")
     .action(
       action(async (boxId: string, name: string, dir: string, o: { tag?: string }, cmd: Command) => {
-        await runExport(cmd.optsWithGlobals<GlobalFlags>(), { boxId: parseBoxId(boxId), snapshot: parseSnapshotName(name), dir: resolve(dir), ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+        await runExport(cmd.optsWithGlobals<GlobalFlags>(), { boxId: parseBoxId(boxId), snapshot: parseSnapshotName(name), dir: kernelPath(dir), ...(o.tag !== undefined ? { tag: o.tag } : {}) });
       }),
     );
 
@@ -73,9 +74,9 @@ export function registerOciCommands(program: Command): void {
         const { splitLayoutRef, parseTag } = await import('../../../oci/layout.js');
         const { dir, tag } = splitLayoutRef(ref);
         if (tag !== null) parseTag(tag);
-        // resolve('') is the current folder: an empty name (an unset shell variable) names no layout.
+        // An empty name (an unset shell variable) would be the current folder: it names no layout.
         if (dir.trim() === '') throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `layout ${JSON.stringify(ref)}: no folder named`, { field: 'layout' });
-        const layoutDir = resolve(dir);
+        const layoutDir = kernelPath(dir);
         const result = await withSession(flags, async (s) => {
           const request = beginRequest(s, 'box import', { layoutDir, tag, boxId }, o.op);
           const job = await s.client.importBox(layoutDir, boxId, tag !== null ? { tag } : {}, request.op);

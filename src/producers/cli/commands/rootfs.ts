@@ -1,6 +1,7 @@
 /** `forkpoint rootfs import|ls|rm`: the shared rootfs cache (raw ext4 images boxes start from). */
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+// A path typed here is read as the shell's tools read it: a `..` after a symlink is not folded away.
+import { kernelPath } from '../../../qcow2/kernel-path.js';
 import { parseName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
@@ -23,7 +24,7 @@ export function registerRootfsCommands(program: Command): void {
       action(async (key: string, image: string, o: { op?: string }, cmd: Command) => {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseName(key, 'rootfs key');
-        const path = resolve(image);
+        const path = kernelPath(image);
         const r = await withSession(flags, async (s) => {
           // The same command run again (after a crash, Ctrl-C) is the same request: it joins or resumes its job.
           const request = beginRequest(s, 'rootfs import', { key, image: path }, o.op);
