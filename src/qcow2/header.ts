@@ -5,6 +5,7 @@
  * is one qemu-img opens, and each refusal names the file and the field.
  */
 import {
+  AutoclearFeature,
   IncompatibleFeature,
   MAX_BACKING_FILE_NAME,
   MAX_CLUSTER_BITS,
@@ -175,6 +176,11 @@ function validateFeatures(h: Qcow2Header, path: string): void {
   }
   if (incompatible & IncompatibleFeature.EXTERNAL_DATA_FILE) {
     throw unsupported(path, 'uses an external data file (incompatible feature bit 2): not supported', 'incompatible_features');
+  }
+  // Bit 1 says the external data file is raw: with no data file, qemu will not open the image
+  // (and an image of ours made on it, an overlay or an imported disk, would not open either).
+  if (h.autoclearFeatures & AutoclearFeature.RAW_EXTERNAL_DATA) {
+    throw corrupt(path, 'header field autoclear_features has bit 1 (data-file-raw) set but the image has no external data file (qemu refuses to open it)', 'autoclear_features');
   }
   const unknown = incompatible & ~READABLE_INCOMPATIBLE_FEATURES;
   if (unknown !== 0n) {

@@ -13,7 +13,7 @@
  * header 0x0, refcount table 0x10000, refcount block 0x20000, L1 0x30000, L2 0x40000, data 0x50000.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isForkpointError, type ErrorCode } from '../../src/errors.js';
@@ -133,6 +133,7 @@ function chainOf(dir: string, depth: number): string {
 
 type Qemu =
   | { read: 'fails'; says: string } // qemu-io cannot read the first 128 KiB
+  | { io: 'refuses'; says: string } // qemu-io cannot open it at all (qemu-img info -U, which reads no data, may)
   | { check: 'fails'; says: string } // qemu opens and reads it; qemu-img check reports corruption
   | { open: 'fails'; says: string } // qemu-img info --backing-chain refuses it
   | { open: 'ok' } // qemu opens it and check finds no corruption (leaks allowed)
@@ -159,6 +160,12 @@ function expectQemuVerdict(v: Qemu, m: Made): void {
     const info = run('qemu-img', ['info', '-U', '--output=json', m.probe!]);
     if (v.opens) expect((JSON.parse(info.out) as { format: string }).format).toBe(v.probes);
     else expect(info.status, `qemu-img opened ${m.probe} (so it took it for raw): ${info.out}`).not.toBe(0);
+    return;
+  }
+  if ('io' in v) {
+    const r = run('qemu-io', ['-r', '-f', 'qcow2', '-c', 'read 0 128k', m.file]);
+    expect(r.status, r.out).not.toBe(0);
+    expect(r.out).toContain(`can't open device ${m.file}: ${v.says}`);
     return;
   }
   if ('read' in v) {
@@ -463,6 +470,24 @@ const CHAIN_CASES: Case[] = [
     qemu: { open: 'ok' },
     ours: { overlay: 'same-bytes', fork: 'same-bytes', flatten: 'same-bytes' },
   },
+  {
+    // Folded as text, L/.. is top/ and its x.qcow2 holds 0x11; the kernel steps out of L's target.
+    name: 'a backing name L/../x.qcow2 where L is a symlink (qemu reads the x.qcow2 beside its target)',
+    make: (d) => {
+      mkdirSync(join(d, 'top'));
+      mkdirSync(join(d, 'other', 'sub'), { recursive: true });
+      for (const [folder, pattern] of [['top', 0x11], ['other', 0x22]] as const) {
+        qemuCreate(join(d, folder, 'x.qcow2'), { size: '4M' });
+        qemuWrite(join(d, folder, 'x.qcow2'), pattern, 0, 65536);
+      }
+      symlinkSync('../other/sub', join(d, 'top', 'L'));
+      const file = join(d, 'top', 'T.qcow2');
+      qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', 'L/../x.qcow2', '-F', 'qcow2', file, '4M']);
+      return { dir: d, file };
+    },
+    qemu: { open: 'ok' },
+    ours: { flatten: 'same-bytes', overlay: 'same-bytes' },
+  },
 ];
 
 /** The END marker the reference image's extensions end with. */
@@ -537,6 +562,21 @@ const HEADER_CASES: Case[] = [
     },
     qemu: { open: 'ok' },
     ours: { open: 'same-bytes' },
+  },
+  {
+    name: 'autoclear bit 1 (data-file-raw) with no external data file',
+    make: poked(88, 0x2n),
+    qemu: { io: 'refuses', says: 'data-file-raw requires a data file' },
+    ours: {
+      open: field('E_QCOW2_CORRUPT', 'autoclear_features', 'bit 1 (data-file-raw) set but the image has no external data file'),
+      overlay: field('E_QCOW2_CORRUPT', 'autoclear_features', 'data-file-raw'),
+    },
+  },
+  {
+    name: 'every autoclear bit set (qemu clears the unknown ones, but bit 1 is data-file-raw)',
+    make: poked(88, 0xffffffffffffffffn),
+    qemu: { io: 'refuses', says: 'data-file-raw requires a data file' },
+    ours: { open: field('E_QCOW2_CORRUPT', 'autoclear_features', 'data-file-raw') },
   },
   { name: 'a healthy bitmap', make: withBitmap(() => {}), qemu: { open: 'ok' }, ours: { open: 'same-bytes', flatten: 'same-bytes' } },
   {
