@@ -41,6 +41,13 @@ export interface ConnectOptions {
   failFast?: boolean;
 }
 
+/**
+ * How long a fail-fast client waits for Redis to answer one command: far past any command of
+ * ours on a Redis that works (adding a 10,000-box job takes milliseconds), short enough that a
+ * request answers 503 before its caller gives up (the readiness probe allows 1.5 s).
+ */
+const FAIL_FAST_COMMAND_TIMEOUT_MS = 3000;
+
 export interface JobProgress {
   done: number;
   total: number;
@@ -133,7 +140,10 @@ export class Forkpoint {
     const redis = bullConnection(o.redisUrl, o.prefix);
     const connection = redis.connection;
     // The queues only: a QueueEvents reads with a blocking command that must wait out a reconnect.
-    const queueConnection = o.failFast && !redis.cluster ? ({ ...(connection as object), enableOfflineQueue: false } as ConnectionOptions) : connection;
+    // Not held while the connection is down, and not waited on for ever while it is up but nothing
+    // answers (a Redis stopped or stuck keeps its socket open).
+    const queueConnection =
+      o.failFast && !redis.cluster ? ({ ...(connection as object), enableOfflineQueue: false, commandTimeout: FAIL_FAST_COMMAND_TIMEOUT_MS } as ConnectionOptions) : connection;
     const make = (role: QueueRole) => new Queue(queueName(o.homeId, role), { connection: queueConnection, prefix: o.prefix });
     const queues = { ops: make('ops'), gc: make('gc') };
     // QueueEvents reads from '$' by default, and is "ready" before its first read: an event in

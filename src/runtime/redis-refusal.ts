@@ -19,7 +19,8 @@ export function redisRefusesWrites(err: unknown, display?: string): ForkpointErr
 /**
  * A command Redis could not take, as a ForkpointError naming the Redis: refused at once because
  * the connection is down (a connection made with `enableOfflineQueue: false`, which does not wait
- * for ioredis to reconnect), E_REDIS_UNAVAILABLE; or refused because it cannot save its data
+ * for ioredis to reconnect) or not answered in time (its `commandTimeout`: Redis stopped or stuck
+ * with its socket open; the command may still run once it resumes), E_REDIS_UNAVAILABLE; or refused because it cannot save its data
  * (redisRefusesWrites). Any other error is returned as it is.
  */
 export function redisUnavailableFrom(err: unknown, display?: string): unknown {
@@ -27,7 +28,7 @@ export function redisUnavailableFrom(err: unknown, display?: string): unknown {
   const refusal = redisRefusesWrites(err, display);
   if (refusal) return refusal;
   const message = (err as Error | null)?.message ?? '';
-  if (!/enableOfflineQueue options is false|Connection is closed/.test(message)) return err;
+  if (!/enableOfflineQueue options is false|Connection is closed|^Command timed out/.test(message)) return err;
   const which = display === undefined ? 'Redis' : `Redis at ${display}`;
   return new ForkpointError(ErrorCodes.REDIS_UNAVAILABLE, `${which} does not answer (${message}); retry once it is back`, { retryAfterSeconds: 1 }, { cause: err });
 }

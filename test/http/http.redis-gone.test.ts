@@ -64,4 +64,26 @@ describe('http: its Redis gone', () => {
     redis = await startEmbeddedRedis(redisRun); // the same socket and data: ioredis reconnects to it
     await waitFor('requests to work again', async () => (await createBox('after')).status === 202, 30_000, 200);
   });
+
+  it('answers 503 E_REDIS_UNAVAILABLE when its Redis stops answering with the connection open (SIGSTOP), and works again once it resumes', { timeout: 60_000 }, async () => {
+    await waitFor('requests to work', async () => (await createBox('before-stop')).status === 202, 30_000, 200);
+    const waiting = createBox('waiting-stop', '?wait=1');
+    await waitFor('the job to be queued', async () => (await call(s.url, 'GET', `/api/jobs/ops/${opJobId('box-create', 'op-waiting-stop')}`)).status === 200, 10_000, 20);
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      const waited = await answerWithin(20_000, waiting);
+      expect(waited, 'the ?wait=1 request never answered').not.toBeNull();
+      expect([waited!.status, waited!.body.error?.code]).toEqual([503, 'E_REDIS_UNAVAILABLE']);
+      for (const request of [() => createBox('during-stop'), () => call(s.url, 'GET', '/api/jobs/ops/nope'), () => call(s.url, 'GET', '/metrics')]) {
+        const r = await answerWithin(20_000, request());
+        expect(r, 'the request never answered').not.toBeNull();
+        expect([r!.status, r!.body.error?.code], JSON.stringify(r!.body)).toEqual([503, 'E_REDIS_UNAVAILABLE']);
+        expect(r!.body.error?.message).toContain('Command timed out');
+        expect(r!.headers['retry-after']).toBe('1');
+      }
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    await waitFor('requests to work again', async () => (await createBox('after-stop')).status === 202, 30_000, 200);
+  });
 });
