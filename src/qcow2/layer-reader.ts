@@ -11,6 +11,7 @@
 import { closeSync } from 'node:fs';
 import { IncompatibleFeature, L1_OFFSET_MASK, L2_ZERO_FLAG, SUBCLUSTERS_PER_CLUSTER } from './constants.js';
 import type { TableEntry } from './image-errors.js';
+import { bitmapDirectory, snapshotEntries } from './open-tables.js';
 import { openImageForRead, readAt, type ProbedImage } from './read-header.js';
 import { roundUpToSector } from './chain.js';
 import { l2HostCluster, l2TableOffset, type LayerFacts } from './table-entries.js';
@@ -51,7 +52,7 @@ export class LayerReader {
     this.facts = this.layerFacts(image.header, image.fileSize, this.l1);
   }
 
-  /** Where this file's metadata lives: no data cluster may be one of these. */
+  /** Where this file's metadata lives: no data cluster may be one of these (its L2 tables neither: l2Tables). */
   private layerFacts(h: Qcow2Header, fileSize: number, l1: Buffer): LayerFacts {
     const cs = h.clusterSize;
     const metadata = new Map<number, string>([[0, 'the header']]);
@@ -66,6 +67,15 @@ export class LayerReader {
       const block = refTable.readBigUInt64BE(i * 8) & L1_OFFSET_MASK;
       if (block !== 0n && block % BigInt(cs) === 0n && block < BigInt(fileSize)) metadata.set(Number(block) / cs, `refcount block ${i}`);
     }
+    // What qemu reads while opening the image (open-tables.ts checked it): none of it is guest data either.
+    const read = (offset: number, length: number) => readAt(this.fd, this.path, offset, length);
+    for (const [i, s] of snapshotEntries(read, h, this.path).entries()) {
+      span(s.offset, s.bytes, `snapshot table entry ${i}`);
+      if (s.l1TableOffset % BigInt(cs) === 0n && s.l1TableOffset < BigInt(fileSize) && s.l1Size * 8 <= fileSize) span(Number(s.l1TableOffset), s.l1Size * 8, `the L1 table of snapshot ${i}`);
+    }
+    const bitmaps = bitmapDirectory(read, h, { path: this.path, fileSize });
+    if (bitmaps !== null) span(bitmaps.offset, bitmaps.size, 'the bitmap directory');
+    for (const b of bitmaps?.bitmaps ?? []) span(Number(b.tableOffset), b.tableSize * 8, `the table of bitmap ${JSON.stringify(b.name)}`);
     const l2Tables = new Map<number, number>();
     for (let i = 0; i < l1.length / 8; i++) {
       const l2 = l1.readBigUInt64BE(i * 8) & L1_OFFSET_MASK;

@@ -11,7 +11,7 @@ import { AutoclearFeature } from './constants.js';
 import { corrupt, truncated } from './image-errors.js';
 import type { Qcow2Header } from './types.js';
 
-type ReadAt = (position: number, length: number) => Buffer;
+export type ReadAt = (position: number, length: number) => Buffer;
 
 /** qemu's QCOW_MAX_SNAPSHOT_EXTRA_DATA and QCOW_MAX_SNAPSHOTS_SIZE. */
 const MAX_SNAPSHOT_EXTRA_DATA = 1024;
@@ -36,15 +36,21 @@ const MAX_BITMAP_TABLE_BYTES_TOTAL = 64 * 1024 * 1024;
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 export function checkOpenTables(read: ReadAt, h: Qcow2Header, src: { path: string; fileSize: number }): void {
-  if (h.nbSnapshots > 0) checkSnapshotTable(read, h, src.path);
-  const bitmaps = h.extensions.find((e) => e.type === 'bitmaps');
-  if (bitmaps !== undefined && (h.autoclearFeatures & AutoclearFeature.BITMAPS) !== 0n) {
-    // header-extensions.ts checked the extension: count in range, directory inside the file.
-    checkBitmapDirectory(read, h, src, bitmaps.nbBitmaps, Number(bitmaps.directoryOffset), Number(bitmaps.directorySize));
-  }
+  snapshotEntries(read, h, src.path);
+  bitmapDirectory(read, h, src);
 }
 
-function checkSnapshotTable(read: ReadAt, h: Qcow2Header, path: string): void {
+/** A snapshot table entry: where it is and the L1 table it keeps. */
+export interface SnapshotEntry {
+  offset: number;
+  bytes: number;
+  l1TableOffset: bigint;
+  l1Size: number;
+}
+
+/** The snapshot table's entries, as qemu_read_snapshots reads them (none without snapshots). */
+export function snapshotEntries(read: ReadAt, h: Qcow2Header, path: string): SnapshotEntry[] {
+  const entries: SnapshotEntry[] = [];
   let offset = h.snapshotsOffset;
   for (let i = 0; i < h.nbSnapshots; i++) {
     offset = align8(offset);
@@ -56,14 +62,27 @@ function checkSnapshotTable(read: ReadAt, h: Qcow2Header, path: string): void {
     if (extra > MAX_SNAPSHOT_EXTRA_DATA) {
       throw corrupt(path, `snapshot table entry ${i}: extra_data_size = ${extra}, qemu allows at most ${MAX_SNAPSHOT_EXTRA_DATA}`, 'extra_data_size');
     }
-    offset += SNAPSHOT_HEADER_BYTES + extra + entry.readUInt16BE(32) + entry.readUInt16BE(34); // + id + name
+    // The fixed part, then the extra data, the id string (id_str_size at 12), the name (name_size at 14).
+    const bytes = SNAPSHOT_HEADER_BYTES + extra + entry.readUInt16BE(12) + entry.readUInt16BE(14);
+    entries.push({ offset, bytes, l1TableOffset: entry.readBigUInt64BE(0), l1Size: entry.readUInt32BE(8) });
+    offset += bytes;
     if (offset - h.snapshotsOffset > MAX_SNAPSHOT_TABLE_BYTES) {
       throw corrupt(path, `snapshot table is over ${MAX_SNAPSHOT_TABLE_BYTES} bytes at entry ${i} (qemu's limit)`, 'nb_snapshots');
     }
   }
+  return entries;
 }
 
-interface BitmapEntry {
+/** The bitmap directory and its bitmaps, as qemu loads them; null when the image has none (or they are stale: no autoclear bit). */
+export function bitmapDirectory(read: ReadAt, h: Qcow2Header, src: { path: string; fileSize: number }): { offset: number; size: number; bitmaps: BitmapEntry[] } | null {
+  const ext = h.extensions.find((e) => e.type === 'bitmaps');
+  if (ext === undefined || (h.autoclearFeatures & AutoclearFeature.BITMAPS) === 0n) return null;
+  // header-extensions.ts checked the extension: count in range, directory inside the file.
+  const [offset, size] = [Number(ext.directoryOffset), Number(ext.directorySize)];
+  return { offset, size, bitmaps: checkBitmapDirectory(read, h, src, ext.nbBitmaps, offset, size) };
+}
+
+export interface BitmapEntry {
   name: string;
   tableOffset: bigint;
   tableSize: number;
@@ -71,7 +90,7 @@ interface BitmapEntry {
   granularityBits: number;
 }
 
-function checkBitmapDirectory(read: ReadAt, h: Qcow2Header, src: { path: string; fileSize: number }, nbBitmaps: number, dirOffset: number, dirSize: number): void {
+function checkBitmapDirectory(read: ReadAt, h: Qcow2Header, src: { path: string; fileSize: number }, nbBitmaps: number, dirOffset: number, dirSize: number): BitmapEntry[] {
   const { path } = src;
   const dir = read(dirOffset, dirSize);
   const broken = (problem: string) => corrupt(path, `bitmap directory at ${dirOffset}: ${problem}`, 'bitmap_directory');
@@ -120,6 +139,7 @@ function checkBitmapDirectory(read: ReadAt, h: Qcow2Header, src: { path: string;
     }
     checkBitmapTable(read, h, src, e);
   }
+  return entries;
 }
 
 /** load_bitmap(): the table must be exactly as long as the disk needs, and each entry well formed (past EOF: zeros). */

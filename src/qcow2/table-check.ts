@@ -1,25 +1,30 @@
 /**
  * I/O: judge every L1 and L2 entry a read of one qcow2 file could go through, by the rules a
- * reader of ours applies (table-entries.ts), without reading its data. For an image kept as it
- * is, which none of our readers goes through before qemu does (an imported OCI layer): a bad
- * entry would be zeros or another cluster's bytes to qemu. Compressed clusters pass: qemu reads
- * them (we only refuse to decompress them ourselves).
+ * reader of ours applies (table-entries.ts), without reading its data, then its refcounts
+ * (refcount-check.ts). For an image kept as it is, which none of our readers goes through
+ * before qemu does (an imported OCI layer): a bad entry would be zeros or another cluster's
+ * bytes to qemu, a bad refcount a disk whose first write fails. Compressed clusters pass: qemu
+ * reads them (we only refuse to decompress them ourselves).
  */
 import { closeSync } from 'node:fs';
 import { ErrorCodes, isForkpointError } from '../errors.js';
+import type { Qcow2Header } from './types.js';
 import { LayerReader } from './layer-reader.js';
-import { openImageForRead, probeOpenImage } from './read-header.js';
+import { openImageForRead, probeOpenImage, readAt } from './read-header.js';
+import { assertRefcounts } from './refcount-check.js';
 
-/** Throws the first bad entry's error (E_QCOW2_CORRUPT naming `name`, the table and the entry); a raw file has none. */
+/** Throws the first bad entry's or refcount's error (E_QCOW2_CORRUPT naming `name`, and the table and entry or the cluster); a raw file has none. */
 export function assertTableEntries(path: string, name = path): void {
   const { fd, fileSize } = openImageForRead(path);
   let reader: LayerReader;
+  let header: Qcow2Header;
   try {
     const image = probeOpenImage(fd, name, fileSize);
     if (image.format !== 'qcow2') {
       closeSync(fd);
       return;
     }
+    header = image.header;
     reader = new LayerReader(name, image, fd); // it owns the fd from here
   } catch (err) {
     closeSync(fd);
@@ -38,6 +43,7 @@ export function assertTableEntries(path: string, name = path): void {
         }
       }
     }
+    assertRefcounts((position, length) => readAt(fd, name, position, length), header, { path: name, fileSize });
   } finally {
     reader.close();
   }

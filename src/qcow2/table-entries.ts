@@ -19,7 +19,7 @@ export interface LayerFacts {
   fileSize: number;
   version: number;
   extendedL2: boolean;
-  /** Host cluster index → the metadata there (header, L1 table, refcount table, refcount blocks). */
+  /** Host cluster index → the metadata there (header, L1 table, refcount table and blocks, snapshot and bitmap tables). */
   metadata: Map<number, string>;
   /** Host cluster index → the L1 entry whose L2 table is there. */
   l2Tables: Map<number, number>;

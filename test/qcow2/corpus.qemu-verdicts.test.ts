@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isForkpointError, type ErrorCode } from '../../src/errors.js';
 import { flatten, forkQcow2, MAX_CHAIN_DEPTH, qemuStyleInfo, readHeader, writeCowChild } from '../../src/qcow2/index.js';
+import { assertTableEntries } from '../../src/qcow2/table-check.js';
 import { qemuCheck, qemuCompare, qemuCreate, qemuImg, qemuInfo, qemuWrite, sha256 } from '../helpers/qemu.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 import { patchBytes, qemuRebaseUnsafe, u32, u64 } from './helpers.js';
@@ -141,7 +142,8 @@ type Qemu =
 
 type Ours = 'same-bytes' | { code: ErrorCode; names: (m: Made) => string[]; details?: Record<string, unknown> };
 
-type Op = 'flatten' | 'open' | 'overlay' | 'fork';
+/** `layer`: the check an image kept as it is gets (an imported OCI layer becomes a box's disk): its tables and refcounts. */
+type Op = 'flatten' | 'open' | 'overlay' | 'fork' | 'layer';
 
 interface Case {
   name: string;
@@ -196,6 +198,9 @@ function ours(op: Op, m: Made): string | null {
   switch (op) {
     case 'open':
       readHeader(m.file);
+      return null;
+    case 'layer':
+      assertTableEntries(m.file);
       return null;
     case 'flatten':
       flatten(m.file, join(m.dir, 'out.qcow2'), { fsync: false });
@@ -669,6 +674,108 @@ function runCases(cases: Case[]): void {
   }
 }
 
+/** The reference image with a snapshot (its tables now shared: refcounts 2, COPIED flags clear), then a guest write (copied on write). */
+function withSnapshot(dir: string): { file: string; snapshotsOffset: number } {
+  const file = reference(dir);
+  qemuImg(['snapshot', '-c', 's1', file]);
+  qemuWrite(file, 0x6b, 0, 4096);
+  return { file, snapshotsOffset: readHeader(file).header.snapshotsOffset };
+}
+
+/** The L2 table the active L1 table's entry 0 points at. */
+const activeL2 = (file: string): number => Number(u64At(file, readHeader(file).header.l1TableOffset) & MASK);
+
+const LAYER_CASES: Case[] = [
+  { name: 'the reference image', make: (d) => ({ dir: d, file: reference(d) }), qemu: { open: 'ok' }, ours: { layer: 'same-bytes' } },
+  {
+    name: 'three snapshots, then a write (shared tables, refcounts of 2)',
+    make: (d) => {
+      const file = reference(d);
+      for (const name of ['first-snapshot', 's2', 'the-third-one']) qemuImg(['snapshot', '-c', name, file]);
+      qemuWrite(file, 0x6b, 0, 4096);
+      return { dir: d, file };
+    },
+    qemu: { open: 'ok' },
+    ours: { open: 'same-bytes', layer: 'same-bytes', flatten: 'same-bytes' },
+  },
+  { name: 'a healthy bitmap', make: withBitmap(() => {}), qemu: { open: 'ok' }, ours: { layer: 'same-bytes' } },
+  {
+    name: 'compressed clusters (qemu reads them)',
+    make: (d) => {
+      const file = join(d, 'compressed.qcow2');
+      qemuImg(['convert', '-c', '-O', 'qcow2', reference(d, 'plain.qcow2'), file]);
+      return { dir: d, file };
+    },
+    qemu: { open: 'ok' },
+    ours: { layer: 'same-bytes' },
+  },
+  {
+    name: 'the header cluster with refcount 0',
+    make: (d) => {
+      const file = reference(d);
+      patchBytes(file, REF.refcountBlock, Buffer.alloc(2)); // 16-bit refcounts: cluster 0's
+      return { dir: d, file };
+    },
+    qemu: { check: 'fails', says: 'cluster 0 refcount=0 reference=1' },
+    ours: { layer: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'cluster 0 (host offset 0x0) has refcount 0 but 1 reference (the header)'], { field: 'refcount_table' }), flatten: 'same-bytes' },
+  },
+  {
+    name: 'a refcount block past the end of the file',
+    make: poked(REF.refcountTable, 0x10000000n),
+    qemu: { check: 'fails', says: 'refcount block 0 is outside image' },
+    ours: { layer: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'refcount block 0 is at 0x10000000, beyond the end of the file']), flatten: 'same-bytes' },
+  },
+  {
+    name: 'two L2 entries sharing one data cluster of refcount 1',
+    make: (d) => {
+      const file = reference(d);
+      patchBytes(file, REF.l2 + 8, u64(L1 | BigInt(REF.data)));
+      return { dir: d, file };
+    },
+    qemu: { check: 'fails', says: 'cluster 5 refcount=1 reference=2' },
+    ours: {
+      layer: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'cluster 5 (host offset 0x50000) has refcount 1 but 2 references', 'guest offset 0x0', 'guest offset 0x10000']),
+      flatten: 'same-bytes',
+    },
+  },
+  {
+    name: 'a data cluster of refcount 1 without its COPIED flag',
+    make: poked(REF.l2, BigInt(REF.data)),
+    qemu: { check: 'fails', says: 'OFLAG_COPIED data cluster' },
+    ours: { layer: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'the data of guest offset 0x0', 'COPIED flag clear but its refcount is 1']) },
+  },
+  {
+    name: 'an L2 entry pointing at the snapshot table',
+    make: (d) => {
+      const { file, snapshotsOffset } = withSnapshot(d);
+      patchBytes(file, activeL2(file) + 8, u64(L1 | BigInt(snapshotsOffset)));
+      return { dir: d, file };
+    },
+    qemu: { check: 'fails', says: 'reference=2' },
+    ours: {
+      flatten: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'entry 1', 'points at snapshot table entry 0']),
+      layer: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'points at snapshot table entry 0']),
+    },
+  },
+  {
+    name: 'an L2 entry pointing at the L1 table of a snapshot',
+    make: (d) => {
+      const { file } = withSnapshot(d);
+      const snapshotL1 = Number(u64At(file, readHeader(file).header.snapshotsOffset));
+      patchBytes(file, activeL2(file) + 8, u64(L1 | BigInt(snapshotL1)));
+      return { dir: d, file };
+    },
+    qemu: { check: 'fails', says: 'reference=2' },
+    ours: { flatten: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'entry 1', 'points at the L1 table of snapshot 0']) },
+  },
+  {
+    name: 'an L2 entry pointing at the bitmap directory',
+    make: withBitmap((f, _ext, dir) => patchBytes(f, activeL2(f) + 8, u64(L1 | BigInt(dir)))),
+    qemu: { check: 'fails', says: 'reference=2' },
+    ours: { flatten: refused('E_QCOW2_CORRUPT', (m) => [m.file, 'entry 1', 'points at the bitmap directory']) },
+  },
+];
+
 describe('the reference image has the layout the pokes assume', () => {
   it('header 0, refcount table 0x10000, refcount block 0x20000, L1 0x30000, L2 0x40000, data 0x50000', () => {
     const file = reference(tmp());
@@ -684,6 +791,7 @@ describe('L1 and L2 entries used for reading (iotests 060)', () => runCases(TABL
 describe('other formats are not raw (iotests 114)', () => runCases([...FOREIGN_CASES, ...RAW_CASES]));
 describe('a new child checks its base’s chain exactly as fork does', () => runCases(CHAIN_CASES));
 describe('headers and tables qemu refuses at open (iotests 080, 036)', () => runCases(HEADER_CASES));
+describe('an image kept as it is: refcounts as qemu-img check counts them, and tables that are not data (iotests 060)', () => runCases(LAYER_CASES));
 
 describe('a virtual size that is not a multiple of 512 (qemu rounds it down)', () => {
   const odd = (d: string): string => {

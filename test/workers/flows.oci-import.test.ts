@@ -189,6 +189,9 @@ describe('flows: box-import', () => {
         ['an L2 entry not cluster aligned', 'l2', (1n << 63n) | 0x50200n],
         ['an L2 entry with a reserved bit', 'l2', (1n << 63n) | 0x50002n],
         ['an L1 entry past the end of the file', 'l1', (1n << 63n) | (1n << 36n)],
+        // Its refcounts too: broken ones read fine and fail the box's first write.
+        ['refcount 0 for its header cluster', 'refcount block', 0n],
+        ['a refcount block past the end of the file', 'refcount table', 1n << 36n],
       ] as const
     ).flatMap(([entry, table, value]) =>
       (['top', 'below the top'] as const).map((where) => ({
@@ -198,9 +201,9 @@ describe('flows: box-import', () => {
           const bad = join(work, 'bad.qcow2');
           qemuCreate(bad, { size: '64M' });
           qemuWrite(bad, 0x11, 0, 1 << 20);
-          const l1 = Number(readFileSync(bad).readBigUInt64BE(40));
-          const l2 = Number(readFileSync(bad).readBigUInt64BE(l1) & 0x00fffffffffffe00n);
-          patchBytes(bad, table === 'l1' ? l1 : l2, u64(value));
+          const at = (offset: number) => Number(readFileSync(bad).readBigUInt64BE(offset) & 0x00fffffffffffe00n);
+          const tables = { l1: at(40), l2: at(at(40)), 'refcount table': at(48), 'refcount block': at(at(48)) };
+          patchBytes(bad, tables[table], u64(value));
           if (where === 'top') return { layout: craft(join(work, 'crafted'), [bad]) };
           const top = join(work, 'top.qcow2');
           qemuImg(['create', '-q', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', sha(readFileSync(bad)), top, '64M']); // a layer names its parent by digest
