@@ -41,6 +41,25 @@ describe('cli: help', () => {
       for (const w of words) expect(r.stdout, `${args.join(' ')} lists ${w}`).toMatch(new RegExp(`^\\s+${w.replace(/[-]/g, '\\-')}\\b`, 'm'));
     });
   });
+
+  it('a usage error is exit 2, and with --json an E_INVALID_ARGUMENT document on stdout naming it', async () => {
+    const cases: [string[], string, string][] = [
+      [['bogus-command'], 'unknownCommand', "unknown command 'bogus-command'"],
+      [['box', 'create'], 'missingArgument', 'missing required argument'],
+      [['box', 'create', 'x', '--size', '1G', '--bogus'], 'unknownOption', "unknown option '--bogus'"],
+      [['--timeout', '0', 'box', 'ls'], 'invalidArgument', "'--timeout <seconds>' argument '0' is invalid"],
+    ];
+    for (const [args, usage, message] of cases) {
+      const plain = await runCli(args);
+      expect([plain.status, plain.stdout], args.join(' ')).toEqual([2, '']);
+      expect(plain.stderr).toContain(message);
+      const json = await runCli(['--json', ...args]);
+      expect(json.status, args.join(' ')).toBe(2);
+      expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'E_INVALID_ARGUMENT', message: expect.stringContaining(message), details: { usage } } });
+    }
+    // A `--json` after `--` is an argument, not the flag: no JSON for it.
+    expect((await runCli(['bogus', '--', '--json'])).stdout).toBe('');
+  });
 });
 
 describe('cli: a home through the CLI (embedded pipeline on the test Redis)', () => {

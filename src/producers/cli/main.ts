@@ -4,6 +4,7 @@
  * piscina) inside its action.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import { registerBoxCommands } from './commands/box.js';
 import { registerCloneCommand } from './commands/clone.js';
 import { registerInspectCommands } from './commands/inspect.js';
@@ -80,5 +81,11 @@ export async function main(argv: string[]): Promise<void> {
     // commander has printed its message already; help and --version are not errors.
     const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version';
     process.exitCode = ok ? 0 : 2;
+    // A script that asked for JSON gets its error as JSON too (the options did not parse, so argv says whether it asked).
+    const asked = argv.slice(2, argv.includes('--') ? argv.indexOf('--') : undefined).includes('--json');
+    if (!ok && asked) {
+      const usage = new ForkpointError(ErrorCodes.INVALID_ARGUMENT, err.message.replace(/^error: /, ''), { usage: err.code.replace(/^commander\./, '') });
+      process.stdout.write(`${JSON.stringify({ error: usage.toJSON() }, null, 2)}\n`);
+    }
   }
 }
