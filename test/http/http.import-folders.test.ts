@@ -105,6 +105,15 @@ describe('import folders: box create from an image', () => {
     expect([r.status, r.body.error?.code]).toEqual([422, 'E_NOT_FOUND']);
   });
 
+  it('an image inside whose backing file inside is missing: 422 E_NOT_FOUND naming the backing file, not the image', async () => {
+    const image = join(inside, 'chain-gone.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', join(inside, 'gone-below.qcow2'), image, '1M']);
+    const r = await call(s.url, 'POST', '/api/boxes', { body: { boxId: 'x', fromImage: image } });
+    expect([r.status, r.body.error?.code]).toEqual([422, 'E_NOT_FOUND']);
+    expect(r.body.error.details).toMatchObject({ field: 'fromImage', path: join(inside, 'gone-below.qcow2') });
+    expect(r.body.error.message).toContain(`${image}: its backing file ${join(inside, 'gone-below.qcow2')} is not on the server`);
+  });
+
   it('a missing file outside is refused as outside (nothing tells a caller what exists there)', async () => {
     const r = await call(s.url, 'POST', '/api/boxes', { body: { boxId: 'x', fromImage: join(outside, 'nope.qcow2') } });
     expect([r.status, r.body.error?.code]).toEqual([403, 'E_FORBIDDEN']);

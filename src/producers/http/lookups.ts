@@ -32,7 +32,10 @@ export async function withBodyFile<T>(ctx: Pick<HttpContext, 'layout' | 'pipelin
     const errno = (err as NodeJS.ErrnoException).code;
     if (isForkpointError(err) && !isForkpointError(err, ErrorCodes.NOT_FOUND)) throw err;
     if (isForkpointError(err, ErrorCodes.NOT_FOUND) || errno === 'ENOENT' || errno === 'ENOTDIR') {
-      const missing = new ForkpointError(ErrorCodes.NOT_FOUND, `bad request body: ${field}: ${path}: no such file on the server`, { field, in: 'body', path }, { cause: err });
+      // What is missing may be a file of its backing chain (confineImport walks it): that one is named.
+      const gone = isForkpointError(err) && typeof err.details.path === 'string' ? err.details.path : path;
+      const what = gone === path ? `${path}: no such file on the server` : `${path}: its backing file ${gone} is not on the server`;
+      const missing = new ForkpointError(ErrorCodes.NOT_FOUND, `bad request body: ${field}: ${what}`, { field, in: 'body', path: gone }, { cause: err });
       throw withHttpStatus(missing, MISSING_BODY_FILE_STATUS);
     }
   }
