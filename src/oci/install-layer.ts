@@ -9,7 +9,7 @@
 import { chmodSync, closeSync, fsyncSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fromFsError } from '../errors.js';
-import { probeImage, readHeader } from '../qcow2/read-header.js';
+import { probeImage } from '../qcow2/read-header.js';
 import { setBackingPath } from '../qcow2/set-backing.js';
 import { assertTableEntries } from '../qcow2/table-check.js';
 import { writeNonZeroPages } from '../qcow2/sparse-write.js';
@@ -68,9 +68,9 @@ function assertLayerShape(dest: string, layer: LayerInfo, blob: string): void {
     if (probeImage(dest).format !== 'raw') throw layoutError(`${blob}: a raw layer that is a qcow2 image`, 'format', { path: blob });
     return;
   }
-  const { header } = readHeader(dest); // E_NOT_QCOW2 / E_UNSUPPORTED / … for anything qemu would not open
-  // Kept as it is, so read by qemu with no reader of ours before it: every table entry judged now.
-  assertTableEntries(dest, blob);
+  // E_NOT_QCOW2 / E_UNSUPPORTED / … for anything qemu would not open, named by the blob (the copy goes).
+  // Kept as it is, so read by qemu with no reader of ours before it: every table entry and refcount judged now.
+  const header = assertTableEntries(dest, blob, 'qcow2')!;
   const want = layer.parent === null ? null : parentRef(layer.parent);
   if (header.backingFile !== want) {
     throw layoutError(`${blob}: its backing file is ${JSON.stringify(header.backingFile)}, but a layer may only name its parent layer (${want ?? 'none'})`, 'backing', { path: blob });

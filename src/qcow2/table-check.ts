@@ -13,16 +13,20 @@ import { LayerReader } from './layer-reader.js';
 import { openImageForRead, probeOpenImage, readAt } from './read-header.js';
 import { assertRefcounts } from './refcount-check.js';
 
-/** Throws the first bad entry's or refcount's error (E_QCOW2_CORRUPT naming `name`, and the table and entry or the cluster); a raw file has none. */
-export function assertTableEntries(path: string, name = path): void {
+/**
+ * Throws the first bad entry's or refcount's error (E_QCOW2_CORRUPT naming `name`, and the table
+ * and entry or the cluster); a raw file has none. `expect`: 'qcow2' refuses any other file
+ * (E_NOT_QCOW2). Returns the header judged (null for a raw file).
+ */
+export function assertTableEntries(path: string, name = path, expect?: 'qcow2'): Qcow2Header | null {
   const { fd, fileSize } = openImageForRead(path);
   let reader: LayerReader;
   let header: Qcow2Header;
   try {
-    const image = probeOpenImage(fd, name, fileSize);
+    const image = probeOpenImage(fd, name, fileSize, expect);
     if (image.format !== 'qcow2') {
       closeSync(fd);
-      return;
+      return null;
     }
     header = image.header;
     reader = new LayerReader(name, image, fd); // it owns the fd from here
@@ -47,4 +51,5 @@ export function assertTableEntries(path: string, name = path): void {
   } finally {
     reader.close();
   }
+  return header;
 }

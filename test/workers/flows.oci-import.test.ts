@@ -211,6 +211,14 @@ describe('flows: box-import', () => {
         },
       })),
     ),
+    {
+      what: 'a layer with an external data file',
+      code: 'E_QCOW2_UNSUPPORTED',
+      make: (_dir, work) => {
+        qemuImg(['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(work, 'data.raw')}`, join(work, 'df.qcow2'), '8M']);
+        return { layout: craft(join(work, 'crafted'), [join(work, 'df.qcow2')]) };
+      },
+    },
     { what: 'an unknown tag', code: 'E_NOT_FOUND', make: (dir) => ({ layout: dir, tag: 'nope' }) },
     {
       what: 'ten layers',
@@ -231,6 +239,8 @@ describe('flows: box-import', () => {
     const b = open(newHome());
     const err = await b.run('box-import', { op: newOp('imp'), layout, boxId: 'X', ...(tag ? { tag } : {}) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: h.code, ...(h.rule ? { details: expect.objectContaining({ rule: h.rule }) } : {}) });
+    // An image refused is named by its blob in the layout, not by the copy that was removed.
+    if (/^E_(NOT_)?QCOW2/.test(h.code)) expect((err as Error).message).toMatch(/\/blobs\/sha256\/[0-9a-f]{64}: /);
     expectUntouched(b);
   });
 });
