@@ -28,13 +28,17 @@ const READERS_AND_CHANGERS: string[][] = [
   ['snapshot', 'rm', 'pin'],
   ['snapshot', 'clone', 'pin', 'y'],
   ['rootfs', 'rm', 'debian'],
+  // Commands that create, but from something a new home cannot have.
+  ['clone', 'web', '--count', '2'],
+  ['snapshot', 'create', 'web', 'pin'],
+  ['box', 'create', 'x', '--rootfs', 'debian'],
 ];
 
 function expectNotFound(r: Awaited<ReturnType<typeof runCli>>, home: string, what: string): void {
   expect(r.status, `${what}: ${r.stderr}`).toBe(2);
   const lines = r.stderr.trim().split('\n');
   expect(lines, `${what}: ${r.stderr}`).toHaveLength(1);
-  expect(lines[0]).toBe(`forkpoint: no forkpoint home at ${home}: check --home or FORKPOINT_HOME (a home is made by box create, clone, snapshot create, rootfs import or serve) [E_NOT_FOUND]`);
+  expect(lines[0]).toBe(`forkpoint: no forkpoint home at ${home}: check --home or FORKPOINT_HOME (a home is made by box create, box import, rootfs import or serve) [E_NOT_FOUND]`);
 }
 
 describe('cli: a missing home', () => {
@@ -48,6 +52,23 @@ describe('cli: a missing home', () => {
     expect(json.status).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'E_NOT_FOUND', details: { path: typo } } });
     expect(existsSync(typo)).toBe(false);
+  });
+
+  it('a command that reads a file or folder that is not there is refused naming it, and makes no home for it', async () => {
+    const typo = join(tmp(), 'typo');
+    const gone = join(tmp(), 'gone');
+    const cases = [
+      ['box', 'create', 'x', '--from', gone],
+      ['rootfs', 'import', 'debian', gone],
+      ['box', 'import', gone, 'x'],
+    ];
+    for (const args of cases) {
+      const r = await runCli(['--home', typo, ...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([`forkpoint: cannot read ${gone}: no such file or directory [E_NOT_FOUND]`]);
+      expect(existsSync(typo), args.join(' ')).toBe(false);
+    }
+    expect(redisServersOn(join(typo, 'run'))).toEqual([]);
   });
 
   it('an existing folder forkpoint never wrote to is not a home either; nothing is written into it', async () => {

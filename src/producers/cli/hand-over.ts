@@ -7,11 +7,25 @@
  * Without a service (the CLI runs its own pipeline) the file is read as it is.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { ErrorCodes, ForkpointError, isForkpointError } from '../../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError, isForkpointError } from '../../errors.js';
 import { flatten } from '../../qcow2/flatten.js';
 import type { Session } from './session.js';
+
+/**
+ * A file or folder a command names is there before a home is made for the command: a missing
+ * one is E_NOT_FOUND naming it, and a mistyped path on a new home leaves no home behind.
+ * Anything else wrong with it is the job's to say.
+ */
+export function refuseMissing(path: string): void {
+  try {
+    statSync(path);
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') throw fromFsError(err, path, 'cannot read');
+  }
+}
 
 function insideImportDirs(path: string, dirs: readonly string[]): boolean {
   try {

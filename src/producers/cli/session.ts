@@ -114,7 +114,7 @@ export function openHome(flags: GlobalFlags, use: HomeUse): { config: Config; la
   } else if (!isHome(config.home)) {
     throw new ForkpointError(
       ErrorCodes.NOT_FOUND,
-      `no forkpoint home at ${config.home}: check --home or FORKPOINT_HOME (a home is made by box create, clone, snapshot create, rootfs import or serve)`,
+      `no forkpoint home at ${config.home}: check --home or FORKPOINT_HOME (a home is made by box create, box import, rootfs import or serve)`,
       { path: config.home },
     );
   }

@@ -7,7 +7,7 @@ import { parseBoxId } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
-import { handOver } from '../hand-over.js';
+import { handOver, refuseMissing } from '../hand-over.js';
 import { parseSize } from '../units.js';
 import { OP_HELP, beginRequest, parseOp, waitForJob } from '../request.js';
 import { naturalSort, stdoutIsTTY, tableText } from '../table.js';
@@ -36,6 +36,7 @@ export function registerBoxCommands(program: Command): void {
         }
         const size = o.size !== undefined ? parseSize(o.size) : undefined;
         const from = o.from === undefined ? undefined : kernelPath(o.from);
+        if (from !== undefined) refuseMissing(from);
         const result = await withSession(flags, async (s) => {
           // The same command run again (after a crash, Ctrl-C) is the same request: it joins or resumes its job.
           const request = beginRequest(s, 'box create', { boxId, size: size ?? null, from: from ?? null, rootfs: o.rootfs ?? null }, o.op);
@@ -45,7 +46,7 @@ export function registerBoxCommands(program: Command): void {
               : await handOver(s, from, 'qcow2', async (fromImage) => waitForJob(s, flags, await s.client.createBox(boxId, { fromImage }, request.op), 'copying'), request.op);
           request.done();
           return made;
-        }, 'create');
+        }, o.rootfs !== undefined ? 'write' : 'create'); // a rootfs key names what a new home cannot have
         printResult(result, flags, (r) => `created box ${r.boxId} (${r.diskPath})`);
       }),
     );

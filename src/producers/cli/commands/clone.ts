@@ -42,6 +42,7 @@ export function registerCloneCommand(program: Command): void {
             label: 'cloning',
             enqueue: (op) => s.client.clone(source, count !== undefined ? cloneTargets(source, count, o.prefix, op) : targets, op),
           }),
+          'write', // its source must exist: a new home has none
         ).catch((err: unknown) => {
           throw isForkpointError(err, ErrorCodes.ALREADY_EXISTS) && err.details.existingCount !== undefined ? withRerunHint(err) : err;
         });

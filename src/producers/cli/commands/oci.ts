@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 // A path typed here is read as the shell's tools read it: a `..` after a symlink is not folded away.
 import { kernelPath } from '../../../qcow2/kernel-path.js';
+import { refuseMissing } from '../hand-over.js';
 import { ErrorCodes, ForkpointError } from '../../../errors.js';
 import { parseBoxId, parseSnapshotName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
@@ -77,6 +78,7 @@ export function registerOciCommands(program: Command): void {
         // An empty name (an unset shell variable) would be the current folder: it names no layout.
         if (dir.trim() === '') throw new ForkpointError(ErrorCodes.INVALID_ARGUMENT, `layout ${JSON.stringify(ref)}: no folder named`, { field: 'layout' });
         const layoutDir = kernelPath(dir);
+        refuseMissing(layoutDir);
         const result = await withSession(flags, async (s) => {
           const request = beginRequest(s, 'box import', { layoutDir, tag, boxId }, o.op);
           const job = await s.client.importBox(layoutDir, boxId, tag !== null ? { tag } : {}, request.op);

@@ -5,7 +5,7 @@ import { kernelPath } from '../../../qcow2/kernel-path.js';
 import { parseName } from '../../../names.js';
 import { withReader } from '../../home-view.js';
 import { action, printResult } from '../output.js';
-import { handOver } from '../hand-over.js';
+import { handOver, refuseMissing } from '../hand-over.js';
 import { openHome, withSession, type GlobalFlags } from '../session.js';
 import { formatBytes } from '../units.js';
 import { naturalSort, stdoutIsTTY, tableText } from '../table.js';
@@ -25,6 +25,7 @@ export function registerRootfsCommands(program: Command): void {
         const flags = cmd.optsWithGlobals<GlobalFlags>();
         parseName(key, 'rootfs key');
         const path = kernelPath(image);
+        refuseMissing(path);
         const r = await withSession(flags, async (s) => {
           // The same command run again (after a crash, Ctrl-C) is the same request: it joins or resumes its job.
           const request = beginRequest(s, 'rootfs import', { key, image: path }, o.op);

@@ -26,7 +26,7 @@ export function registerSnapshotCommands(program: Command): void {
         const r = await withSession(
           flags,
           (s) => runRequest(s, flags, { command: 'snapshot create', args: { boxId, name }, op: o.op, label: 'snapshotting', enqueue: (op) => s.client.snapshot(boxId, name, op) }),
-          'create',
+          'write', // its box must exist: a new home has none
         );
         printResult(r, flags, (x) => `snapshot ${x.name} of ${x.boxId}: base ${x.baseId} (${formatBytes(x.sizeBytes)})`);
       }),
