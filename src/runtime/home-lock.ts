@@ -7,7 +7,7 @@
  * CLI can find the running service's Redis.
  */
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkpointError } from '../errors.js';
 
@@ -90,7 +90,13 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
     throw new ForkpointError(ErrorCodes.IO, `cannot take the home's lock ${lockPath(runDir)}: ${(err as Error).message}`, { path: lockPath(runDir) }, { cause: err });
   }
   let current = { ...owner };
-  const write = () => writeFileSync(ownerPath(runDir), `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
+  // Written aside and renamed over: commands read it while its owner updates it (its Redis, then
+  // its URL), and a file rewritten in place reads as empty for a moment ("names nobody").
+  const write = () => {
+    const aside = `${ownerPath(runDir)}.${process.pid}.tmp`;
+    writeFileSync(aside, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
+    renameSync(aside, ownerPath(runDir));
+  };
   write();
   return {
     get owner() {
