@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, ForkpointError } from '../errors.js';
+import { ErrorCodes, ForkpointError, fromFsError } from '../errors.js';
 
 export interface OwnerInfo {
   pid: number;
@@ -94,10 +94,21 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
   // its URL), and a file rewritten in place reads as empty for a moment ("names nobody").
   const write = () => {
     const aside = `${ownerPath(runDir)}.${process.pid}.tmp`;
-    writeFileSync(aside, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
-    renameSync(aside, ownerPath(runDir));
+    try {
+      writeFileSync(aside, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
+      renameSync(aside, ownerPath(runDir));
+    } catch (err) {
+      rmSync(aside, { force: true });
+      throw fromFsError(err, ownerPath(runDir), 'cannot write the home\'s owner file'); // a full disk: E_NO_SPACE
+    }
   };
-  write();
+  try {
+    write();
+  } catch (err) {
+    db.exec('ROLLBACK');
+    db.close();
+    throw err;
+  }
   return {
     get owner() {
       return current;

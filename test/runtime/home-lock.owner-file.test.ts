@@ -4,13 +4,15 @@
  * command then said the home's owner file "names nobody" and waited).
  */
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isForkpointError } from '../../src/errors.js';
 import { ownerNow, tryLockHome } from '../../src/runtime/home-lock.js';
-import { useTmpDirs } from '../helpers/tmp.js';
+import { isRoot, useTmpDirs, useTmpfs } from '../helpers/tmp.js';
 
 const tmp = useTmpDirs('fp-owner-file-');
+const tmpfs = useTmpfs('fp-owner-file-full-');
 
 /** A reader in another process: reads the file until told to stop, then says how many reads were whole. */
 const READER = `
@@ -45,5 +47,26 @@ describe('home lock: the owner file', () => {
     } finally {
       lock.release();
     }
+  });
+
+  it.skipIf(!isRoot)('on a full disk: E_NO_SPACE naming it, nothing left aside, and the lock free again [root: tmpfs]', () => {
+    const mnt = tmpfs('1m');
+    const runDir = join(mnt, 'run');
+    tryLockHome(runDir, ownerNow('cli', 'h-1'))!.release(); // the lock file made while there is room
+    const { bavail, bsize } = statfsSync(mnt);
+    const filler = join(mnt, 'filler');
+    writeFileSync(filler, Buffer.alloc((Number(bavail) - 1) * Number(bsize))); // one block: the lock's journal takes it
+    let caught: unknown;
+    try {
+      tryLockHome(runDir, ownerNow('cli', 'h-1'));
+    } catch (err) {
+      caught = err;
+    }
+    expect(isForkpointError(caught) && [caught.code, caught.message]).toEqual(['E_NO_SPACE', `cannot write the home's owner file ${join(runDir, 'owner.json')}: no space left on device`]);
+    expect(readdirSync(runDir).filter((f) => f.startsWith('owner.json'))).toEqual([]);
+    rmSync(filler);
+    const again = tryLockHome(runDir, ownerNow('cli', 'h-1'));
+    expect(again, 'the refused lock was not let go').not.toBeNull();
+    again!.release();
   });
 });
