@@ -12,6 +12,7 @@ import { findBaseById } from '../../db/sql/findBaseById.js';
 import { findOp } from '../../db/sql/findOp.js';
 import type { ClaimGcResult } from '../../db/types.js';
 import type { JobPayload } from '../../contract/jobs.js';
+import { ErrorCodes, ForkpointError } from '../../errors.js';
 import type { JobContext } from './context.js';
 
 export interface GcResult {
@@ -36,6 +37,32 @@ export function journalledBaseId(ctx: JobContext, op: string, command: 'removeSn
 }
 
 /**
+ * The home's images whose header names `basePath` as their backing file: the images' own word
+ * on what reads a base (invariant 1 does not rest on the records being right: a disk changed by
+ * hand, a database restored from before a clone). `backings`: the pairs, if already read.
+ */
+export async function imagesReading(ctx: JobContext, basePath: string | undefined, backings?: [string, string][]): Promise<string[]> {
+  const pairs = backings ?? (await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }));
+  return pairs.filter(([, backing]) => backing === basePath).map(([image]) => image);
+}
+
+/** Why a base that images read is kept, though no record says they do. */
+export const unrecordedReaders = (readers: string[]): string =>
+  `${readers[0]}${readers.length > 1 ? ` and ${readers.length - 1} more` : ''} names it as its backing file, though no record says so (see forkpoint check)`;
+
+/**
+ * An explicit removal (a snapshot, a rootfs) of a base the records say nothing reads, but that
+ * images read, is refused (E_HAS_DEPENDENTS naming them) before anything is recorded, as GC keeps
+ * such a base. A reader the records know is the writer's to judge (a snapshot is tombstoned).
+ */
+export async function refuseUnrecordedReaders(ctx: JobContext, what: string, base: { id: string; basePath: string }): Promise<void> {
+  if (firstReader(ctx.reader, base.id) !== null) return;
+  const readers = await imagesReading(ctx, base.basePath);
+  if (readers.length === 0) return;
+  throw new ForkpointError(ErrorCodes.HAS_DEPENDENTS, `${what} (base ${base.id}) is not removed: ${unrecordedReaders(readers)}`, { baseId: base.id, readers: readers.slice(0, 10) });
+}
+
+/**
  * `backings`: the home's [image, backing file] pairs, read once by a caller collecting many
  * bases (a sweep); read here otherwise.
  */
@@ -45,15 +72,10 @@ export async function gcJob(ctx: JobContext, p: JobPayload<'gc'>, backings?: [st
   const base = findBaseById(ctx.reader, p.baseId);
   const recorded = decideGcClaim(base, () => firstReader(ctx.reader, p.baseId));
   if (recorded.action === 'keep') return { baseId: p.baseId, collected: false, reason: recorded.reason, reclaimedBytes: 0 };
-  // The images say what reads a base too (invariant 1 does not rest on the records being right):
-  // a disk changed by hand to read this base keeps it. Asked before the claim, which readers made
-  // through forkpoint reach as refs.
-  const pairs = backings ?? (await ctx.files.run({ type: 'homeBackings', home: ctx.layout.home }));
-  const readers = pairs.filter(([, backing]) => backing === base?.basePath).map(([image]) => image);
-  if (readers.length > 0) {
-    const reason = `${readers[0]}${readers.length > 1 ? ` and ${readers.length - 1} more` : ''} names it as its backing file, though no record says so (see forkpoint check)`;
-    return { baseId: p.baseId, collected: false, reason, reclaimedBytes: 0 };
-  }
+  // The images say what reads a base too. Asked before the claim, which readers made through
+  // forkpoint reach as refs.
+  const readers = await imagesReading(ctx, base?.basePath, backings);
+  if (readers.length > 0) return { baseId: p.baseId, collected: false, reason: unrecordedReaders(readers), reclaimedBytes: 0 };
   const claim = await ctx.writer.apply({ type: 'claimGc', baseId: p.baseId });
   if (!claim.claimed) return { baseId: p.baseId, collected: false, reason: claim.reason, reclaimedBytes: 0 };
   await collectBase(ctx, claim);

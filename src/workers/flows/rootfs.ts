@@ -10,7 +10,7 @@ import { mintBaseId } from '../../ids.js';
 import { basePath } from '../../layout.js';
 import type { JobPayload } from '../../contract/jobs.js';
 import { checkImport, confinement, type JobContext } from './context.js';
-import { collectBase, journalledBaseId } from './gc.js';
+import { collectBase, journalledBaseId, refuseUnrecordedReaders } from './gc.js';
 
 export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-import'>) {
   const existing = findRootfs(ctx.reader, p.key);
@@ -47,7 +47,10 @@ export async function rootfsImportJob(ctx: JobContext, p: JobPayload<'rootfs-imp
 /** rootfs-remove: refused while a box or base reads it (E_HAS_DEPENDENTS); else its file and record go. */
 export async function rootfsRemoveJob(ctx: JobContext, p: JobPayload<'rootfs-remove'>) {
   // As for snapshots: a retry past the record names the base from the journal (it may be gone already).
-  const baseId = journalledBaseId(ctx, p.op, 'removeRootfs') ?? requireRootfs(ctx.reader, p.key, 'key').id;
+  const journalled = journalledBaseId(ctx, p.op, 'removeRootfs');
+  const rootfs = journalled === null ? requireRootfs(ctx.reader, p.key, 'key') : null;
+  if (rootfs) await refuseUnrecordedReaders(ctx, `rootfs ${p.key}`, rootfs);
+  const baseId = journalled ?? rootfs!.id;
   ctx.workingOn?.({ bases: [baseId] });
   const claim = await ctx.writer.apply({ type: 'removeRootfs', op: p.op, baseId });
   if (claim.claimed) await collectBase(ctx, claim);

@@ -5,7 +5,7 @@ import { attachChildren } from './attach-children.js';
 import { requestCompactionIfDeep } from './compact.js';
 import type { JobContext } from './context.js';
 import { forkBox } from './fork.js';
-import { collectBase, journalledBaseId } from './gc.js';
+import { collectBase, journalledBaseId, refuseUnrecordedReaders } from './gc.js';
 
 export async function snapshotCreateJob(ctx: JobContext, p: JobPayload<'snapshot-create'>) {
   const base = await forkBox(ctx, { op: p.op, sourceBox: p.boxId, kind: 'snapshot', name: p.name });
@@ -16,7 +16,10 @@ export async function snapshotCreateJob(ctx: JobContext, p: JobPayload<'snapshot
 export async function snapshotRemoveJob(ctx: JobContext, p: JobPayload<'snapshot-remove'>) {
   // A retry of a removal that got as far as its record names the snapshot from the journal: the
   // record may be gone already (collected), and the rest of the removal is still to finish.
-  const baseId = journalledBaseId(ctx, p.op, 'removeSnapshot') ?? resolveSnapshot(ctx.reader, p.name, p.boxId).id;
+  const journalled = journalledBaseId(ctx, p.op, 'removeSnapshot');
+  const snap = journalled === null ? resolveSnapshot(ctx.reader, p.name, p.boxId) : null;
+  if (snap) await refuseUnrecordedReaders(ctx, `snapshot ${p.name}`, snap);
+  const baseId = journalled ?? snap!.id;
   ctx.workingOn?.({ bases: [baseId] });
   const removed = await ctx.writer.apply({ type: 'removeSnapshot', op: p.op, baseId, force: p.force });
   if (removed.action === 'claimed' && removed.claim?.claimed) {
