@@ -91,20 +91,28 @@ export function tryLockHome(runDir: string, owner: OwnerInfo): HomeLock | null {
   }
   let current = { ...owner };
   // Written aside and renamed over: commands read it while its owner updates it (its Redis, then
-  // its URL), and a file rewritten in place reads as empty for a moment ("names nobody").
+  // its URL), and a file rewritten in place reads as empty for a moment ("names nobody"). A full
+  // disk has no room for the second copy, but the file may still be rewritten in its own blocks
+  // (serve's URL, written once it listens, must not fail the service where it used to fit).
   const write = () => {
+    const text = `${JSON.stringify(current, null, 2)}\n`;
     const aside = `${ownerPath(runDir)}.${process.pid}.tmp`;
     try {
-      writeFileSync(aside, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
+      writeFileSync(aside, text, { mode: 0o600 });
       renameSync(aside, ownerPath(runDir));
     } catch (err) {
       rmSync(aside, { force: true });
-      throw fromFsError(err, ownerPath(runDir), 'cannot write the home\'s owner file'); // a full disk: E_NO_SPACE
+      try {
+        writeFileSync(ownerPath(runDir), text, { mode: 0o600 });
+      } catch {
+        throw fromFsError(err, ownerPath(runDir), 'cannot write the home\'s owner file'); // a full disk: E_NO_SPACE
+      }
     }
   };
   try {
     write();
   } catch (err) {
+    rmSync(ownerPath(runDir), { force: true }); // an empty one, or the last owner's: the lock is ours until the rollback
     db.exec('ROLLBACK');
     db.close();
     throw err;
