@@ -70,6 +70,11 @@ export const L1_OFFSET_MASK = 0x00fffffffffffe00n;
 export const L2_OFFSET_MASK = 0x00fffffffffffe00n;
 export const L2_COMPRESSED = 1n << 62n;
 export const L2_ZERO_FLAG = 1n;
+/** L1 and L2 entries: the cluster is used only here (refcount 1), so qemu writes it in place (QCOW_OFLAG_COPIED). */
+export const COPIED_FLAG = 1n << 63n;
+/** A refcount table entry's block offset (qemu's REFT_OFFSET_MASK), and a bitmap table entry's cluster (BME_TABLE_ENTRY_OFFSET_MASK). */
+export const REFT_OFFSET_MASK = 0xfffffffffffffe00n;
+export const BME_TABLE_OFFSET_MASK = 0x00fffffffffffe00n;
 /**
  * Bits that must be 0 (qemu's L1E_RESERVED_MASK, L2E_STD_RESERVED_MASK): qemu-img check reports an
  * entry with any of them set as corruption. Bit 0 of an L2 entry is the zero flag, or ignored with extended L2.

@@ -11,7 +11,7 @@
 import { closeSync, fchmodSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fromFsError } from '../errors.js';
-import { CHILD_REFCOUNT_ORDER } from './constants.js';
+import { CHILD_REFCOUNT_ORDER, COPIED_FLAG } from './constants.js';
 import { encodeV3Header } from './child-layout.js';
 import type { AdmitLayer } from './chain.js';
 import { ChainReader } from './chain-reader.js';
@@ -106,7 +106,7 @@ function writeFlattened(reader: ChainReader, fd: number, path: string): FlattenR
     let table = l2Tables.get(l1Index);
     if (!table) l2Tables.set(l1Index, (table = Buffer.alloc(cs)));
     // Bit 63 ("copied", refcount is exactly 1) must be set on every cluster we own.
-    table.writeBigUInt64BE(BigInt(host) | (1n << 63n), (g % l2Entries) * 8);
+    table.writeBigUInt64BE(BigInt(host) | COPIED_FLAG, (g % l2Entries) * 8);
   }
   if (batchUsed > 0) writeAll(fd, batch.subarray(0, batchUsed), batchStart);
   const dataClusters = nextCluster - 1;
@@ -116,7 +116,7 @@ function writeFlattened(reader: ChainReader, fd: number, path: string): FlattenR
   for (const [l1Index, table] of [...l2Tables].sort((a, b) => a[0] - b[0])) {
     const host = nextCluster++ * cs;
     writeAll(fd, table, host);
-    l1.writeBigUInt64BE(BigInt(host) | (1n << 63n), l1Index * 8);
+    l1.writeBigUInt64BE(BigInt(host) | COPIED_FLAG, l1Index * 8);
   }
   const l1Offset = nextCluster * cs;
   const l1Clusters = Math.ceil(l1.length / cs);

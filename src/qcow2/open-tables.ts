@@ -7,7 +7,7 @@
  * has no snapshots and no bitmaps (our own images never do).
  */
 import { ErrorCodes, ForkpointError } from '../errors.js';
-import { AutoclearFeature } from './constants.js';
+import { AutoclearFeature, BME_TABLE_OFFSET_MASK } from './constants.js';
 import { corrupt, truncated } from './image-errors.js';
 import type { Qcow2Header } from './types.js';
 
@@ -29,7 +29,6 @@ const BME_FLAG_IN_USE = 1;
 const BME_RESERVED_FLAGS = 0xfffffffc;
 const BT_DIRTY_TRACKING_BITMAP = 1;
 const BME_TABLE_RESERVED_MASK = 0xff000000000001fen;
-const BME_TABLE_OFFSET_MASK = 0x00fffffffffffe00n;
 /** Ours, not qemu's: every bitmap table is read at open, so a hostile directory could make us read without end. */
 const MAX_BITMAP_TABLE_BYTES_TOTAL = 64 * 1024 * 1024;
 

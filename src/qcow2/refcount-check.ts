@@ -9,14 +9,11 @@
  * are harmless, as for qemu. Table entries were judged already (table-check.ts); the tables
  * only this walk visits (snapshots', entries past the disk's end) are judged here.
  */
-import { IncompatibleFeature, L1_OFFSET_MASK, L2_COMPRESSED, L2_OFFSET_MASK } from './constants.js';
+import { BME_TABLE_OFFSET_MASK, COPIED_FLAG, IncompatibleFeature, L1_OFFSET_MASK, L2_COMPRESSED, L2_OFFSET_MASK, REFT_OFFSET_MASK } from './constants.js';
 import { corrupt } from './image-errors.js';
 import { bitmapDirectory, snapshotEntries, type ReadAt } from './open-tables.js';
 import type { Qcow2Header } from './types.js';
 
-const COPIED = 1n << 63n;
-const REFT_OFFSET_MASK = 0xfffffffffffffe00n;
-const BME_TABLE_OFFSET_MASK = 0x00fffffffffffe00n;
 /** qemu's QCOW_MAX_L1_SIZE. */
 const MAX_L1_BYTES = 32 * 1024 * 1024;
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -37,9 +34,10 @@ export function assertRefcounts(read: ReadAt, h: Qcow2Header, src: { path: strin
     if (offset < src.fileSize) read(offset, length).copy(buf);
     return buf;
   };
-  const refcountOf = refcountReader(h, src, padded);
+  const refTable = padded(h.refcountTableOffset, h.refcountTableClusters * cs);
+  const refcountOf = refcountReader(h, refTable, padded);
   const counts = new Uint16Array(clusters);
-  for (const ref of references(h, src, padded)) {
+  for (const ref of references(h, src, padded, refTable)) {
     if (counts[ref.cluster]! < 0xffff) counts[ref.cluster]!++;
     if (ref.copied !== undefined && ref.copied !== (refcountOf(ref.cluster) === 1)) {
       throw corrupt(
@@ -55,7 +53,7 @@ export function assertRefcounts(read: ReadAt, h: Qcow2Header, src: { path: strin
     const refcount = refcountOf(c);
     if (refcount >= count) continue;
     // Said with what refers to it: the walk again, for this cluster only.
-    const users = [...references(h, src, padded)].filter((r) => r.cluster === c).slice(0, 3).map((r) => r.what());
+    const users = [...references(h, src, padded, refTable)].filter((r) => r.cluster === c).slice(0, 3).map((r) => r.what());
     throw corrupt(
       src.path,
       `cluster ${c} (host offset ${hex(c * cs)}) has refcount ${refcount} but ${count} reference${count > 1 ? 's' : ''} (${users.join('; ')}): a write would overwrite it`,
@@ -65,11 +63,10 @@ export function assertRefcounts(read: ReadAt, h: Qcow2Header, src: { path: strin
 }
 
 /** The refcount of each cluster, from the refcount table and blocks (refcount_order bits each). */
-function refcountReader(h: Qcow2Header, src: { path: string; fileSize: number }, padded: (offset: number, length: number) => Buffer): (cluster: number) => number {
+function refcountReader(h: Qcow2Header, table: Buffer, padded: (offset: number, length: number) => Buffer): (cluster: number) => number {
   const cs = h.clusterSize;
   const bits = 2 ** h.refcountOrder;
   const perBlock = (cs * 8) / bits;
-  const table = padded(h.refcountTableOffset, h.refcountTableClusters * cs);
   const blocks = new Map<number, Buffer | null>();
   const block = (index: number): Buffer | null => {
     if (index * 8 >= table.length) return null;
@@ -90,7 +87,7 @@ function refcountReader(h: Qcow2Header, src: { path: string; fileSize: number },
 }
 
 /** Every reference the image makes, as qemu-img check counts them (qcow2_check_refcounts). */
-function* references(h: Qcow2Header, src: { path: string; fileSize: number }, padded: (offset: number, length: number) => Buffer): Generator<Reference> {
+function* references(h: Qcow2Header, src: { path: string; fileSize: number }, padded: (offset: number, length: number) => Buffer, refTable: Buffer): Generator<Reference> {
   const cs = h.clusterSize;
   /** The cluster an offset names, judged: aligned and starting inside the file. */
   const clusterAt = (offset: bigint, what: () => string, mustAlign = true): number => {
@@ -106,7 +103,6 @@ function* references(h: Qcow2Header, src: { path: string; fileSize: number }, pa
   yield { cluster: 0, what: () => 'the header' };
   yield* span(h.l1TableOffset, h.l1Size * 8, () => 'the L1 table');
   yield* span(h.refcountTableOffset, h.refcountTableClusters * cs, () => 'the refcount table');
-  const refTable = padded(h.refcountTableOffset, h.refcountTableClusters * cs);
   for (let i = 0; i < refTable.length / 8; i++) {
     const offset = refTable.readBigUInt64BE(i * 8) & REFT_OFFSET_MASK;
     if (offset !== 0n) yield { cluster: clusterAt(offset, () => `refcount block ${i}`), what: () => `refcount block ${i}` };
@@ -160,7 +156,7 @@ function* mapped(
     if (l2Offset === 0n) continue;
     const l2What = () => `the L2 table of entry ${i} of ${l1.name}`;
     const l2 = clusterAt(l2Offset, l2What);
-    yield { cluster: l2, what: l2What, ...(l1.active ? { copied: (entry & COPIED) !== 0n } : {}) };
+    yield { cluster: l2, what: l2What, ...(l1.active ? { copied: (entry & COPIED_FLAG) !== 0n } : {}) };
     const l2Table = padded(l2 * cs, cs);
     for (let j = 0; j < cs / entryBytes; j++) {
       const e = l2Table.readBigUInt64BE(j * entryBytes);
@@ -174,7 +170,7 @@ function* mapped(
         continue;
       }
       const offset = e & L2_OFFSET_MASK;
-      if (offset !== 0n) yield { cluster: clusterAt(offset, what), what, ...(l1.active ? { copied: (e & COPIED) !== 0n } : {}) };
+      if (offset !== 0n) yield { cluster: clusterAt(offset, what), what, ...(l1.active ? { copied: (e & COPIED_FLAG) !== 0n } : {}) };
     }
   }
 }

@@ -41,6 +41,24 @@ async function answerWithin(ms: number, request: Promise<Reply>): Promise<Reply 
 
 const createBox = (boxId: string, wait = '') => call(s.url, 'POST', `/api/boxes${wait}`, { body: { boxId, sizeBytes: 1048576, op: `op-${boxId}` } });
 
+/**
+ * With Redis away: the ?wait=1 request already `waiting` answers, and so do requests made now (a
+ * scrape too: Prometheus records the target down, the scrape does not hang), each 503
+ * E_REDIS_UNAVAILABLE with a Retry-After, its message containing `says` if given.
+ */
+async function expectUnavailable(waiting: Promise<Reply>, tag: string, says?: string): Promise<void> {
+  const waited = await answerWithin(20_000, waiting);
+  expect(waited, 'the ?wait=1 request never answered').not.toBeNull();
+  expect([waited!.status, waited!.body.error?.code]).toEqual([503, 'E_REDIS_UNAVAILABLE']);
+  for (const request of [() => createBox(`during${tag}`), () => call(s.url, 'GET', '/api/jobs/ops/nope'), () => call(s.url, 'GET', '/metrics')]) {
+    const r = await answerWithin(20_000, request());
+    expect(r, 'the request never answered').not.toBeNull();
+    expect([r!.status, r!.body.error?.code], JSON.stringify(r!.body)).toEqual([503, 'E_REDIS_UNAVAILABLE']);
+    if (says !== undefined) expect(r!.body.error?.message).toContain(says);
+    expect(r!.headers['retry-after']).toBe('1');
+  }
+}
+
 describe('http: its Redis gone', () => {
   it('answers 503 E_REDIS_UNAVAILABLE at once, a waiting ?wait=1 request too, and works again once Redis is back', { timeout: 60_000 }, async () => {
     expect((await createBox('before')).status).toBe(202);
@@ -48,18 +66,7 @@ describe('http: its Redis gone', () => {
     await waitFor('the job to be queued', async () => (await call(s.url, 'GET', `/api/jobs/ops/${opJobId('box-create', 'op-waiting')}`)).status === 200, 10_000, 20);
 
     process.kill(redis.pid, 'SIGKILL');
-    const waited = await answerWithin(20_000, waiting);
-    expect(waited, 'the ?wait=1 request never answered').not.toBeNull();
-    expect([waited!.status, waited!.body.error?.code]).toEqual([503, 'E_REDIS_UNAVAILABLE']);
-
-    // Requests made while Redis is gone (ioredis between reconnect attempts).
-    // A scrape too: Prometheus records the target down, the scrape does not hang.
-    for (const request of [() => createBox('during'), () => call(s.url, 'GET', '/api/jobs/ops/nope'), () => call(s.url, 'GET', '/metrics')]) {
-      const r = await answerWithin(20_000, request());
-      expect(r, 'the request never answered').not.toBeNull();
-      expect([r!.status, r!.body.error?.code], JSON.stringify(r!.body)).toEqual([503, 'E_REDIS_UNAVAILABLE']);
-      expect(r!.headers['retry-after']).toBe('1');
-    }
+    await expectUnavailable(waiting, ''); // requests made while Redis is gone: ioredis between reconnect attempts
 
     redis = await startEmbeddedRedis(redisRun); // the same socket and data: ioredis reconnects to it
     await waitFor('requests to work again', async () => (await createBox('after')).status === 202, 30_000, 200);
@@ -71,16 +78,7 @@ describe('http: its Redis gone', () => {
     await waitFor('the job to be queued', async () => (await call(s.url, 'GET', `/api/jobs/ops/${opJobId('box-create', 'op-waiting-stop')}`)).status === 200, 10_000, 20);
     process.kill(redis.pid, 'SIGSTOP');
     try {
-      const waited = await answerWithin(20_000, waiting);
-      expect(waited, 'the ?wait=1 request never answered').not.toBeNull();
-      expect([waited!.status, waited!.body.error?.code]).toEqual([503, 'E_REDIS_UNAVAILABLE']);
-      for (const request of [() => createBox('during-stop'), () => call(s.url, 'GET', '/api/jobs/ops/nope'), () => call(s.url, 'GET', '/metrics')]) {
-        const r = await answerWithin(20_000, request());
-        expect(r, 'the request never answered').not.toBeNull();
-        expect([r!.status, r!.body.error?.code], JSON.stringify(r!.body)).toEqual([503, 'E_REDIS_UNAVAILABLE']);
-        expect(r!.body.error?.message).toContain('Command timed out');
-        expect(r!.headers['retry-after']).toBe('1');
-      }
+      await expectUnavailable(waiting, '-stop', 'Command timed out');
     } finally {
       process.kill(redis.pid, 'SIGCONT');
     }

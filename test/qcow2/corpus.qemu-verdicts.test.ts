@@ -45,6 +45,13 @@ function reference(dir: string, name = 'img.qcow2'): string {
   return file;
 }
 
+/** The reference image written by qemu-img convert -c: its data cluster compressed. */
+function compressed(dir: string): Made {
+  const file = join(dir, 'compressed.qcow2');
+  qemuImg(['convert', '-c', '-O', 'qcow2', reference(dir, 'plain.qcow2'), file]);
+  return { dir, file };
+}
+
 /** The reference image with 8 bytes replaced at `offset`. */
 const poked = (offset: number, value: bigint) => (dir: string): Made => {
   const file = reference(dir);
@@ -330,11 +337,7 @@ const TABLE_ENTRIES: Case[] = [
   },
   {
     name: 'a compressed cluster (refused explicitly: we do not decompress)',
-    make: (d) => {
-      const file = join(d, 'compressed.qcow2');
-      qemuImg(['convert', '-c', '-O', 'qcow2', reference(d, 'plain.qcow2'), file]);
-      return { dir: d, file };
-    },
+    make: compressed,
     qemu: { open: 'ok' },
     ours: { flatten: refused('E_QCOW2_UNSUPPORTED', (m) => [m.file, 'entry 0', 'compressed cluster', 'qemu-img convert'], { table: 'L2', entry: 0 }) },
   },
@@ -701,11 +704,7 @@ const LAYER_CASES: Case[] = [
   { name: 'a healthy bitmap', make: withBitmap(() => {}), qemu: { open: 'ok' }, ours: { layer: 'same-bytes' } },
   {
     name: 'compressed clusters (qemu reads them)',
-    make: (d) => {
-      const file = join(d, 'compressed.qcow2');
-      qemuImg(['convert', '-c', '-O', 'qcow2', reference(d, 'plain.qcow2'), file]);
-      return { dir: d, file };
-    },
+    make: compressed,
     qemu: { open: 'ok' },
     ours: { layer: 'same-bytes' },
   },
